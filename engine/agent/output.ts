@@ -1,0 +1,219 @@
+/**
+ * Output of one-shot runs: `text` (live text on stdout, tool activity on stderr), `json` (one
+ * result object at the end) and `stream-json` (one JSON object per line, close to Claude Code's
+ * `--output-format stream-json` so tools written for it can read it).
+ *
+ * stream-json lines, in order:
+ *   {"type":"system","subtype":"init", session_id, model, tools, policy, policy_hash, permissionMode, cwd}
+ *   {"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":…}}}
+ *   {"type":"assistant","message":{role, model, content:[text|tool_use blocks], stop_reason, usage}}
+ *   {"type":"tool_use", tool_use_id, name, input, decision, rule, reason, status, audit_id, duration_ms}  (one per call, once decided and run)
+ *   {"type":"user","message":{"role":"user","content":[{"type":"tool_result", tool_use_id, content, is_error}]}}
+ *   {"type":"system","subtype":"api_retry", attempt, delay_ms, error, status}
+ *   {"type":"result", subtype, is_error, result, num_turns, usage, total_cost_usd, session_id, duration_ms, stop_reason, permission_denials}
+ * Every line carries `session_id`.
+ */
+import type { AgentEvent, RunResult } from './loop.js';
+import type { ContentBlock, Usage } from './types.js';
+
+export type OutputFormat = 'text' | 'json' | 'stream-json';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'stream-json'];
+
+export interface InitInfo {
+  sessionId: string;
+  model: string;
+  tools: string[];
+  policy: string;
+  policyHash: string | null;
+  permissionMode: string;
+  cwd: string;
+  resumed: boolean;
+}
+
+export function usageJson(u: Usage): Record<string, number> {
+  return {
+    input_tokens: u.inputTokens,
+    output_tokens: u.outputTokens,
+    cache_read_input_tokens: u.cacheReadTokens,
+    cache_creation_input_tokens: u.cacheWriteTokens,
+  };
+}
+
+/** Blocks the way Anthropic (and Claude Code's stream-json) spell them. */
+export function blocksJson(content: ContentBlock[]): Array<Record<string, unknown>> {
+  return content.map((b) => {
+    if (b.type === 'text') return { type: 'text', text: b.text };
+    if (b.type === 'tool_use') return { type: 'tool_use', id: b.id, name: b.name, input: b.input, ...(b.inputError ? { input_error: b.inputError } : {}) };
+    return { type: 'tool_result', tool_use_id: b.toolUseId, content: b.content, is_error: b.isError };
+  });
+}
+
+export function initJson(init: InitInfo): Record<string, unknown> {
+  return {
+    type: 'system',
+    subtype: 'init',
+    session_id: init.sessionId,
+    cwd: init.cwd,
+    model: init.model,
+    tools: init.tools,
+    policy: init.policy,
+    policy_hash: init.policyHash,
+    permissionMode: init.permissionMode,
+    resumed: init.resumed,
+  };
+}
+
+export function resultJson(r: RunResult): Record<string, unknown> {
+  return {
+    type: 'result',
+    subtype: r.subtype,
+    is_error: r.isError,
+    duration_ms: r.durationMs,
+    num_turns: r.numTurns,
+    result: r.result,
+    session_id: r.sessionId,
+    total_cost_usd: r.totalCostUsd,
+    usage: usageJson(r.usage),
+    stop_reason: r.stopReason,
+    permission_denials: r.denials.map((d) => ({ tool_name: d.toolName, tool_use_id: d.toolUseId, tool_input: d.toolInput, reason: d.reason })),
+    ...(r.aborted ? { aborted: true } : {}),
+    ...(r.error !== undefined ? { error: r.error } : {}),
+    ...(r.errorKind !== undefined ? { error_kind: r.errorKind } : {}),
+  };
+}
+
+/** stream-json: the loop's events as JSON lines. */
+export function streamJsonLines(event: AgentEvent, sessionId: string, model: string): Array<Record<string, unknown>> {
+  const sid = { session_id: sessionId };
+  switch (event.type) {
+    case 'text_delta':
+      return [
+        {
+          type: 'stream_event',
+          event: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: event.text } },
+          parent_tool_use_id: null,
+          ...sid,
+        },
+      ];
+    case 'assistant_message':
+      return [
+        {
+          type: 'assistant',
+          message: {
+            ...(event.messageId !== null ? { id: `msg_${event.messageId}` } : {}),
+            type: 'message',
+            role: 'assistant',
+            model,
+            content: blocksJson(event.message.content),
+            stop_reason: event.stopReason,
+            usage: usageJson(event.usage),
+          },
+          cost_usd: event.costUsd,
+          parent_tool_use_id: null,
+          ...sid,
+        },
+      ];
+    case 'tool_result': {
+      const r = event.result;
+      return [
+        {
+          type: 'tool_use',
+          tool_use_id: event.call.id,
+          name: event.call.name,
+          input: event.call.input,
+          decision: r?.decision ?? null,
+          rule: r?.rule ?? null,
+          reason: r?.reason ?? event.block.content,
+          status: r?.status ?? 'error',
+          audit_id: r?.auditId ?? null,
+          duration_ms: r ? Math.round(r.durationMs) : null,
+          ...sid,
+        },
+      ];
+    }
+    case 'user_message':
+      if (event.origin === 'prompt') return [];
+      return [{ type: 'user', message: { role: 'user', content: blocksJson(event.message.content) }, parent_tool_use_id: null, ...sid }];
+    case 'retry':
+      return [
+        {
+          type: 'system',
+          subtype: 'api_retry',
+          attempt: event.attempt,
+          delay_ms: event.delayMs,
+          error: event.reason,
+          ...(event.status !== undefined ? { status: event.status } : {}),
+          ...sid,
+        },
+      ];
+    case 'result':
+      return [resultJson(event.result)];
+    default:
+      return [];
+  }
+}
+
+export interface TextWriters {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+function brief(input: unknown, max = 100): string {
+  const s = JSON.stringify(input) ?? '';
+  return s.length > max ? s.slice(0, max - 1) + '…' : s;
+}
+
+export function formatCost(cost: number | null): string {
+  return cost === null ? 'cost unknown' : `$${cost.toFixed(4)}`;
+}
+
+/** text: assistant text streams to stdout; tool calls, their decisions and the summary go to stderr. */
+export function textOutput(w: TextWriters): (event: AgentEvent) => void {
+  let midLine = false;
+  const endLine = (): void => {
+    if (midLine) w.out('\n');
+    midLine = false;
+  };
+  return (event) => {
+    switch (event.type) {
+      case 'text_delta':
+        w.out(event.text);
+        midLine = !event.text.endsWith('\n');
+        break;
+      case 'assistant_message':
+        endLine();
+        break;
+      case 'tool_result': {
+        endLine();
+        const r = event.result;
+        const verdict = r ? `${r.decision}${r.rule ? ` (${r.rule})` : ''} → ${r.status}` : 'not run';
+        const args = event.call.inputError ? (event.call.rawInput ?? '') : brief(event.call.input);
+        w.err(`  ⏺ ${event.call.name} ${args.length > 100 ? args.slice(0, 99) + '…' : args}  [${verdict}]\n`);
+        if (event.block.isError) w.err(`    ${event.block.content.split('\n')[0]}\n`);
+        break;
+      }
+      case 'retry':
+        w.err(`  … ${event.reason}; retrying in ${Math.ceil(event.delayMs / 1000)} s (attempt ${event.attempt + 1})\n`);
+        break;
+      case 'result': {
+        endLine();
+        const r = event.result;
+        const status = r.isError ? `${r.subtype}${r.error ? `: ${r.error}` : ''}` : 'done';
+        const tokens = r.usage.inputTokens + r.usage.cacheReadTokens + r.usage.cacheWriteTokens;
+        w.err(
+          `── ${status} · ${r.numTurns} turn${r.numTurns === 1 ? '' : 's'} · ${r.toolCalls} tool call${r.toolCalls === 1 ? '' : 's'} · ` +
+            `${tokens} in / ${r.usage.outputTokens} out tokens · ${formatCost(r.totalCostUsd)}${r.sessionId ? ` · session ${r.sessionId}` : ''}\n`,
+        );
+        break;
+      }
+      default:
+        break;
+    }
+  };
+}
+
+/** Exit code of a finished run: 0 success, 130 cancelled, 1 anything else (failure or limit). */
+export function exitCodeFor(r: RunResult): number {
+  if (r.aborted) return 130;
+  return r.isError ? 1 : 0;
+}

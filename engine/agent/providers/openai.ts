@@ -1,0 +1,216 @@
+/**
+ * OpenAI chat completions (streaming): OpenAI itself, Gemini's OpenAI-compatible endpoint and local
+ * servers (Ollama, llama.cpp, vLLM, LM Studio). Tool calls arrive split over chunks by `index`:
+ * the id and name first, then argument fragments.
+ */
+import { randomUUID } from 'node:crypto';
+import OpenAI from 'openai';
+import type {
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsStreaming,
+  ChatCompletionFunctionTool,
+  ChatCompletionMessageParam,
+} from 'openai/resources/chat/completions/completions';
+import { abortError } from '../errors.js';
+import type { ContentBlock, Message, StopReason, ToolSpec, ToolUseBlock, Usage } from '../types.js';
+import { costOf, priceOf, type Price } from './pricing.js';
+import { withRetries } from './retry.js';
+import { classifyOpenError, classifyStreamError, endedEarly, type SdkErrorClasses } from './sdk-errors.js';
+import { toolUseFromArguments } from './tool-input.js';
+import type { Provider, ProviderEvent, ProviderRequest, RetryOptions } from './types.js';
+
+export interface OpenAIProviderOptions {
+  /** Provider id shown to users: openai, gemini, ollama, local… */
+  id: string;
+  model: string;
+  apiKey: string;
+  baseURL?: string;
+  /** Vendor for the price table (`openai`, `gemini`), or null for local servers. */
+  priceVendor: string | null;
+  retry?: RetryOptions;
+  timeoutMs?: number;
+  maxTokens?: number;
+  /** Ask for the usage chunk (`stream_options.include_usage`); default true. */
+  includeUsage?: boolean;
+  /** Send the cap as `max_completion_tokens` (OpenAI) rather than `max_tokens` (everyone else). */
+  maxCompletionTokens?: boolean;
+  /** Prices from the config file, over the built-in table (keyed `id/model` for local servers). */
+  prices?: Readonly<Record<string, Price>>;
+}
+
+const CLASSES: SdkErrorClasses = {
+  APIError: OpenAI.APIError,
+  APIUserAbortError: OpenAI.APIUserAbortError,
+  APIConnectionError: OpenAI.APIConnectionError,
+};
+
+export class OpenAIProvider implements Provider {
+  readonly id: string;
+  readonly model: string;
+  private readonly client: OpenAI;
+  private readonly price: Price | null;
+
+  constructor(private readonly opts: OpenAIProviderOptions) {
+    this.id = opts.id;
+    this.model = opts.model;
+    this.client = new OpenAI({
+      apiKey: opts.apiKey,
+      ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
+      maxRetries: 0,
+      ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
+    });
+    this.price = priceOf(opts.priceVendor ?? opts.id, opts.model, opts.prices);
+  }
+
+  cost(usage: Usage): number | null {
+    return costOf(this.price, usage);
+  }
+
+  stream(req: ProviderRequest): AsyncIterable<ProviderEvent> {
+    const maxTokens = req.maxTokens ?? this.opts.maxTokens;
+    const body: ChatCompletionCreateParamsStreaming = {
+      model: this.model,
+      messages: toOpenAIMessages(req.messages, req.system),
+      stream: true,
+      ...(this.opts.includeUsage === false ? {} : { stream_options: { include_usage: true } }),
+      ...(req.tools.length ? { tools: req.tools.map(toOpenAITool) } : {}),
+      ...(maxTokens === undefined ? {} : this.opts.maxCompletionTokens ? { max_completion_tokens: maxTokens } : { max_tokens: maxTokens }),
+    };
+    const signal = req.signal;
+    const vendor = this.id;
+    return withRetries(
+      () => this.client.chat.completions.create(body, signal ? { signal } : {}),
+      (e) => classifyOpenError(vendor, CLASSES, e, signal),
+      (stream) => consume(vendor, stream, signal),
+      { ...this.opts.retry, ...(signal ? { signal } : {}) },
+    );
+  }
+}
+
+export function toOpenAITool(t: ToolSpec): ChatCompletionFunctionTool {
+  return { type: 'function', function: { name: t.name, description: t.description, parameters: t.inputSchema } };
+}
+
+/**
+ * Neutral messages → chat messages. A user message's tool results become `role: "tool"` messages,
+ * in order, before any text of that message; an error result's content starts with "Error: ".
+ * Arguments that were not valid JSON are sent back as `{}` (the error result quotes them).
+ */
+export function toOpenAIMessages(messages: Message[], system?: string): ChatCompletionMessageParam[] {
+  const out: ChatCompletionMessageParam[] = [];
+  if (system) out.push({ role: 'system', content: system });
+  for (const m of messages) {
+    if (m.role === 'user') {
+      const texts: string[] = [];
+      for (const b of m.content) {
+        if (b.type === 'tool_result') {
+          out.push({ role: 'tool', tool_call_id: b.toolUseId, content: b.isError ? errorText(b.content) : b.content });
+        } else if (b.type === 'text' && b.text !== '') {
+          texts.push(b.text);
+        }
+      }
+      if (texts.length) out.push({ role: 'user', content: texts.join('\n\n') });
+    } else {
+      const text = m.content.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('');
+      const calls = m.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
+      if (!text && !calls.length) continue;
+      out.push({
+        role: 'assistant',
+        content: text || (calls.length ? null : ''),
+        ...(calls.length
+          ? {
+              tool_calls: calls.map((c) => ({
+                id: c.id,
+                type: 'function' as const,
+                function: { name: c.name, arguments: c.inputError ? '{}' : JSON.stringify(c.input ?? {}) },
+              })),
+            }
+          : {}),
+      });
+    }
+  }
+  return out;
+}
+
+function errorText(content: string): string {
+  return content.startsWith('Error:') ? content : `Error: ${content}`;
+}
+
+export function normaliseOpenAIStop(raw: string | null): StopReason {
+  switch (raw) {
+    case 'stop':
+      return 'end_turn';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_use';
+    case 'length':
+      return 'max_tokens';
+    case 'content_filter':
+      return 'refusal';
+    default:
+      return 'other';
+  }
+}
+
+interface BuildingCall {
+  id: string;
+  name: string;
+  args: string;
+}
+
+async function* consume(vendor: string, stream: AsyncIterable<ChatCompletionChunk>, signal?: AbortSignal): AsyncGenerator<ProviderEvent> {
+  const calls: BuildingCall[] = [];
+  const byIndex = new Map<number, BuildingCall>();
+  let text = '';
+  let finish: string | null = null;
+  const usage: Usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+  try {
+    for await (const chunk of stream) {
+      if (chunk.usage) {
+        const cached = chunk.usage.prompt_tokens_details?.cached_tokens ?? 0;
+        usage.inputTokens = Math.max(0, (chunk.usage.prompt_tokens ?? 0) - cached);
+        usage.cacheReadTokens = cached;
+        usage.outputTokens = chunk.usage.completion_tokens ?? 0;
+      }
+      const choice = chunk.choices?.[0];
+      if (!choice) continue;
+      const delta = choice.delta ?? {};
+      if (typeof delta.content === 'string' && delta.content !== '') {
+        text += delta.content;
+        yield { type: 'text_delta', text: delta.content };
+      }
+      for (const tc of delta.tool_calls ?? []) {
+        // Some local servers omit `index` or reuse 0 for every call; a new id then means a new call.
+        const index = typeof tc.index === 'number' ? tc.index : calls.length;
+        let entry = byIndex.get(index);
+        if (!entry || (tc.id && entry.id && tc.id !== entry.id)) {
+          entry = { id: tc.id ?? '', name: '', args: '' };
+          calls.push(entry);
+          byIndex.set(index, entry);
+        }
+        if (tc.id && !entry.id) entry.id = tc.id;
+        if (tc.function?.name) entry.name = entry.name || tc.function.name;
+        if (tc.function?.arguments) entry.args += tc.function.arguments;
+      }
+      if (choice.finish_reason) finish = choice.finish_reason;
+    }
+  } catch (e) {
+    throw classifyStreamError(vendor, CLASSES, e, signal);
+  }
+  // The SDK ends the iteration quietly when the request is aborted.
+  if (signal?.aborted) throw abortError();
+  if (finish === null) throw endedEarly(vendor, 'finish_reason');
+  const content: ContentBlock[] = [];
+  if (text) content.push({ type: 'text', text });
+  for (const c of calls) {
+    // A server that sends no id still needs a unique one: results are matched (and audited) by it.
+    const block = toolUseFromArguments(c.id || `call_${randomUUID().slice(0, 12)}`, c.name, c.args);
+    if (!c.name) block.inputError = `tool call ${block.id} has no tool name`;
+    content.push(block);
+  }
+  for (const b of content) if (b.type === 'tool_use') yield { type: 'tool_call', call: b };
+  const stopReason = normaliseOpenAIStop(finish);
+  yield { type: 'usage', usage: { ...usage } };
+  yield { type: 'stop', reason: stopReason, raw: finish };
+  yield { type: 'message', message: { role: 'assistant', content }, usage: { ...usage }, stopReason, rawStopReason: finish };
+}

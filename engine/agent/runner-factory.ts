@@ -1,0 +1,53 @@
+/**
+ * Where the agent gets its ToolRunner: the tool-call pipeline (validate → policy → audit → execute).
+ * Kept in one small module so the CLI can be tested with a fake runner (`RunDeps.createRunner`).
+ */
+import type { ToolRunner } from '../pipeline-types.js';
+import type { ToolSpec } from './types.js';
+
+export interface RunnerOptions {
+  workspace: string;
+  /** Policy file or builtin:NAME. */
+  policy: string;
+  audit?: string;
+  ask?: 'deny' | 'allow';
+  /** Session id recorded on every audit row of the run. */
+  session?: string;
+}
+
+export interface AgentRunner {
+  runner: ToolRunner;
+  /** The tools offered to the model, with their input schemas. */
+  tools: ToolSpec[];
+  policyHash: string;
+  /** The workspace as resolved by the pipeline (real path). */
+  workspace: string;
+  close(): Promise<void>;
+}
+
+export type RunnerFactory = (opts: RunnerOptions) => Promise<AgentRunner>;
+
+/**
+ * The real pipeline. The policy is loaded first so that a bad policy is a usage error (PolicyError,
+ * exit 2) for a one-shot run, rather than a pipeline that denies every call.
+ * The pipeline is imported lazily: commands that only read sessions do not load the executors.
+ */
+export const createPipelineRunner: RunnerFactory = async (opts) => {
+  const { loadPolicy } = await import('../../policies/index.js');
+  const { createPipeline } = await import('../pipeline.js');
+  const policy = await loadPolicy(opts.policy);
+  const p = await createPipeline({
+    workspace: opts.workspace,
+    policy,
+    ...(opts.audit ? { audit: opts.audit } : {}),
+    ...(opts.ask ? { ask: opts.ask } : {}),
+    ...(opts.session ? { session: opts.session } : {}),
+  });
+  return {
+    runner: p,
+    tools: p.catalog.list().map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
+    policyHash: p.policyHash,
+    workspace: p.workspace,
+    close: () => p.close(),
+  };
+};

@@ -1,0 +1,597 @@
+/**
+ * Sessions (SQLite through better-sqlite3), in their own file apart from the audit log:
+ * `$XDG_STATE_HOME/icode/sessions.db`, else `~/.local/state/icode/sessions.db`.
+ *
+ * Messages form a tree: each has a parent pointer, and a session is a pointer to its newest
+ * message (`head_message_id`). A session's history is the chain from its head up to the root, so
+ * a fork is a new session whose head is a message of another: both share that history without
+ * copying it. Tool calls are rows linked to the assistant message that asked for them, to the user
+ * message that carried their results, to the provider's call id and to the audit row id.
+ */
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { Decision } from '../../policies/types.js';
+import { InputError } from '../errors.js';
+import type { CallStatus } from '../pipeline-types.js';
+import type { ContentBlock, Message, Role, Usage } from './types.js';
+
+export const SESSIONS_SCHEMA_VERSION = 1;
+
+/** `$XDG_STATE_HOME/icode/sessions.db`, else `~/.local/state/icode/sessions.db`. */
+export function defaultSessionsPath(env: NodeJS.ProcessEnv = process.env): string {
+  const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
+  return join(state, 'icode', 'sessions.db');
+}
+
+/** `new`, `running`, then how the last run ended: a result subtype or `aborted`. */
+export type SessionStatus = string;
+
+export interface SessionInfo {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  title: string | null;
+  model: string | null;
+  workspace: string | null;
+  policy: string | null;
+  policyHash: string | null;
+  system: string | null;
+  /** For a fork: the session it was forked from and the message it branches off after. */
+  parentSessionId: string | null;
+  forkMessageId: number | null;
+  headMessageId: number | null;
+  /** Number of messages in the session's history (shared ones included). */
+  messageCount: number;
+  status: SessionStatus;
+  error: string | null;
+  /** Model calls made in this session (not counting a fork's shared history). */
+  turns: number;
+  usage: Usage;
+  /** USD, or null when a model of the session had unknown prices. */
+  costUsd: number | null;
+}
+
+export interface StoredMessage extends Message {
+  id: number;
+  /** The session that wrote it (a fork's shared messages belong to its ancestor). */
+  sessionId: string;
+  parentId: number | null;
+  /** 1-based position in the history. */
+  seq: number;
+  createdAt: string;
+  model: string | null;
+  stopReason: string | null;
+  usage: Usage | null;
+  costUsd: number | null;
+}
+
+export interface MessageMeta {
+  model?: string;
+  stopReason?: string;
+  usage?: Usage;
+  costUsd?: number | null;
+}
+
+export interface ToolCallRecord {
+  sessionId: string;
+  /** The assistant message that asked for the call. */
+  messageId: number;
+  position: number;
+  callId: string;
+  /** Tool name as the model gave it. */
+  tool: string;
+  /** Canonical tool name from the pipeline. */
+  canonicalTool?: string | null;
+  input: unknown;
+  status: CallStatus;
+  decision?: Decision | null;
+  rule?: string | null;
+  reason?: string | null;
+  output?: string | null;
+  error?: string | null;
+  exitCode?: number | null;
+  truncated?: boolean;
+  durationMs?: number | null;
+  /** Audit row id of the decision (null when the call never reached the pipeline). */
+  auditId?: number | null;
+}
+
+export interface StoredToolCall extends Required<Omit<ToolCallRecord, 'truncated'>> {
+  id: number;
+  resultMessageId: number | null;
+  truncated: boolean;
+  createdAt: string;
+}
+
+/** Unknown session id, bad fork point, unreadable database: a usage error for the CLI (exit 2). */
+export class SessionError extends InputError {
+  override readonly name = 'SessionError';
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  title TEXT,
+  model TEXT,
+  workspace TEXT,
+  policy TEXT,
+  policy_hash TEXT,
+  system TEXT,
+  parent_session_id TEXT REFERENCES sessions(id),
+  fork_message_id INTEGER REFERENCES messages(id),
+  head_message_id INTEGER REFERENCES messages(id),
+  status TEXT NOT NULL DEFAULT 'new',
+  error TEXT,
+  turns INTEGER NOT NULL DEFAULT 0,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+  cost_usd REAL,
+  cost_known INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  session_id TEXT NOT NULL REFERENCES sessions(id),
+  parent_id INTEGER REFERENCES messages(id),
+  seq INTEGER NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+  content TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  model TEXT,
+  stop_reason TEXT,
+  input_tokens INTEGER,
+  output_tokens INTEGER,
+  cache_read_tokens INTEGER,
+  cache_write_tokens INTEGER,
+  cost_usd REAL
+);
+CREATE INDEX IF NOT EXISTS messages_parent ON messages(parent_id);
+CREATE INDEX IF NOT EXISTS messages_session ON messages(session_id);
+CREATE TABLE IF NOT EXISTS tool_calls (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  session_id TEXT NOT NULL REFERENCES sessions(id),
+  message_id INTEGER NOT NULL REFERENCES messages(id),
+  result_message_id INTEGER REFERENCES messages(id),
+  position INTEGER NOT NULL,
+  call_id TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  canonical_tool TEXT,
+  input TEXT,
+  status TEXT NOT NULL CHECK (status IN ('ok', 'error', 'denied')),
+  decision TEXT,
+  rule TEXT,
+  reason TEXT,
+  output TEXT,
+  error TEXT,
+  exit_code INTEGER,
+  truncated INTEGER NOT NULL DEFAULT 0,
+  duration_ms INTEGER,
+  audit_id INTEGER,
+  created_at TEXT NOT NULL,
+  UNIQUE (message_id, call_id)
+);
+CREATE INDEX IF NOT EXISTS tool_calls_message ON tool_calls(message_id);
+CREATE INDEX IF NOT EXISTS tool_calls_session ON tool_calls(session_id);
+CREATE INDEX IF NOT EXISTS tool_calls_audit ON tool_calls(audit_id);
+`;
+
+interface SessionRow {
+  id: string;
+  created_at: string;
+  updated_at: string;
+  title: string | null;
+  model: string | null;
+  workspace: string | null;
+  policy: string | null;
+  policy_hash: string | null;
+  system: string | null;
+  parent_session_id: string | null;
+  fork_message_id: number | null;
+  head_message_id: number | null;
+  status: string;
+  error: string | null;
+  turns: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  cost_usd: number | null;
+  cost_known: number;
+  message_count: number | null;
+}
+
+interface MessageRow {
+  id: number;
+  session_id: string;
+  parent_id: number | null;
+  seq: number;
+  role: Role;
+  content: string;
+  created_at: string;
+  model: string | null;
+  stop_reason: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cache_read_tokens: number | null;
+  cache_write_tokens: number | null;
+  cost_usd: number | null;
+}
+
+interface ToolCallRow {
+  id: number;
+  session_id: string;
+  message_id: number;
+  result_message_id: number | null;
+  position: number;
+  call_id: string;
+  tool: string;
+  canonical_tool: string | null;
+  input: string | null;
+  status: CallStatus;
+  decision: Decision | null;
+  rule: string | null;
+  reason: string | null;
+  output: string | null;
+  error: string | null;
+  exit_code: number | null;
+  truncated: number;
+  duration_ms: number | null;
+  audit_id: number | null;
+  created_at: string;
+}
+
+const SESSION_COLUMNS = `s.*, (SELECT seq FROM messages WHERE id = s.head_message_id) AS message_count`;
+
+const now = (): string => new Date().toISOString();
+
+export interface CreateSessionOptions {
+  /** Chosen by the caller (e.g. so the audit rows can carry it before the session exists). */
+  id?: string;
+  title?: string | null;
+  model?: string | null;
+  workspace?: string | null;
+  policy?: string | null;
+  policyHash?: string | null;
+  system?: string | null;
+}
+
+export class SessionStore {
+  readonly path: string;
+  private readonly db: Database.Database;
+
+  private constructor(path: string, db: Database.Database) {
+    this.path = path;
+    this.db = db;
+  }
+
+  /** Open (creating if needed) a sessions database; `:memory:` works for tests. */
+  static open(path: string = defaultSessionsPath(), opts: { readonly?: boolean } = {}): SessionStore {
+    const file = path === ':memory:' ? path : resolve(path);
+    const fresh = file !== ':memory:' && !existsSync(file);
+    if (fresh) {
+      if (opts.readonly) throw new SessionError(`no sessions database at ${file}`);
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    }
+    const db = new Database(file, { readonly: opts.readonly === true, fileMustExist: opts.readonly === true, timeout: 5000 });
+    try {
+      if (fresh) chmodSync(file, 0o600);
+      if (!opts.readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+      }
+      db.pragma('foreign_keys = ON');
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > SESSIONS_SCHEMA_VERSION) {
+        throw new SessionError(`${file}: sessions schema ${version} is newer than this icode (${SESSIONS_SCHEMA_VERSION})`);
+      }
+      if (version < SESSIONS_SCHEMA_VERSION && !opts.readonly) {
+        db.exec(SCHEMA);
+        db.pragma(`user_version = ${SESSIONS_SCHEMA_VERSION}`);
+      }
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return new SessionStore(file, db);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  createSession(opts: CreateSessionOptions = {}): SessionInfo {
+    const id = opts.id ?? randomUUID();
+    const t = now();
+    this.db
+      .prepare(
+        `INSERT INTO sessions (id, created_at, updated_at, title, model, workspace, policy, policy_hash, system)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, t, t, opts.title ?? null, opts.model ?? null, opts.workspace ?? null, opts.policy ?? null, opts.policyHash ?? null, opts.system ?? null);
+    return this.getSession(id);
+  }
+
+  /** A session by full id or by a unique prefix (at least 4 characters). */
+  findSession(idOrPrefix: string): SessionInfo | null {
+    const exact = this.db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = ?`).get(idOrPrefix) as SessionRow | undefined;
+    if (exact) return toSession(exact);
+    if (idOrPrefix.length < 4 || /[%_]/.test(idOrPrefix)) return null;
+    const rows = this.db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id LIKE ? LIMIT 2`).all(`${idOrPrefix}%`) as SessionRow[];
+    if (rows.length > 1) throw new SessionError(`session id prefix "${idOrPrefix}" is ambiguous`);
+    return rows[0] ? toSession(rows[0]) : null;
+  }
+
+  getSession(idOrPrefix: string): SessionInfo {
+    const s = this.findSession(idOrPrefix);
+    if (!s) throw new SessionError(`no session "${idOrPrefix}" in ${this.path}`);
+    return s;
+  }
+
+  /** Newest first. */
+  listSessions(opts: { limit?: number } = {}): SessionInfo[] {
+    const rows = this.db
+      .prepare(`SELECT ${SESSION_COLUMNS} FROM sessions s ORDER BY s.updated_at DESC, s.rowid DESC LIMIT ?`)
+      .all(opts.limit ?? -1) as SessionRow[];
+    return rows.map(toSession);
+  }
+
+  updateSession(
+    id: string,
+    patch: { status?: SessionStatus; error?: string | null; model?: string | null; policy?: string | null; policyHash?: string | null; title?: string | null; workspace?: string | null; system?: string | null },
+  ): void {
+    const cols: Record<string, string> = {
+      status: 'status',
+      error: 'error',
+      model: 'model',
+      policy: 'policy',
+      policyHash: 'policy_hash',
+      title: 'title',
+      workspace: 'workspace',
+      system: 'system',
+    };
+    const sets: string[] = ['updated_at = ?'];
+    const values: unknown[] = [now()];
+    for (const [key, col] of Object.entries(cols)) {
+      const v = (patch as Record<string, unknown>)[key];
+      if (v === undefined) continue;
+      sets.push(`${col} = ?`);
+      values.push(v);
+    }
+    this.db.prepare(`UPDATE sessions SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+  }
+
+  /** Add one model call's usage and cost to the session's totals (a null cost makes the total unknown). */
+  addTurn(id: string, usage: Usage, costUsd: number | null): void {
+    this.db
+      .prepare(
+        `UPDATE sessions SET turns = turns + 1,
+           input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
+           cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?,
+           cost_usd = CASE WHEN ? IS NULL THEN cost_usd ELSE COALESCE(cost_usd, 0) + ? END,
+           cost_known = CASE WHEN ? IS NULL THEN 0 ELSE cost_known END,
+           updated_at = ?
+         WHERE id = ?`,
+      )
+      .run(usage.inputTokens, usage.outputTokens, usage.cacheReadTokens, usage.cacheWriteTokens, costUsd, costUsd, costUsd, now(), id);
+  }
+
+  /** Append a message after the session's head and make it the new head. */
+  appendMessage(sessionId: string, message: Message, meta: MessageMeta = {}): StoredMessage {
+    const tx = this.db.transaction((): number => {
+      const s = this.db.prepare('SELECT head_message_id FROM sessions WHERE id = ?').get(sessionId) as { head_message_id: number | null } | undefined;
+      if (!s) throw new SessionError(`no session "${sessionId}"`);
+      const parent = s.head_message_id;
+      const seq = parent === null ? 1 : (this.db.prepare('SELECT seq FROM messages WHERE id = ?').get(parent) as { seq: number }).seq + 1;
+      const u = meta.usage;
+      const info = this.db
+        .prepare(
+          `INSERT INTO messages (session_id, parent_id, seq, role, content, created_at, model, stop_reason,
+             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          sessionId,
+          parent,
+          seq,
+          message.role,
+          JSON.stringify(message.content),
+          now(),
+          meta.model ?? null,
+          meta.stopReason ?? null,
+          u?.inputTokens ?? null,
+          u?.outputTokens ?? null,
+          u?.cacheReadTokens ?? null,
+          u?.cacheWriteTokens ?? null,
+          meta.costUsd ?? null,
+        );
+      const id = Number(info.lastInsertRowid);
+      this.db.prepare('UPDATE sessions SET head_message_id = ?, updated_at = ? WHERE id = ?').run(id, now(), sessionId);
+      return id;
+    });
+    return this.message(tx.immediate());
+  }
+
+  message(id: number): StoredMessage {
+    const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined;
+    if (!row) throw new SessionError(`no message ${id}`);
+    return toMessage(row);
+  }
+
+  /** The session's history, oldest first (shared messages of a fork included). */
+  history(sessionId: string): StoredMessage[] {
+    const rows = this.db
+      .prepare(
+        `WITH RECURSIVE chain(id) AS (
+           SELECT head_message_id FROM sessions WHERE id = ? AND head_message_id IS NOT NULL
+           UNION ALL
+           SELECT m.parent_id FROM messages m JOIN chain c ON m.id = c.id WHERE m.parent_id IS NOT NULL
+         )
+         SELECT m.* FROM messages m JOIN chain c ON m.id = c.id ORDER BY m.seq`,
+      )
+      .all(sessionId) as MessageRow[];
+    return rows.map(toMessage);
+  }
+
+  recordToolCall(rec: ToolCallRecord): StoredToolCall {
+    const info = this.db
+      .prepare(
+        `INSERT INTO tool_calls (session_id, message_id, position, call_id, tool, canonical_tool, input, status, decision,
+           rule, reason, output, error, exit_code, truncated, duration_ms, audit_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        rec.sessionId,
+        rec.messageId,
+        rec.position,
+        rec.callId,
+        rec.tool,
+        rec.canonicalTool ?? null,
+        rec.input === undefined ? null : JSON.stringify(rec.input),
+        rec.status,
+        rec.decision ?? null,
+        rec.rule ?? null,
+        rec.reason ?? null,
+        rec.output ?? null,
+        rec.error ?? null,
+        rec.exitCode ?? null,
+        rec.truncated ? 1 : 0,
+        rec.durationMs === undefined || rec.durationMs === null ? null : Math.round(rec.durationMs),
+        rec.auditId ?? null,
+        now(),
+      );
+    return this.toolCall(Number(info.lastInsertRowid));
+  }
+
+  /** Point the tool calls of an assistant message at the user message that carried their results. */
+  linkToolResults(assistantMessageId: number, resultMessageId: number): void {
+    this.db.prepare('UPDATE tool_calls SET result_message_id = ? WHERE message_id = ? AND result_message_id IS NULL').run(resultMessageId, assistantMessageId);
+  }
+
+  toolCall(id: number): StoredToolCall {
+    const row = this.db.prepare('SELECT * FROM tool_calls WHERE id = ?').get(id) as ToolCallRow | undefined;
+    if (!row) throw new SessionError(`no tool call ${id}`);
+    return toToolCall(row);
+  }
+
+  /** Tool calls of the session's history (shared ones included), in conversation order. */
+  toolCalls(sessionId: string): StoredToolCall[] {
+    const ids = this.history(sessionId).map((m) => m.id);
+    if (!ids.length) return [];
+    const rows: ToolCallRow[] = [];
+    const stmt = this.db.prepare('SELECT * FROM tool_calls WHERE message_id = ? ORDER BY position, id');
+    for (const id of ids) rows.push(...(stmt.all(id) as ToolCallRow[]));
+    return rows.map(toToolCall);
+  }
+
+  /**
+   * A new session that shares `id`'s history up to message `at` (1-based, as `sessions show`
+   * numbers them) and continues on its own from there.
+   */
+  fork(idOrPrefix: string, at?: number): SessionInfo {
+    const src = this.getSession(idOrPrefix);
+    const hist = this.history(src.id);
+    const n = at ?? hist.length;
+    if (!Number.isInteger(n) || n < 0 || n > hist.length) {
+      throw new SessionError(`--at must be between 0 and ${hist.length} (the number of messages of session ${src.id})`);
+    }
+    const fork = n === 0 ? null : hist[n - 1]!;
+    const id = randomUUID();
+    const t = now();
+    this.db
+      .prepare(
+        `INSERT INTO sessions (id, created_at, updated_at, title, model, workspace, policy, policy_hash, system,
+           parent_session_id, fork_message_id, head_message_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, t, t, src.title, src.model, src.workspace, src.policy, src.policyHash, src.system, src.id, fork?.id ?? null, fork?.id ?? null);
+    return this.getSession(id);
+  }
+}
+
+function toSession(r: SessionRow): SessionInfo {
+  return {
+    id: r.id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    title: r.title,
+    model: r.model,
+    workspace: r.workspace,
+    policy: r.policy,
+    policyHash: r.policy_hash,
+    system: r.system,
+    parentSessionId: r.parent_session_id,
+    forkMessageId: r.fork_message_id,
+    headMessageId: r.head_message_id,
+    messageCount: r.message_count ?? 0,
+    status: r.status,
+    error: r.error,
+    turns: r.turns,
+    usage: {
+      inputTokens: r.input_tokens,
+      outputTokens: r.output_tokens,
+      cacheReadTokens: r.cache_read_tokens,
+      cacheWriteTokens: r.cache_write_tokens,
+    },
+    costUsd: r.cost_known ? (r.cost_usd ?? 0) : null,
+  };
+}
+
+function toMessage(r: MessageRow): StoredMessage {
+  return {
+    id: r.id,
+    sessionId: r.session_id,
+    parentId: r.parent_id,
+    seq: r.seq,
+    role: r.role,
+    content: JSON.parse(r.content) as ContentBlock[],
+    createdAt: r.created_at,
+    model: r.model,
+    stopReason: r.stop_reason,
+    usage:
+      r.input_tokens === null
+        ? null
+        : {
+            inputTokens: r.input_tokens,
+            outputTokens: r.output_tokens ?? 0,
+            cacheReadTokens: r.cache_read_tokens ?? 0,
+            cacheWriteTokens: r.cache_write_tokens ?? 0,
+          },
+    costUsd: r.cost_usd,
+  };
+}
+
+function toToolCall(r: ToolCallRow): StoredToolCall {
+  return {
+    id: r.id,
+    sessionId: r.session_id,
+    messageId: r.message_id,
+    resultMessageId: r.result_message_id,
+    position: r.position,
+    callId: r.call_id,
+    tool: r.tool,
+    canonicalTool: r.canonical_tool,
+    input: r.input === null ? null : (JSON.parse(r.input) as unknown),
+    status: r.status,
+    decision: r.decision,
+    rule: r.rule,
+    reason: r.reason,
+    output: r.output,
+    error: r.error,
+    exitCode: r.exit_code,
+    truncated: r.truncated === 1,
+    durationMs: r.duration_ms,
+    auditId: r.audit_id,
+    createdAt: r.created_at,
+  };
+}
+
+/** Plain messages of a stored history (what a provider is sent). */
+export function toMessages(history: StoredMessage[]): Message[] {
+  return history.map((m) => ({ role: m.role, content: m.content }));
+}

@@ -1,0 +1,194 @@
+/**
+ * Secret redaction for audit rows (and, later, a secret-redacting hook).
+ *
+ * `redactSecrets(text)` replaces credentials found in free text with `[REDACTED:kind]`;
+ * `redactValue(value)` does the same deep inside a JSON-like value and also blanks the values of
+ * keys that name a secret (`password`, `api_key`, `GITHUB_TOKEN`, …).
+ *
+ * Redaction errs on the side of hiding: a false positive costs a readable audit row, a false negative
+ * leaks a credential into a file that lives for years.
+ */
+
+export interface RedactResult {
+  text: string;
+  /** How many secrets were replaced. */
+  count: number;
+}
+
+interface Rule {
+  kind: string;
+  re: RegExp;
+  /** Builds the replacement from the capture groups (unmatched ones are ''); defaults to `[REDACTED:kind]`. */
+  replace?: (match: string, groups: string[]) => string;
+}
+
+const tag = (kind: string): string => `[REDACTED:${kind}]`;
+
+/** Characters that may not touch a token on the left (so `task-…` is not read as `sk-…`). */
+const L = '(?<![A-Za-z0-9_-])';
+/** …nor on the right. */
+const R = '(?![A-Za-z0-9_-])';
+
+/** Key names whose value is a secret, in `key=value` / `key: value` text and in JSON objects. */
+const SECRET_KEY_SOURCE =
+  '[A-Za-z0-9_.-]*?(?:passw(?:or)?d|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|auth(?:orization)?)';
+
+/**
+ * Order matters: whole blocks first, then specific token formats, then generic key/value pairs
+ * (which skip values that an earlier rule already replaced).
+ */
+const RULES: readonly Rule[] = [
+  {
+    kind: 'private-key',
+    // An unterminated block (a cut file) is redacted to the end of the text.
+    re: /-----BEGIN[ A-Z0-9]*PRIVATE KEY-----[\s\S]*?(?:-----END[ A-Z0-9]*PRIVATE KEY-----|$)/g,
+  },
+  {
+    kind: 'url-credentials',
+    re: /\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^\s:@/?#"'<>]+:[^\s@/?#"'<>]+@/g,
+    replace: (_m, g) => `${g[0]}${tag('url-credentials')}@`,
+  },
+  { kind: 'jwt', re: new RegExp(`${L}eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]*${R}`, 'g') },
+  { kind: 'anthropic-key', re: new RegExp(`${L}sk-ant-[A-Za-z0-9_-]{16,}${R}`, 'g') },
+  // OpenAI (sk-…, sk-proj-…, sk-svcacct-…) and look-alikes; a digit is required so kebab-case words pass.
+  { kind: 'api-key', re: new RegExp(`${L}sk-(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{20,}${R}`, 'g') },
+  { kind: 'github-token', re: new RegExp(`${L}(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})${R}`, 'g') },
+  { kind: 'gitlab-token', re: new RegExp(`${L}glpat-[A-Za-z0-9_-]{20,}${R}`, 'g') },
+  { kind: 'slack-token', re: new RegExp(`${L}xox[bpars]-[A-Za-z0-9-]{10,}${R}`, 'g') },
+  { kind: 'aws-access-key', re: /(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/g },
+  { kind: 'google-api-key', re: new RegExp(`${L}AIza[A-Za-z0-9_-]{35}${R}`, 'g') },
+  { kind: 'npm-token', re: new RegExp(`${L}npm_[A-Za-z0-9]{36}${R}`, 'g') },
+  {
+    kind: 'authorization',
+    // An Authorization header or key: whatever follows the scheme is a credential.
+    re: /\b(Authorization["']?[ \t]*[:=][ \t]*["']?(?:(?:Bearer|Basic|Token|Digest)[ \t]+)?)(?!\[REDACTED|(?:Bearer|Basic|Token|Digest)\b)[^\s"',;]+/gi,
+    replace: (_m, g) => `${g[0]}${tag('authorization')}`,
+  },
+  {
+    kind: 'bearer',
+    // A bare `Bearer …` (curl -H, logs): the token must contain a digit so prose passes.
+    re: /\b(Bearer)(\s+)(?!\[REDACTED)(?=[A-Za-z._~+/=-]*[0-9])[A-Za-z0-9._~+/=-]{8,}/gi,
+    replace: (_m, g) => `${g[0]}${g[1]}${tag('bearer')}`,
+  },
+  {
+    kind: 'key-value',
+    // key, then = or : (optionally inside JSON quotes), then a quoted value, or a bare one: up to the
+    // end of the line after `:` (YAML), up to the next blank after `=` (env, flags, URLs' queries).
+    re: new RegExp(
+      `(?<![A-Za-z0-9])(${SECRET_KEY_SOURCE})(?![A-Za-z0-9])(["']?[ \\t]*[:=][ \\t]*)("[^"\\n]*"|'[^'\\n]*'|[^\\s"',;}\\])][^\\n"',;}\\])]*)`,
+      'gi',
+    ),
+    replace: (m, g) => {
+      const [key, sep, raw] = g as [string, string, string];
+      const quote = raw.startsWith('"') || raw.startsWith("'") ? raw[0] : '';
+      let value = quote ? raw.slice(1, -1) : raw;
+      let rest = '';
+      if (!quote) {
+        const end = sep.includes('=') ? value.search(/\s/) : value.search(/\s*$/);
+        if (end >= 0) {
+          rest = value.slice(end);
+          value = value.slice(0, end);
+        }
+      }
+      if (value === '' || value.includes('[REDACTED') || /^(?:null|true|false|none|undefined)$/i.test(value)) return m;
+      return `${key}${sep}${quote}${tag(secretKind(key))}${quote}${rest}`;
+    },
+  },
+];
+
+/** Cheap pre-filter: text that cannot contain any secret above skips the rule loop entirely. */
+const MAYBE_SECRET =
+  /PRIVATE KEY|:\/\/[^\s/@]*:[^\s/@]*@|eyJ|sk-|gh[pousr]_|github_pat_|glpat-|xox[bpars]-|AKIA|ASIA|AIza|npm_|bearer|basic|token|passw|passphrase|secret|key|credential|auth/i;
+
+const SECRET_KEY = new RegExp(`^${SECRET_KEY_SOURCE}$`, 'i');
+
+const captureCounts = new WeakMap<RegExp, number>();
+function captureCount(re: RegExp): number {
+  let n = captureCounts.get(re);
+  if (n === undefined) {
+    n = (new RegExp(`${re.source}|`).exec('') as RegExpExecArray).length - 1;
+    captureCounts.set(re, n);
+  }
+  return n;
+}
+
+function secretKind(key: string): string {
+  const k = key.toLowerCase();
+  if (/passw|passphrase/.test(k)) return 'password';
+  if (k.includes('token') || k.includes('auth')) return 'token';
+  if (/api[_-]?key|apikey|access[_-]?key/.test(k)) return 'api-key';
+  if (k.includes('private')) return 'private-key';
+  return 'secret';
+}
+
+/** Replace every credential found in `text` with `[REDACTED:kind]`. */
+export function redactSecrets(text: string): RedactResult {
+  if (!MAYBE_SECRET.test(text)) return { text, count: 0 };
+  let count = 0;
+  let out = text;
+  for (const rule of RULES) {
+    rule.re.lastIndex = 0;
+    out = out.replace(rule.re, (...args: unknown[]) => {
+      // replace() passes (match, ...captures, offset, input[, named groups]).
+      const match = args[0] as string;
+      const replaced = rule.replace
+        ? rule.replace(match, args.slice(1, 1 + captureCount(rule.re)).map((a) => (typeof a === 'string' ? a : '')))
+        : tag(rule.kind);
+      if (replaced !== match) count++;
+      return replaced;
+    });
+  }
+  return { text: out, count };
+}
+
+/** True when an object key names a secret (`password`, `apiKey`, `GITHUB_TOKEN`, `client_secret`…). */
+export function isSecretKey(key: string): boolean {
+  // The key must end with the name: `max_tokens`, `tokenizer`, `author`, `keyboard` are not secrets.
+  return SECRET_KEY.test(key);
+}
+
+/**
+ * Deep copy of a JSON-like value with secrets redacted: strings are scanned with `redactSecrets`,
+ * and the scalar value of a key that names a secret is replaced whole.
+ */
+export function redactValue(value: unknown): unknown {
+  return redactValueCounted(value).value;
+}
+
+/** `redactValue` that also reports how many secrets were replaced. */
+export function redactValueCounted(value: unknown): { value: unknown; count: number } {
+  const state = { count: 0, seen: new WeakSet<object>() };
+  const out = walk(value, state);
+  return { value: out, count: state.count };
+}
+
+function walk(value: unknown, state: { count: number; seen: WeakSet<object> }): unknown {
+  if (typeof value === 'string') {
+    const r = redactSecrets(value);
+    state.count += r.count;
+    return r.text;
+  }
+  if (value === null || typeof value !== 'object') return value;
+  if (state.seen.has(value)) return '[Circular]';
+  state.seen.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((v) => walk(v, state));
+    // Dates, Buffers and friends: use their JSON form.
+    const toJSON = (value as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') return walk((toJSON as () => unknown).call(value), state);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const key = redactSecrets(k);
+      state.count += key.count;
+      if (isSecretKey(k) && (typeof v === 'string' || typeof v === 'number') && v !== '' && !String(v).startsWith('[REDACTED')) {
+        state.count++;
+        out[key.text] = tag(secretKind(k));
+      } else {
+        out[key.text] = walk(v, state);
+      }
+    }
+    return out;
+  } finally {
+    state.seen.delete(value);
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * `icode run "prompt"` (also `icode "prompt"` and `icode --resume ID …`): one agent run under a
+ * policy, every tool call through the pipeline, the session stored in SQLite.
+ *
+ * Exit codes: 0 the agent finished its turn · 1 the run failed or hit a limit (max turns, budget,
+ * a model error) · 2 bad usage, configuration, policy or session id · 4 internal error · 130 Ctrl-C.
+ */
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { chooseModel, loadConfigFile, parseModelSpec, type Env, type ModelSpec } from '../../agent/config.js';
+import { AgentConfigError, errorMessage } from '../../agent/errors.js';
+import { DEFAULT_MAX_TURNS, runAgent, type AgentEvent, type LoopOptions, type RunResult } from '../../agent/loop.js';
+import {
+  OUTPUT_FORMATS,
+  exitCodeFor,
+  initJson,
+  resultJson,
+  streamJsonLines,
+  textOutput,
+  type OutputFormat,
+} from '../../agent/output.js';
+import { createProvider } from '../../agent/providers/index.js';
+import type { Provider, RetryOptions } from '../../agent/providers/types.js';
+import { createPipelineRunner, type AgentRunner, type RunnerFactory } from '../../agent/runner-factory.js';
+import { SessionStore, defaultSessionsPath, type SessionInfo } from '../../agent/sessions.js';
+import { InputError } from '../../errors.js';
+import { EXIT } from '../output.js';
+import { parseAsk } from '../parse.js';
+
+/** Policy used when neither --policy nor ICODE_POLICY says otherwise. */
+export const DEFAULT_POLICY = 'builtin:workspace-write';
+
+export interface RunOptions {
+  model?: string;
+  provider?: string;
+  baseUrl?: string;
+  outputFormat?: OutputFormat;
+  maxTurns?: number;
+  maxBudgetTokens?: number;
+  maxCostUsd?: number;
+  maxRetries?: number;
+  maxOutputTokens?: number;
+  resume?: string;
+  workspace?: string;
+  policy?: string;
+  ask?: 'deny' | 'allow';
+  audit?: string;
+  sessionsDb?: string;
+  system?: string;
+}
+
+/** What the command needs from the outside world; tests replace any of it. */
+export interface RunDeps {
+  createRunner?: RunnerFactory;
+  createProvider?: (spec: ModelSpec) => Provider;
+  stdout?: (s: string) => void;
+  stderr?: (s: string) => void;
+  env?: Env;
+  signal?: AbortSignal;
+  /** Retry tuning (tests inject a sleep). */
+  retry?: RetryOptions;
+  /** Hooks passed to the loop (the lead wires the todo enforcer here). */
+  hooks?: Pick<LoopOptions, 'onStop' | 'onUserPrompt'>;
+  cwd?: string;
+}
+
+function intArg(min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number >= ${min}`);
+    return n;
+  };
+}
+
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number > 0');
+  return n;
+}
+
+function outputFormat(v: string): OutputFormat {
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${OUTPUT_FORMATS.join(', ')}`);
+  return v as OutputFormat;
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('Run an agent on a prompt: the model streams, every tool call goes through the policy pipeline, the session is stored')
+    .argument('[prompt...]', 'the prompt ("-" or nothing with piped stdin: read it from stdin)')
+    .option('-m, --model <provider/model>', 'model, e.g. anthropic/claude-sonnet-4-5, openai/gpt-4o, gemini/gemini-2.5-flash, ollama/qwen3 (default: $ICODE_MODEL or the config file)')
+    .option('--provider <name>', 'provider for a bare --model name, or script:FILE to play a scripted model')
+    .option('--base-url <url>', 'API base URL (local servers, proxies; overrides ANTHROPIC_BASE_URL / OPENAI_BASE_URL)')
+    .option('--output-format <format>', 'text, json or stream-json', outputFormat, 'text')
+    .option('--max-turns <n>', `model calls allowed in this run (default ${DEFAULT_MAX_TURNS})`, intArg(1))
+    .option('--max-budget-tokens <n>', 'token budget of this run (input + output)', intArg(1))
+    .option('--max-cost <usd>', 'cost budget of this run in USD (needs a model with known prices)', positiveNumber)
+    .option('--max-retries <n>', 'retries of a model call on 429/5xx/connection errors (default 3)', intArg(0))
+    .option('--max-output-tokens <n>', 'output token cap per model call', intArg(1))
+    .option('--resume <id>', 'continue a stored session (id or unique prefix)')
+    .option('--workspace <dir>', 'workspace root (default: the current directory)')
+    .option('--policy <file>', `policy file or builtin:NAME (default: $ICODE_POLICY or ${DEFAULT_POLICY})`)
+    .option('--ask <answer>', 'how to settle "ask" without a person: deny or allow', parseAsk, 'deny')
+    .option('--audit <db>', 'audit database (default: $XDG_STATE_HOME/icode/audit.db)')
+    .option('--sessions-db <db>', 'sessions database (default: $XDG_STATE_HOME/icode/sessions.db)')
+    .option('--system <text>', 'system prompt')
+    .option('-p, --print', 'accepted for compatibility: runs are always one-shot')
+    .action(async (promptWords: string[], opts: RunOptions) => {
+      const ctl = new AbortController();
+      let interrupts = 0;
+      const onSignal = (): void => {
+        interrupts++;
+        if (interrupts > 1) process.exit(130);
+        process.stderr.write('\nicode: cancelling… (press Ctrl-C again to quit at once)\n');
+        ctl.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        let prompt: string | null = promptWords.join(' ').trim() || null;
+        if (prompt === '-' || (prompt === null && !process.stdin.isTTY)) prompt = (await readStdin()).trim() || null;
+        process.exitCode = await runCommand(prompt, opts, { signal: ctl.signal });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Exit code for a failure before or around the loop: errors that carry exit code 2 (InputError and
+ * its subclasses, PolicyError — matched by its exitCode so this module does not load the policy
+ * compiler) are usage errors, anything else is internal.
+ */
+function failureCode(e: unknown): number {
+  if (e instanceof InputError) return EXIT.USAGE;
+  if (e instanceof Error && (e as Error & { exitCode?: unknown }).exitCode === EXIT.USAGE) return EXIT.USAGE;
+  return EXIT.INTERNAL;
+}
+
+/** Title of a new session: the prompt's first line, cut. */
+function titleOf(prompt: string): string {
+  const line = prompt.split('\n')[0]!.trim();
+  return line.length > 120 ? line.slice(0, 119) + '…' : line;
+}
+
+/** The spec as stored on the session, so a resume can find the same model. */
+function specString(spec: ModelSpec): string {
+  return spec.kind === 'script' ? `script:${spec.file}` : `${spec.provider}/${spec.model}`;
+}
+
+/** The whole command, minus argument parsing and signals; returns the exit code. */
+export async function runCommand(prompt: string | null, opts: RunOptions, deps: RunDeps = {}): Promise<number> {
+  const out = deps.stdout ?? ((s: string) => void process.stdout.write(s));
+  const err = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  const env = deps.env ?? process.env;
+  const format = opts.outputFormat ?? 'text';
+  const line = (obj: Record<string, unknown>): void => out(JSON.stringify(obj) + '\n');
+
+  let store: SessionStore | null = null;
+  let agentRunner: AgentRunner | null = null;
+  let sessionId: string | null = null;
+  let started = false;
+  try {
+    if (prompt === null && !opts.resume) throw new AgentConfigError('give a prompt: icode run "…" (or pipe it on stdin)');
+    const config = loadConfigFile(env);
+    store = SessionStore.open(opts.sessionsDb || env.ICODE_SESSIONS_DB || defaultSessionsPath(env));
+    const resumed: SessionInfo | null = opts.resume ? store.getSession(opts.resume) : null;
+
+    const cwd = deps.cwd ?? process.cwd();
+    const parsed = parseModelSpec(
+      opts.provider?.startsWith('script:') ? undefined : (opts.model || resumed?.model || chooseModel(undefined, env, config)),
+      opts.provider,
+    );
+    const spec: ModelSpec = parsed.kind === 'script' ? { kind: 'script', file: resolve(cwd, parsed.file) } : parsed;
+    const retry: RetryOptions = { ...deps.retry };
+    const maxRetries = opts.maxRetries ?? (env.ICODE_MAX_RETRIES !== undefined ? Number(env.ICODE_MAX_RETRIES) : config.max_retries);
+    if (maxRetries !== undefined) {
+      if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new AgentConfigError('ICODE_MAX_RETRIES must be a whole number >= 0');
+      retry.maxRetries = maxRetries;
+    }
+    const maxOutputTokens = opts.maxOutputTokens ?? config.max_output_tokens;
+    const provider = deps.createProvider
+      ? deps.createProvider(spec)
+      : createProvider(spec, {
+          env,
+          config,
+          retry,
+          ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
+          ...(maxOutputTokens ? { maxOutputTokens } : {}),
+        });
+    const modelName = spec.kind === 'script' ? `script/${provider.model}` : specString(spec);
+
+    const workspace = resolve(cwd, opts.workspace ?? resumed?.workspace ?? '.');
+    const policy = opts.policy || env.ICODE_POLICY || resumed?.policy || DEFAULT_POLICY;
+    const storedSpec = specString(spec);
+    // The id is chosen first so that the pipeline's audit rows carry it; the session row is written
+    // once the pipeline is up (a bad policy or workspace leaves no empty session behind).
+    const id = resumed?.id ?? randomUUID();
+    sessionId = id;
+    agentRunner = await (deps.createRunner ?? createPipelineRunner)({
+      workspace,
+      policy,
+      ask: opts.ask ?? 'deny',
+      session: id,
+      ...(opts.audit ? { audit: opts.audit } : {}),
+    });
+    const system = opts.system ?? resumed?.system ?? undefined;
+    const session =
+      resumed ??
+      store.createSession({ id, title: prompt ? titleOf(prompt) : null, model: storedSpec, workspace, policy, system: system ?? null });
+    store.updateSession(id, { policyHash: agentRunner.policyHash, workspace: agentRunner.workspace, policy, model: storedSpec });
+
+    const init = {
+      sessionId: session.id,
+      model: modelName,
+      tools: agentRunner.tools.map((t) => t.name),
+      policy,
+      policyHash: agentRunner.policyHash,
+      permissionMode: `ask-${opts.ask ?? 'deny'}`,
+      cwd: agentRunner.workspace,
+      resumed: resumed !== null,
+    };
+    let onEvent: (e: AgentEvent) => void;
+    if (format === 'stream-json') {
+      line(initJson(init));
+      onEvent = (e) => {
+        for (const l of streamJsonLines(e, session.id, modelName)) line(l);
+      };
+    } else if (format === 'json') {
+      onEvent = (e) => {
+        if (e.type === 'result') line(resultJson(e.result));
+      };
+    } else {
+      const text = textOutput({ out, err });
+      if (resumed) err(`icode: resuming session ${session.id} (${session.messageCount} messages)\n`);
+      onEvent = text;
+    }
+
+    started = true;
+    const result: RunResult = await runAgent(prompt, {
+      provider,
+      runner: agentRunner.runner,
+      tools: agentRunner.tools,
+      sessions: store,
+      sessionId: session.id,
+      maxTurns: opts.maxTurns ?? DEFAULT_MAX_TURNS,
+      ...(system ? { system } : {}),
+      ...(opts.maxBudgetTokens ? { maxBudgetTokens: opts.maxBudgetTokens } : {}),
+      ...(opts.maxCostUsd ? { maxCostUsd: opts.maxCostUsd } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+      ...(deps.hooks ?? {}),
+      onEvent,
+    });
+    return exitCodeFor(result);
+  } catch (e) {
+    const code = failureCode(e);
+    const what = e instanceof Error && e.name === 'PolicyError' ? `invalid policy\n${e.message}` : errorMessage(e);
+    err(`icode: ${code === EXIT.INTERNAL ? `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` : what}\n`);
+    if (format !== 'text' && (started || code === EXIT.INTERNAL)) {
+      // Consumers of json/stream-json always get a final result object.
+      line({
+        type: 'result',
+        subtype: 'error_during_execution',
+        is_error: true,
+        result: '',
+        num_turns: 0,
+        session_id: sessionId,
+        total_cost_usd: null,
+        error: errorMessage(e),
+      });
+    }
+    return code;
+  } finally {
+    await agentRunner?.close().catch(() => undefined);
+    store?.close();
+  }
+}

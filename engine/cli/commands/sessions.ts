@@ -1,0 +1,170 @@
+/**
+ * `icode sessions list|show|export|fork`: the stored agent sessions (see engine/agent/sessions.ts).
+ * Resuming is `icode run --resume ID "next prompt"` (or `icode --resume ID …`).
+ */
+import { writeFileSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { EXPORT_FORMATS, exportSession, messageJson, sessionJson, toolCallJson, type ExportFormat } from '../../agent/export.js';
+import { formatCost } from '../../agent/output.js';
+import { SessionStore, defaultSessionsPath, type SessionInfo, type StoredMessage } from '../../agent/sessions.js';
+import { printJson, printTable } from '../output.js';
+
+interface DbOpts {
+  sessionsDb?: string;
+  json?: boolean;
+}
+
+function openStore(opts: DbOpts): SessionStore {
+  return SessionStore.open(opts.sessionsDb || process.env.ICODE_SESSIONS_DB || defaultSessionsPath());
+}
+
+function withStore<T extends DbOpts>(fn: (store: SessionStore, opts: T, ...args: string[]) => void) {
+  return (...args: unknown[]): void => {
+    // commander passes the positional arguments, then the options, then the command.
+    const opts = args[args.length - 2] as T;
+    const positional = args.slice(0, -2) as string[];
+    const store = openStore(opts);
+    try {
+      fn(store, opts, ...positional);
+    } finally {
+      store.close();
+    }
+  };
+}
+
+function exportFormat(v: string): ExportFormat {
+  if (!(EXPORT_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${EXPORT_FORMATS.join(', ')}`);
+  return v as ExportFormat;
+}
+
+function atArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a message number >= 0');
+  return n;
+}
+
+function limitArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1');
+  return n;
+}
+
+const DB_OPTION = ['--sessions-db <db>', 'sessions database (default: $XDG_STATE_HOME/icode/sessions.db)'] as const;
+
+function tokens(s: SessionInfo): string {
+  return `${s.usage.inputTokens + s.usage.cacheReadTokens + s.usage.cacheWriteTokens}/${s.usage.outputTokens}`;
+}
+
+/** One line describing a message: its text, its calls, or its results. */
+export function summarize(m: StoredMessage): string {
+  const parts: string[] = [];
+  for (const b of m.content) {
+    if (b.type === 'text') parts.push(b.text);
+    else if (b.type === 'tool_use') parts.push(`→ ${b.name} ${b.inputError ? '(malformed arguments)' : JSON.stringify(b.input)}`);
+    else parts.push(`${b.isError ? '✗' : '✓'} ${b.content}`);
+  }
+  return parts.join(' · ');
+}
+
+export function register(program: Command): void {
+  const sessions = program.command('sessions').description('List, show, export and fork stored agent sessions');
+
+  sessions
+    .command('list')
+    .description('Sessions, newest first')
+    .option(...DB_OPTION)
+    .option('--limit <n>', 'at most this many', limitArg, 50)
+    .option('--json', 'print as JSON')
+    .action(
+      withStore<DbOpts & { limit: number }>((store, opts) => {
+        const list = store.listSessions({ limit: opts.limit });
+        if (opts.json) return printJson(list.map(sessionJson));
+        if (!list.length) {
+          process.stdout.write(`no sessions in ${store.path}\n`);
+          return;
+        }
+        printTable(
+          ['id', 'updated', 'status', 'model', 'msgs', 'turns', 'tokens in/out', 'cost', 'title'],
+          list.map((s) => [
+            s.id,
+            s.updatedAt.replace('T', ' ').slice(0, 19),
+            s.status,
+            s.model,
+            s.messageCount,
+            s.turns,
+            tokens(s),
+            formatCost(s.costUsd),
+            (s.parentSessionId ? `[fork of ${s.parentSessionId.slice(0, 8)}] ` : '') + (s.title ?? ''),
+          ]),
+          48,
+        );
+      }),
+    );
+
+  sessions
+    .command('show')
+    .description("A session's details, messages (numbered for --at) and tool calls")
+    .argument('<id>', 'session id or unique prefix')
+    .option(...DB_OPTION)
+    .option('--json', 'print as JSON')
+    .action(
+      withStore<DbOpts>((store, opts, id) => {
+        const s = store.getSession(id!);
+        const messages = store.history(s.id);
+        const calls = store.toolCalls(s.id);
+        if (opts.json) return printJson({ session: sessionJson(s), messages: messages.map(messageJson), tool_calls: calls.map(toolCallJson) });
+        const w = (t: string): void => void process.stdout.write(t + '\n');
+        w(`session   ${s.id}${s.title ? `  “${s.title}”` : ''}`);
+        w(`status    ${s.status}${s.error ? ` — ${s.error}` : ''}`);
+        w(`model     ${s.model ?? '?'}`);
+        w(`workspace ${s.workspace ?? '?'}`);
+        w(`policy    ${s.policy ?? '?'}${s.policyHash ? ` (${s.policyHash.slice(0, 12)})` : ''}`);
+        w(`usage     ${s.turns} turns · ${tokens(s)} tokens · ${formatCost(s.costUsd)}`);
+        if (s.parentSessionId) {
+          const at = s.forkMessageId === null ? 0 : (messages.find((m) => m.id === s.forkMessageId)?.seq ?? '?');
+          w(`forked    from ${s.parentSessionId} at message ${at}`);
+        }
+        w('');
+        if (messages.length) printTable(['#', 'role', 'content', 'tokens in/out'], messages.map((m) => [m.seq, m.role, summarize(m), m.usage ? `${m.usage.inputTokens}/${m.usage.outputTokens}` : '']), 90);
+        if (calls.length) {
+          const seqOf = new Map(messages.map((m) => [m.id, m.seq]));
+          printTable(
+            ['msg', 'call id', 'tool', 'decision', 'rule', 'status', 'audit id', 'ms'],
+            calls.map((c) => [seqOf.get(c.messageId), c.callId, c.tool, c.decision, c.rule, c.status, c.auditId, c.durationMs]),
+            40,
+          );
+        }
+      }),
+    );
+
+  sessions
+    .command('export')
+    .description('Export a session: json, jsonl or markdown')
+    .argument('<id>', 'session id or unique prefix')
+    .option(...DB_OPTION)
+    .option('--format <format>', 'json, jsonl or markdown', exportFormat, 'json')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(
+      withStore<DbOpts & { format: ExportFormat; output?: string }>((store, opts, id) => {
+        const text = exportSession(store, id!, opts.format);
+        if (opts.output) writeFileSync(opts.output, text);
+        else process.stdout.write(text);
+      }),
+    );
+
+  sessions
+    .command('fork')
+    .description('Start a new session that shares the history of ID up to message N (see `sessions show`)')
+    .argument('<id>', 'session id or unique prefix')
+    .requiredOption('--at <n>', 'last shared message number (0 = none)', atArg)
+    .option(...DB_OPTION)
+    .option('--json', 'print as JSON')
+    .action(
+      withStore<DbOpts & { at: number }>((store, opts, id) => {
+        const fork = store.fork(id!, opts.at);
+        if (opts.json) return printJson(sessionJson(fork));
+        process.stdout.write(`${fork.id}\n`);
+        process.stderr.write(`forked ${fork.parentSessionId} at message ${opts.at}; continue with: icode run --resume ${fork.id} "…"\n`);
+      }),
+    );
+}

@@ -1,0 +1,43 @@
+/** Shared output helpers for CLI commands: tables on a terminal, JSON for scripts, exit codes. */
+import Table from 'cli-table3';
+import { InputError } from '../errors.js';
+
+export const EXIT = Object.freeze({
+  OK: 0,
+  /** The thing checked failed: a test case, an audit verify, a policy example. */
+  FAILED: 1,
+  /** Bad input: usage, unreadable file, invalid policy. */
+  USAGE: 2,
+  /** The tool call was denied. */
+  DENIED: 3,
+  /** icode itself failed. */
+  INTERNAL: 4,
+});
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** A table with a header row; cells are stringified and long cells are cut. */
+export function printTable(head: string[], rows: unknown[][], maxCell = 80): void {
+  const table = new Table({ head, style: { head: process.stdout.isTTY ? ['cyan'] : [] } });
+  for (const row of rows) table.push(row.map((c) => cut(c === null || c === undefined ? '' : String(c), maxCell)));
+  process.stdout.write(table.toString() + '\n');
+}
+
+function cut(s: string, max: number): string {
+  const oneLine = s.replace(/\s+/g, ' ');
+  return oneLine.length > max ? oneLine.slice(0, max - 1) + '…' : oneLine;
+}
+
+/** Error raised for bad user input; the CLI prints its message and exits 2. */
+export class UsageError extends InputError {}
+
+/** Parse a JSON command-line argument with a clear error. */
+export function parseJsonArg(flag: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${flag}: not valid JSON (${(e as Error).message})`);
+  }
+}

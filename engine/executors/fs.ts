@@ -1,0 +1,35 @@
+/** fs tools → the piscina worker pool, which confines every path to the workspace root itself. */
+import { FsPool } from '../../sandbox/fs/pool.js';
+import { DEFAULT_FS_OPTIONS, type FsOptions, type FsRequest } from '../../sandbox/fs/types.js';
+import type { ExecContext, ExecResult, Executor } from './types.js';
+
+export class FsExecutor implements Executor {
+  private readonly options: FsOptions;
+  private pool: FsPool | null = null;
+
+  constructor(
+    private readonly root: string,
+    opts: { allowHardlinks: boolean; protectedPaths: string[] },
+    private readonly sharedPool?: FsPool,
+  ) {
+    this.options = { ...DEFAULT_FS_OPTIONS, allowHardlinks: opts.allowHardlinks, protectedPaths: [...new Set([...DEFAULT_FS_OPTIONS.protectedPaths, ...opts.protectedPaths])] };
+  }
+
+  describe(): string {
+    return 'fs-worker';
+  }
+
+  async run(tool: string, input: Record<string, unknown>, ctx: ExecContext): Promise<ExecResult> {
+    const pool = this.sharedPool ?? (this.pool ??= new FsPool());
+    // The input was validated against the tool's schema by the pipeline.
+    const req = { tool, input, root: this.root, options: this.options } as FsRequest;
+    const r = await pool.run(req, ctx.signal);
+    if (r.ok) return { ok: true, output: r.output, truncated: r.truncated, bytes: r.bytes };
+    return { ok: false, output: '', error: `${r.code}: ${r.error}`, truncated: false, bytes: 0 };
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = null;
+  }
+}

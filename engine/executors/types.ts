@@ -1,0 +1,25 @@
+/** What the pipeline needs from something that runs tools. */
+
+export interface ExecContext {
+  session: string;
+  callId: string;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  ok: boolean;
+  /** Output for the model (for a failed shell command: what it printed). */
+  output: string;
+  error?: string;
+  exitCode?: number | null;
+  truncated: boolean;
+  /** Payload size in bytes. */
+  bytes: number;
+}
+
+export interface Executor {
+  run(tool: string, input: Record<string, unknown>, ctx: ExecContext): Promise<ExecResult>;
+  /** What the audit row records about confinement (e.g. "bwrap", "none"). */
+  describe(): string;
+  close(): Promise<void>;
+}

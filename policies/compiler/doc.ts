@@ -1,0 +1,48 @@
+/**
+ * The shape of a policy file after YAML parsing and JSON-Schema validation
+ * (policies/schema/policy.schema.json is the authority; these types mirror it).
+ */
+import type { Decision } from '../types.js';
+
+export type StringOrList = string | string[];
+
+export type RuleExample = string | { tool: string; input?: Record<string, unknown>; agent?: string };
+
+export interface RuleDoc {
+  id: string;
+  decision: Decision;
+  reason?: string;
+  tool?: StringOrList;
+  agent?: StringOrList;
+  paths?: StringOrList;
+  outside_workspace?: boolean;
+  command?: string | (string | string[])[];
+  host?: StringOrList;
+  examples?: { match?: RuleExample[]; not_match?: RuleExample[] };
+}
+
+export interface SettingsDoc {
+  jail?: 'bwrap' | 'none';
+  network?: boolean;
+  env?: string[];
+  allow_hardlinks?: boolean;
+  protected_paths?: string[];
+  shell_timeout_ms?: number;
+  approval_timeout_ms?: number;
+}
+
+export interface PolicyDoc {
+  version: 1;
+  name?: string;
+  description?: string;
+  extends?: StringOrList;
+  default?: Decision;
+  settings?: SettingsDoc;
+  hooks?: Record<string, unknown>;
+  rules?: RuleDoc[];
+}
+
+export function asList(v: StringOrList | undefined): string[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v : [v];
+}

@@ -1,0 +1,305 @@
+/**
+ * Loading a policy: read YAML (keeping positions) → validate against the JSON Schema (ajv) → compile
+ * rules → compose `extends` → prove the rules' examples. Any problem throws PolicyError; a bad policy
+ * never loads.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, parseDocument } from 'yaml';
+import { packageRoot } from '../package-root.js';
+import { initShellParser } from '../shell/analyze.js';
+import type { Decision } from '../types.js';
+import { CompiledPolicy, type PolicySettings } from './compiled.js';
+import { asList, type PolicyDoc, type RuleDoc } from './doc.js';
+import { PolicyError, PositionFinder, type PathSegment, type PolicyProblem } from './errors.js';
+import { checkExamples } from './examples.js';
+import { compileRule, RuleCompileError, type CompiledRule } from './rule.js';
+
+export { PolicyError };
+
+/** Paths no policy can make writable. */
+export const ALWAYS_PROTECTED = ['.git/hooks/**', '.git/config', '.icode/**'] as const;
+
+const BUILTIN_PREFIX = 'builtin:';
+
+export interface LoadOptions {
+  /** Home directory for `~` in patterns (default: os.homedir()). */
+  home?: string;
+}
+
+interface Layer {
+  source: string;
+  doc: PolicyDoc;
+  rules: CompiledRule[];
+}
+
+let ajvValidate: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } | undefined;
+
+function validator(): ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } {
+  if (!ajvValidate) {
+    const schema = JSON.parse(readFileSync(join(packageRoot(), 'policies/schema/policy.schema.json'), 'utf8')) as object;
+    ajvValidate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema);
+  }
+  return ajvValidate;
+}
+
+export function builtinPolicyNames(): string[] {
+  return ['readonly', 'workspace-write', 'untrusted', 'jailed'];
+}
+
+/** Load `builtin:NAME` or a policy file. */
+export async function loadPolicy(spec: string, opts: LoadOptions = {}): Promise<CompiledPolicy> {
+  await initShellParser();
+  const layers = loadLayers(spec, opts.home ?? homedir(), []);
+  const policy = compose(spec, layers, opts.home ?? homedir());
+  // Each layer's examples are proven against the policy as composed up to that layer.
+  for (let i = 0; i < layers.length; i++) {
+    const upTo = i === layers.length - 1 ? policy : compose(layers[i].source, layers.slice(0, i + 1), opts.home ?? homedir());
+    const problems = checkExamples(upTo, layers[i].rules, finderFor(layers[i].source));
+    if (problems.length) throw new PolicyError(problems);
+  }
+  return policy;
+}
+
+/** Load a policy from text (tests, stdin). `source` names it in errors. */
+export async function loadPolicyText(text: string, source = '<policy>', opts: LoadOptions = {}): Promise<CompiledPolicy> {
+  await initShellParser();
+  textOverrides.set(source, text);
+  try {
+    return await loadPolicy(source, opts);
+  } finally {
+    textOverrides.delete(source);
+  }
+}
+
+const textOverrides = new Map<string, string>();
+const finders = new Map<string, PositionFinder>();
+
+function finderFor(source: string): PositionFinder {
+  const f = finders.get(source);
+  if (!f) throw new Error(`no positions for ${source}`);
+  return f;
+}
+
+function sourcePath(spec: string, fromDir: string): string {
+  if (spec.startsWith(BUILTIN_PREFIX)) {
+    const name = spec.slice(BUILTIN_PREFIX.length);
+    if (!builtinPolicyNames().includes(name)) throw new Error(`unknown built-in policy ${spec} (known: ${builtinPolicyNames().map((n) => BUILTIN_PREFIX + n).join(', ')})`);
+    return spec;
+  }
+  if (textOverrides.has(spec)) return spec;
+  return resolve(fromDir, spec);
+}
+
+function readSource(source: string): string {
+  const override = textOverrides.get(source);
+  if (override !== undefined) return override;
+  if (source.startsWith(BUILTIN_PREFIX)) {
+    return readFileSync(join(packageRoot(), 'policies/builtin', source.slice(BUILTIN_PREFIX.length) + '.yaml'), 'utf8');
+  }
+  return readFileSync(source, 'utf8');
+}
+
+/** Layers in composition order: the deepest parent first, the policy itself last. */
+function loadLayers(spec: string, home: string, stack: string[], fromDir = process.cwd()): Layer[] {
+  const source = sourcePath(spec, fromDir);
+  const identity = source.startsWith(BUILTIN_PREFIX) || textOverrides.has(source) ? source : safeRealpath(source);
+  if (stack.includes(identity)) {
+    throw new PolicyError([{ file: source, line: 1, col: 1, key: 'extends', message: `extends cycle: ${[...stack, identity].join(' → ')}` }]);
+  }
+  let text: string;
+  try {
+    text = readSource(source);
+  } catch (e) {
+    throw new PolicyError([{ file: source, line: 0, col: 0, key: '', message: `cannot read policy: ${(e as Error).message}` }]);
+  }
+  const { doc, finder } = parseAndValidate(source, text);
+  finders.set(source, finder);
+  const baseDir = source.startsWith(BUILTIN_PREFIX) || textOverrides.has(source) ? process.cwd() : dirname(source);
+  const parents: Layer[] = [];
+  asList(doc.extends).forEach((parent, i) => {
+    try {
+      for (const layer of loadLayers(parent, home, [...stack, identity], baseDir)) {
+        if (!parents.some((p) => p.source === layer.source)) parents.push(layer);
+      }
+    } catch (e) {
+      if (e instanceof PolicyError) throw e;
+      const at: PathSegment[] = Array.isArray(doc.extends) ? ['extends', i] : ['extends'];
+      throw new PolicyError([finder.problem(at, (e as Error).message)]);
+    }
+  });
+  const problems: PolicyProblem[] = [];
+  const rules: CompiledRule[] = [];
+  const seen = new Map<string, number>();
+  (doc.rules ?? []).forEach((r: RuleDoc, i: number) => {
+    if (seen.has(r.id)) problems.push(finder.problem(['rules', i, 'id'], `duplicate rule id "${r.id}" (first used by rules[${seen.get(r.id)}])`));
+    seen.set(r.id, i);
+    try {
+      rules.push(compileRule(r, source, home));
+    } catch (e) {
+      if (e instanceof RuleCompileError) {
+        const at: PathSegment[] = e.index === null ? ['rules', i, e.field] : ['rules', i, e.field, e.index];
+        problems.push(finder.problem(at, e.message));
+      } else throw e;
+    }
+  });
+  if (problems.length) throw new PolicyError(problems);
+  return [...parents, { source, doc, rules }];
+}
+
+function safeRealpath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+function parseAndValidate(source: string, text: string): { doc: PolicyDoc; finder: PositionFinder } {
+  const lines = new LineCounter();
+  const yamlDoc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const finder = new PositionFinder(source, yamlDoc, lines);
+  if (yamlDoc.errors.length) {
+    throw new PolicyError(
+      yamlDoc.errors.map((e) => {
+        const { line, col } = lines.linePos(e.pos[0]);
+        return { file: source, line, col, key: '', message: `YAML: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const data: unknown = yamlDoc.toJS({ maxAliasCount: 100 });
+  const validate = validator();
+  if (!validate(data)) throw new PolicyError(schemaProblems(validate.errors ?? [], finder));
+  return { doc: data as PolicyDoc, finder };
+}
+
+/** One readable problem per offending value; anyOf noise is folded into "expected …". */
+function schemaProblems(errors: ErrorObject[], finder: PositionFinder): PolicyProblem[] {
+  const byPath = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    const list = byPath.get(e.instancePath) ?? [];
+    list.push(e);
+    byPath.set(e.instancePath, list);
+  }
+  const problems: PolicyProblem[] = [];
+  for (const [instancePath, errs] of byPath) {
+    // A deeper error explains a parent's anyOf failure better than the parent does.
+    const deeper = [...byPath.keys()].some((k) => k !== instancePath && k.startsWith(instancePath + '/'));
+    const path: PathSegment[] = instancePath === '' ? [] : instancePath.slice(1).split('/').map(decodePointer);
+    const specific = errs.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'if');
+    if (specific.length === 0 && deeper) continue;
+    for (const e of specific.length ? uniqueMessages(specific) : errs.slice(0, 1)) {
+      problems.push(problemFor(e, path, finder));
+    }
+  }
+  return problems.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+function uniqueMessages(errs: ErrorObject[]): ErrorObject[] {
+  const types = errs.filter((e) => e.keyword === 'type');
+  const others = errs.filter((e) => e.keyword !== 'type');
+  // Several failed `type` branches of one anyOf read better as one "expected a or b".
+  if (types.length > 1) {
+    const merged: ErrorObject = { ...types[0], params: { type: [...new Set(types.map((t) => String(t.params.type)))].join(' or ') } };
+    return [...others, merged];
+  }
+  return errs;
+}
+
+function decodePointer(seg: string): PathSegment {
+  const s = seg.replace(/~1/g, '/').replace(/~0/g, '~');
+  return /^[0-9]+$/.test(s) ? Number(s) : s;
+}
+
+function problemFor(e: ErrorObject, path: PathSegment[], finder: PositionFinder): PolicyProblem {
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperty':
+    case 'additionalProperties':
+      return finder.problem(path, `unknown key "${String(p.additionalProperty)}"; expected one of: ${allowedKeys(e)}`, String(p.additionalProperty));
+    case 'required':
+      return finder.problem(path, `missing required key "${String(p.missingProperty)}"`);
+    case 'enum':
+      return finder.problem(path, `expected one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`);
+    case 'const':
+      return finder.problem(path, `expected ${JSON.stringify(p.allowedValue)}`);
+    case 'type':
+      return finder.problem(path, `expected ${String(p.type).replace('array', 'a list').replace('object', 'a mapping')}`);
+    case 'minLength':
+      return finder.problem(path, 'expected a non-empty string');
+    case 'minItems':
+      return finder.problem(path, 'expected a non-empty list');
+    case 'pattern':
+      return finder.problem(path, `does not match ${String(p.pattern)}`);
+    case 'anyOf':
+      return finder.problem(path, 'expected a string or a list of strings');
+    default:
+      return finder.problem(path, e.message ?? e.keyword);
+  }
+}
+
+function allowedKeys(e: ErrorObject): string {
+  const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props ? Object.keys(props).join(', ') : '(see the schema)';
+}
+
+const DEFAULT_SETTINGS: PolicySettings = {
+  jail: 'bwrap',
+  network: false,
+  env: [],
+  allowHardlinks: false,
+  protectedPaths: [...ALWAYS_PROTECTED],
+  shellTimeoutMs: 120_000,
+  approvalTimeoutMs: 300_000,
+};
+
+function compose(source: string, layers: Layer[], home: string): CompiledPolicy {
+  const settings: PolicySettings = { ...DEFAULT_SETTINGS, env: [], protectedPaths: [...ALWAYS_PROTECTED] };
+  let defaultDecision: Decision = 'ask';
+  const hooks: Record<string, unknown[]> = {};
+  for (const { doc } of layers) {
+    if (doc.default) defaultDecision = doc.default;
+    const s = doc.settings ?? {};
+    if (s.jail) settings.jail = s.jail;
+    if (s.network !== undefined) settings.network = s.network;
+    if (s.allow_hardlinks !== undefined) settings.allowHardlinks = s.allow_hardlinks;
+    if (s.shell_timeout_ms !== undefined) settings.shellTimeoutMs = s.shell_timeout_ms;
+    if (s.approval_timeout_ms !== undefined) settings.approvalTimeoutMs = s.approval_timeout_ms;
+    for (const e of s.env ?? []) if (!settings.env.includes(e)) settings.env.push(e);
+    for (const p of s.protected_paths ?? []) if (!settings.protectedPaths.includes(p)) settings.protectedPaths.push(p);
+    for (const [point, list] of Object.entries(doc.hooks ?? {})) {
+      hooks[point] = [...(hooks[point] ?? []), ...(Array.isArray(list) ? list : [list])];
+    }
+  }
+  const guard = compileRule(
+    {
+      id: 'builtin:protected-paths',
+      decision: 'deny',
+      reason: 'protected path: .git/hooks, .git/config, .icode and the policy\'s protected_paths are never writable',
+      tool: ['write', 'edit'],
+      paths: settings.protectedPaths,
+    },
+    'builtin',
+    home,
+  );
+  const rules = [...layers.flatMap((l) => l.rules), guard];
+  const top = layers[layers.length - 1];
+  const name = top.doc.name ?? source;
+  const hash = createHash('sha256')
+    .update(canonicalJson({ default: defaultDecision, settings, hooks, rules: rules.map((r) => ({ ...r.doc, examples: undefined })) }))
+    .digest('hex');
+  return new CompiledPolicy(source, name, rules, defaultDecision, settings, hooks, hash, home);
+}
+
+/** JSON with sorted keys and no undefined values: the same policy hashes the same everywhere. */
+export function canonicalJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(v)) return '[' + v.map(canonicalJson).join(',') + ']';
+  const entries = Object.entries(v as Record<string, unknown>)
+    .filter(([, x]) => x !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return '{' + entries.map(([k, x]) => JSON.stringify(k) + ':' + canonicalJson(x)).join(',') + '}';
+}

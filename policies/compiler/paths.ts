@@ -1,0 +1,95 @@
+/**
+ * Path conditions of rules. The policy decides lexically (the fs worker re-checks the real path when it
+ * opens it): `~` is expanded, the path is resolved against the workspace root with `.`/`..` folded, and
+ * globs are matched against the workspace-relative path (relative patterns) or the absolute path.
+ */
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import picomatch from 'picomatch';
+
+export interface ResolvedPath {
+  abs: string;
+  /** Workspace-relative path with `/` separators; '' for the root itself. Only meaningful when inside. */
+  rel: string;
+  inside: boolean;
+}
+
+/** Lexically resolve a path as a tool would see it. A NUL byte makes it unresolvable: treated as outside. */
+export function resolvePath(p: string, workspace: string, home: string): ResolvedPath {
+  if (p.includes('\0')) return { abs: p, rel: '', inside: false };
+  let expanded = p;
+  if (p === '~' || p.startsWith('~/')) expanded = home + p.slice(1);
+  const abs = resolve(workspace, expanded);
+  if (abs === workspace) return { abs, rel: '', inside: true };
+  const inside = abs.startsWith(workspace.endsWith(sep) ? workspace : workspace + sep);
+  const rel = inside ? relative(workspace, abs).split(sep).join('/') : '';
+  return { abs, rel, inside };
+}
+
+/** Paths that are never a file access worth deciding on when a shell redirects to them. */
+export const NEUTRAL_DEVICE_PATHS: ReadonlySet<string> = new Set([
+  '/dev/null',
+  '/dev/stdout',
+  '/dev/stderr',
+  '/dev/stdin',
+  '/dev/tty',
+]);
+
+export function isNeutralDevice(abs: string): boolean {
+  return NEUTRAL_DEVICE_PATHS.has(abs) || /^\/dev\/fd\/[0-9]+$/.test(abs);
+}
+
+export interface PathMatcher {
+  /** Pattern sources, for traces and the policy hash. */
+  sources: string[];
+  test(p: ResolvedPath): boolean;
+}
+
+const GLOB_CHARS = /[*?[\]{}()!+@]/;
+
+/**
+ * Compile path globs. Relative patterns are workspace-relative; `~/…` and absolute ones are absolute.
+ * A pattern without glob characters (or ending in `/`) also matches everything beneath it, like gitignore.
+ * Throws an Error with a human message for a pattern that cannot be compiled.
+ */
+export function compilePathMatcher(patterns: string[], home: string): PathMatcher {
+  const rel: string[] = [];
+  const abs: string[] = [];
+  for (const raw of patterns) {
+    let p = raw;
+    if (p.includes('\0')) throw new Error(`path pattern ${JSON.stringify(raw)} contains a NUL byte`);
+    if (p === '~' || p.startsWith('~/')) p = home + p.slice(1);
+    const target = isAbsolute(p) ? abs : rel;
+    if (!isAbsolute(p)) {
+      p = p.replace(/^(\.\/)+/, '');
+      if (p === '.' || p === '') p = '**';
+      if (p.split('/').includes('..')) {
+        throw new Error(`path pattern ${JSON.stringify(raw)} uses "..": write an absolute path or use outside_workspace`);
+      }
+    }
+    const dirLike = p.endsWith('/');
+    p = p.replace(/\/+$/, '') || '/';
+    target.push(p);
+    if (dirLike || !GLOB_CHARS.test(p)) target.push(p === '/' ? '/**' : `${p}/**`);
+  }
+  const opts = { dot: true, nobrace: false, strictSlashes: false };
+  const relTest = rel.length ? picomatch(rel, opts) : null;
+  // The workspace root itself (rel '') is matched by "everything" patterns only.
+  const matchesRoot = rel.includes('**');
+  const absTest = abs.length ? picomatch(abs, opts) : null;
+  return {
+    sources: patterns,
+    test(p: ResolvedPath): boolean {
+      if (relTest && p.inside && (p.rel === '' ? matchesRoot : relTest(p.rel))) return true;
+      return absTest !== null && absTest(p.abs);
+    },
+  };
+}
+
+/** A matcher of names (tools, agents, hosts) by glob; `*` alone matches everything. */
+export function compileNameMatcher(patterns: string[]): (name: string) => boolean {
+  if (patterns.includes('*')) return () => true;
+  const exact = new Set(patterns.filter((p) => !GLOB_CHARS.test(p)));
+  const globs = patterns.filter((p) => GLOB_CHARS.test(p));
+  const globTest = globs.length ? picomatch(globs, { dot: true }) : null;
+  return (name) => exact.has(name) || (globTest !== null && globTest(name));
+}

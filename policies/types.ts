@@ -1,0 +1,41 @@
+/**
+ * Types shared by the policy compiler and everything that consumes its verdicts.
+ * This file imports nothing: sandbox/ and engine/ may import it freely.
+ */
+
+export type Decision = 'allow' | 'ask' | 'deny';
+
+/** deny > ask > allow, whatever the order of rules in a file. */
+export const DECISION_RANK: Readonly<Record<Decision, number>> = Object.freeze({ allow: 0, ask: 1, deny: 2 });
+
+export function strictest(a: Decision, b: Decision): Decision {
+  return DECISION_RANK[a] >= DECISION_RANK[b] ? a : b;
+}
+
+/** One tool call as the policy sees it. `tool` is the canonical name (see policies/tools.ts). */
+export interface ToolRequest {
+  tool: string;
+  input: Record<string, unknown>;
+  /** Agent name; the top-level agent is "main". */
+  agent?: string;
+  /** Absolute path of the workspace root. */
+  workspace: string;
+  /** Home directory used to expand `~` (defaults to os.homedir()). */
+  home?: string;
+}
+
+/** One step of the reasoning behind a verdict: a sub-command, a redirect, a path. */
+export interface TraceEntry {
+  subject: string;
+  decision: Decision;
+  rule: string | null;
+  reason: string;
+}
+
+export interface Verdict {
+  decision: Decision;
+  /** Id of the rule that decided, or null when the policy default (or a built-in guard) decided. */
+  rule: string | null;
+  reason: string;
+  trace: TraceEntry[];
+}

@@ -1,0 +1,151 @@
+/**
+ * Wire types of the file tools. An `FsRequest` is posted to a piscina worker (structured clone), the
+ * worker answers with an `FsResult`. Nothing here may hold functions or class instances.
+ */
+
+export type FsTool = 'read' | 'write' | 'edit' | 'glob' | 'grep' | 'list';
+
+export const FS_TOOLS: readonly FsTool[] = ['read', 'write', 'edit', 'glob', 'grep', 'list'];
+
+export interface ReadInput {
+  path: string;
+  /** 1-based first line to show (for `binary: true`: 0-based byte offset). */
+  offset?: number;
+  /** Number of lines to show (for `binary: true`: number of bytes). Default 2000 lines. */
+  limit?: number;
+  /** Return a binary file as base64 instead of refusing it. */
+  binary?: boolean;
+}
+
+export interface WriteInput {
+  path: string;
+  content: string;
+}
+
+export interface EditInput {
+  path: string;
+  old_string: string;
+  new_string: string;
+  replace_all?: boolean;
+}
+
+export interface GlobInput {
+  pattern: string;
+  path?: string;
+}
+
+export type GrepOutputMode = 'files_with_matches' | 'content' | 'count';
+
+export interface GrepInput {
+  pattern: string;
+  path?: string;
+  glob?: string;
+  output_mode?: GrepOutputMode;
+  case_insensitive?: boolean;
+  /** Lines of context before and after each match (content mode). */
+  context?: number;
+  /** Maximum number of output entries (lines in content mode, files otherwise). */
+  head_limit?: number;
+}
+
+export interface ListInput {
+  path?: string;
+}
+
+export interface FsInputs {
+  read: ReadInput;
+  write: WriteInput;
+  edit: EditInput;
+  glob: GlobInput;
+  grep: GrepInput;
+  list: ListInput;
+}
+
+export interface FsOptions {
+  /**
+   * Open regular files whose link count is above 1. Default false: a hard link can make a file
+   * outside the workspace readable under a name inside it, so such files are refused for every tool.
+   */
+  allowHardlinks: boolean;
+  /**
+   * Workspace-relative globs (picomatch, case-insensitive) that are never written. The worker always
+   * adds DEFAULT_PROTECTED_PATHS, whatever this list holds.
+   */
+  protectedPaths: string[];
+  /** Largest number of file bytes a read/edit/grep will look at (files beyond: TOO_LARGE / skipped). */
+  maxReadBytes: number;
+  /** Largest output (UTF-8 bytes) a call returns; longer outputs are cut with a marker. */
+  maxOutputBytes: number;
+  /** Lines longer than this (characters) are cut with a marker in read and grep output. */
+  maxLineLength: number;
+  /** fsync written files (and their directory) before reporting success. Default false. */
+  fsync?: boolean;
+}
+
+export const DEFAULT_PROTECTED_PATHS: readonly string[] = ['.git/hooks/**', '.git/config', '.icode/**'];
+
+export const DEFAULT_FS_OPTIONS: FsOptions = {
+  allowHardlinks: false,
+  protectedPaths: [...DEFAULT_PROTECTED_PATHS],
+  maxReadBytes: 10 * 1024 * 1024,
+  maxOutputBytes: 256 * 1024,
+  maxLineLength: 2000,
+  fsync: false,
+};
+
+/** One request to the worker pool. */
+export type FsRequest = {
+  [T in FsTool]: {
+    tool: T;
+    /** Already validated against the tool's JSON Schema by the engine; the worker re-checks types. */
+    input: FsInputs[T];
+    /** Absolute path of the workspace root. */
+    root: string;
+    options: FsOptions;
+  };
+}[FsTool];
+
+export type FsErrorCode =
+  | 'OUTSIDE_ROOT' // the path (lexically, through a symlink, or as opened) is not inside the root
+  | 'PROTECTED' // a protected path would be written
+  | 'NOT_FOUND'
+  | 'NOT_A_FILE' // a directory where a file is needed
+  | 'NOT_A_DIRECTORY' // a file where a directory is needed
+  | 'BINARY'
+  | 'TOO_LARGE'
+  | 'NOT_UNIQUE'
+  | 'NO_MATCH'
+  | 'HARDLINK'
+  | 'SPECIAL_FILE' // FIFO, socket, character or block device
+  | 'SYMLINK_LOOP'
+  | 'PERMISSION'
+  | 'IO' // ENOSPC, EROFS, EIO …
+  | 'INVALID'
+  | 'TIMEOUT'
+  | 'WORKER_CRASHED'
+  | 'ABORTED' // the caller's AbortSignal fired
+  | 'POOL_CLOSED'
+  | 'INTERNAL';
+
+export type FsResult =
+  | {
+      ok: true;
+      output: string;
+      truncated: boolean;
+      /**
+       * Payload size: bytes of file content returned (read), written (write/edit), or the UTF-8 size of
+       * the output (glob/grep/list).
+       */
+      bytes: number;
+    }
+  | { ok: false; error: string; code: FsErrorCode };
+
+/** Thrown inside the worker; turned into `{ok:false}` before it crosses the thread boundary. */
+export class FsError extends Error {
+  readonly code: FsErrorCode;
+  constructor(code: FsErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = 'FsError';
+  }
+}

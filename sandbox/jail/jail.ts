@@ -1,0 +1,527 @@
+/**
+ * ShellJail: a persistent jail per session. `start()` launches one long-lived bubblewrap sandbox whose
+ * only process is a small supervisor (supervisor.cjs, node + node-pty bound read-only into the jail);
+ * `run()` asks it to spawn `bash -c COMMAND` in a fresh pty, so a jailed command costs one fork+exec,
+ * about what a bare pty spawn costs. See ../README.md (sandbox) and docs for the design.
+ *
+ * Commands of one jail run one at a time (FIFO), each in the workspace with a fresh environment; they
+ * share the filesystem view (workspace, /tmp, $HOME) and background processes, not shell state.
+ * Timeouts, aborts and runaway cleanups are enforced from the host by signalling the jail's processes
+ * directly (procs.ts), never by asking the supervisor.
+ */
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { dirname, join, sep } from 'node:path';
+import { packageRoot } from '../../policies/package-root.js';
+import { checkExtraEnv, JAIL_HOME, JAIL_PATH, jailEnv } from './env.js';
+import { Instance, type LaunchSpec, type SupMsg } from './instance.js';
+import { commandLimitPrefix, entryLimitCommand, resolveLimits, type ResolvedLimits } from './limits.js';
+import { OutputCollector } from './output.js';
+import { probeJail } from './probe.js';
+import { bootTicksNow, killUntilGone, type KillScope } from './procs.js';
+import { normaliseProtected, planProtection } from './protected.js';
+import { systemArgs } from './system.js';
+import { BWRAP } from './trusted.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT_MS, JailError, type JailMode, type JailOptions, type ShellResult, type ShellRunOptions } from './types.js';
+import { checkWorkspace } from './workspace.js';
+
+/** Where icode's own read-only files appear inside the jail (a directory of the jail's private root). */
+const RUN = '/run/icode';
+const JAIL_UID = 1000;
+/** A command whose output exceeds the cap by this much is killed (`yes` must not spin until its timeout). */
+const FLOOD_BYTES = 64 * 1024 * 1024;
+/** How long the supervisor has to report a killed command's exit before the jail is replaced. */
+const EXIT_GRACE_MS = 3000;
+const MAX_COMMAND = 1024 * 1024;
+
+interface Config {
+  mode: JailMode;
+  workspace: string;
+  network: boolean;
+  extraEnv: Record<string, string>;
+  protectedPaths: string[];
+  limits: ResolvedLimits;
+  runtime: string;
+  prefix: string;
+  nodeBin: string;
+  ptyDir: string;
+  supervisor: string;
+  isRoot: boolean;
+}
+
+export interface InteractiveShell {
+  onData(cb: (data: string) => void): void;
+  onExit(cb: (e: { exitCode: number | null; signal: string | null }) => void): void;
+  write(data: string): void;
+  resize(cols: number, rows: number): void;
+  /** Hang up the shell (SIGHUP), then kill what it left behind. */
+  close(): Promise<void>;
+}
+
+type Outcome =
+  | { kind: 'exit'; code: number; signal: number; procs: number }
+  | { kind: 'died' }
+  | { kind: 'spawn-error'; message: string }
+  | { kind: 'full'; procs: number };
+
+const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([name, n]) => [n, name]));
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The command was aborted', 'AbortError');
+}
+
+function positiveInt(name: string, v: unknown, max: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > max) throw new JailError(`${name} must be an integer between 1 and ${max} (got ${String(v)})`);
+  return v;
+}
+
+function locateNodePty(): string {
+  const req = createRequire(import.meta.url);
+  return realpathSync(dirname(req.resolve('node-pty/package.json')));
+}
+
+function ownProcessCount(): number {
+  const uid = process.getuid?.() ?? -1;
+  let n = 0;
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (statSync(`/proc/${e}`).uid === uid) n++;
+    } catch {
+      /* exited */
+    }
+  }
+  return n;
+}
+
+export class ShellJail {
+  readonly mode: JailMode;
+  private readonly cfg: Config;
+  private inst: Instance | null = null;
+  private tail: Promise<unknown> = Promise.resolve();
+  private nextId = 1;
+  private closed = false;
+
+  private constructor(cfg: Config) {
+    this.cfg = cfg;
+    this.mode = cfg.mode;
+  }
+
+  /** Starts the session's jail. Throws JailError (with how to fix it) when it cannot: fail closed. */
+  static async start(opts: JailOptions): Promise<ShellJail> {
+    const mode: JailMode = opts.mode ?? 'bwrap';
+    if (mode !== 'bwrap' && mode !== 'none') throw new JailError(`unknown jail mode ${JSON.stringify(mode)}`);
+    if (mode === 'bwrap') {
+      const p = probeJail();
+      if (!p.ok) throw new JailError(`cannot start the shell jail: ${p.reason}`, p.fix);
+    }
+    const workspace = checkWorkspace(opts.workspace);
+    const extraEnv = checkExtraEnv(opts.env);
+    const protectedPaths = normaliseProtected(opts.protectedPaths, workspace);
+    const limits = resolveLimits(opts.limits);
+    const runtime = mkdtempSync(join(tmpdir(), 'icode-jail-'));
+    if (runtime === workspace || runtime.startsWith(workspace + sep)) {
+      rmSync(runtime, { recursive: true, force: true });
+      throw new JailError(`the temporary directory ${tmpdir()} is inside the workspace; set TMPDIR elsewhere`);
+    }
+    try {
+      const supervisor = join(packageRoot(), 'sandbox', 'jail', 'supervisor.cjs');
+      if (!existsSync(supervisor)) throw new JailError(`missing ${supervisor}`);
+      const cfg: Config = {
+        mode,
+        workspace,
+        network: opts.network === true,
+        extraEnv,
+        protectedPaths,
+        limits,
+        runtime,
+        prefix: commandLimitPrefix(limits),
+        nodeBin: realpathSync(process.execPath),
+        ptyDir: locateNodePty(),
+        supervisor,
+        isRoot: process.getuid?.() === 0,
+      };
+      writeRuntimeFiles(cfg);
+      const jail = new ShellJail(cfg);
+      jail.inst = await Instance.launch(jail.launchSpec());
+      return jail;
+    } catch (e) {
+      rmSync(runtime, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  get workspace(): string {
+    return this.cfg.workspace;
+  }
+
+  /** Host pids of the current jail, for diagnostics and tests: its pid 1 (bwrap) and the supervisor. */
+  get hostPids(): { root: number; supervisor: number; pidNamespace: string | null } {
+    const i = this.inst;
+    return { root: i?.root ?? 0, supervisor: i?.supervisor ?? 0, pidNamespace: i?.pidNs ?? null };
+  }
+
+  /** Runs one command (queued behind the jail's other commands). */
+  run(command: string, o: ShellRunOptions = {}): Promise<ShellResult> {
+    if (typeof command !== 'string') return Promise.reject(new JailError('command must be a string'));
+    if (command.includes('\0')) return Promise.reject(new JailError('command contains a NUL byte'));
+    if (command.length > MAX_COMMAND) return Promise.reject(new JailError(`command longer than ${MAX_COMMAND} characters`));
+    let opts: Required<Omit<ShellRunOptions, 'signal'>> & { signal?: AbortSignal };
+    try {
+      opts = {
+        timeoutMs: positiveInt('timeoutMs', o.timeoutMs ?? DEFAULT_TIMEOUT_MS, 24 * 3600_000),
+        maxOutputBytes: positiveInt('maxOutputBytes', o.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, 64 * 1024 * 1024),
+        cols: positiveInt('cols', o.cols ?? 200, 1000),
+        rows: positiveInt('rows', o.rows ?? 50, 1000),
+        signal: o.signal,
+      };
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const job = this.tail.then(() => this.runNow(command, opts));
+    this.tail = job.catch(() => undefined);
+    return job;
+  }
+
+  /** An interactive bash in the jail (for `icode shell`): same mounts, environment and limits as run(). */
+  async interactive(o: { cols: number; rows: number }): Promise<InteractiveShell> {
+    const notes: string[] = [];
+    const inst = await this.ensureInstance(notes);
+    const id = this.nextId++;
+    const dataCbs: ((d: string) => void)[] = [];
+    const exitCbs: ((e: { exitCode: number | null; signal: string | null }) => void)[] = [];
+    let exited = false;
+    const emit = (d: string) => dataCbs.forEach((cb) => cb(d));
+    const end = (exitCode: number | null, signal: string | null) => {
+      if (exited) return;
+      exited = true;
+      inst.detach(id);
+      exitCbs.forEach((cb) => cb({ exitCode, signal }));
+    };
+    const startHr = process.hrtime.bigint();
+    inst.attach(id, {
+      onMessage: (m: SupMsg) => {
+        if (m.t === 'd') emit(m.d);
+        else if (m.t === 'exit') end(m.signal ? null : m.code, m.signal ? (SIGNAL_NAMES.get(m.signal) ?? `SIG${m.signal}`) : null);
+        else if (m.t === 'error' || m.t === 'full') {
+          emit(`icode: cannot start a shell in the jail: ${m.t === 'full' ? 'process limit reached' : m.message}\r\n`);
+          end(126, null);
+        }
+      },
+      onDeath: () => end(null, null),
+    });
+    inst.send({
+      t: 'run',
+      id,
+      file: '/bin/bash',
+      args: ['-c', this.cfg.prefix + 'exec /bin/bash -i'],
+      env: this.commandEnv('xterm-256color'),
+      cwd: this.cfg.workspace,
+      cols: positiveInt('cols', o.cols, 1000),
+      rows: positiveInt('rows', o.rows, 1000),
+      eof: false,
+      maxProcs: this.maxProcs(),
+    });
+    return {
+      onData: (cb) => void dataCbs.push(cb),
+      onExit: (cb) => void exitCbs.push(cb),
+      write: (d) => inst.send({ t: 'input', id, d }),
+      resize: (cols, rows) => inst.send({ t: 'resize', id, cols, rows }),
+      close: async () => {
+        inst.send({ t: 'hup', id });
+        await killUntilGone(this.killScope(inst, this.ticksSince(startHr), null));
+      },
+    };
+  }
+
+  /** Ends the jail and everything running in it (background processes included). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const inst = this.inst;
+    this.inst = null;
+    if (inst) await inst.kill();
+    rmSync(this.cfg.runtime, { recursive: true, force: true });
+  }
+
+  /**
+   * For benchmarks and comparisons: the bwrap command line that runs `command` in a fresh, one-shot
+   * sandbox with this jail's mounts (what every command would cost without the persistent jail).
+   */
+  oneShotCommand(command: string): { file: string; args: string[]; env: Record<string, string> } {
+    if (this.mode !== 'bwrap') throw new JailError('oneShotCommand: only in bwrap mode');
+    const env = this.commandEnv('dumb');
+    const setenv = Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]);
+    return { file: BWRAP, args: bwrapArgs(this.cfg, setenv, ['/bin/bash', '-c', this.cfg.prefix + command]), env: {} };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private launchSpec(): LaunchSpec {
+    const c = this.cfg;
+    const p = c.limits.processes;
+    if (c.mode === 'bwrap') {
+      // Root: the kernel ignores RLIMIT_NPROC for uid 0, the jail's pid_max does the job (+301: after a
+      // wrap-around the kernel allocates pids from 300 up only).
+      const entry = `${entryLimitCommand(c.limits, c.isRoot ? 0 : p)} || exit 126; exec ${RUN}/node --max-old-space-size=64 ${RUN}/supervisor.cjs ${RUN}/node-pty`;
+      return {
+        mode: 'bwrap',
+        file: BWRAP,
+        args: bwrapArgs(c, ['--setenv', 'PATH', JAIL_PATH], ['/bin/bash', '-c', entry], ['--json-status-fd', '3']),
+        env: {},
+        cwd: '/',
+        pidMax: c.isRoot && p > 0 ? p + 301 : 0,
+      };
+    }
+    // Mode 'none': RLIMIT_NPROC counts all of this user's processes here, so allow the current ones plus the limit.
+    const nproc = p > 0 && !c.isRoot ? ownProcessCount() + p : 0;
+    const entry = `${entryLimitCommand(c.limits, nproc)} || exit 126; exec "$0" "$@"`;
+    return {
+      mode: 'none',
+      file: '/bin/bash',
+      args: ['-c', entry, c.nodeBin, '--max-old-space-size=64', c.supervisor, c.ptyDir],
+      env: { PATH: JAIL_PATH, LANG: 'C.UTF-8', HOME: join(c.runtime, 'home') },
+      cwd: c.workspace,
+      pidMax: 0,
+    };
+  }
+
+  private commandEnv(term: string): Record<string, string> {
+    const none = this.cfg.mode === 'none';
+    const env = jailEnv(this.cfg.extraEnv, { term, home: none ? join(this.cfg.runtime, 'home') : JAIL_HOME });
+    if (none) env.TMPDIR = join(this.cfg.runtime, 'tmp');
+    return env;
+  }
+
+  /** Process count at which the jail counts as full (bwrap mode; the supervisor counts its /proc). */
+  private maxProcs(): number {
+    const p = this.cfg.limits.processes;
+    return this.cfg.mode === 'bwrap' && p > 0 ? Math.max(8, Math.floor(p * 0.9)) : 0;
+  }
+
+  private async ensureInstance(notes: string[]): Promise<Instance> {
+    if (this.closed) throw new JailError('the shell jail is closed');
+    if (this.inst?.alive) return this.inst;
+    this.inst = await Instance.launch(this.launchSpec());
+    if (this.closed) {
+      await this.inst.kill();
+      throw new JailError('the shell jail is closed');
+    }
+    notes.push("[icode: the session's jail had ended and was restarted: background processes, /tmp and $HOME were lost]");
+    return this.inst;
+  }
+
+  /** Ticks since boot at `startHr`, one tick early (start times are in 10 ms ticks). */
+  private ticksSince(startHr: bigint): number {
+    const elapsedTicks = Math.ceil(Number(process.hrtime.bigint() - startHr) / 1e7);
+    return bootTicksNow() - elapsedTicks - 1;
+  }
+
+  private killScope(inst: Instance, sinceTick: number | undefined, session: number | null): KillScope {
+    if (inst.mode === 'bwrap') return { root: inst.root, keep: new Set([inst.supervisor]), sinceTick, pidNs: inst.pidNs };
+    return { root: inst.supervisor, keep: new Set([inst.supervisor]), sinceTick, sessions: new Set(session === null ? inst.sessions : [session]) };
+  }
+
+  private async runNow(command: string, o: Required<Omit<ShellRunOptions, 'signal'>> & { signal?: AbortSignal }): Promise<ShellResult> {
+    const t0 = performance.now();
+    if (o.signal?.aborted) throw abortError(o.signal);
+    const notes: string[] = [];
+    const collector = new OutputCollector(o.maxOutputBytes);
+    let inst = await this.ensureInstance(notes);
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.once(inst, command, o, collector);
+      const out = r.outcome;
+      if (out.kind === 'full' || out.kind === 'spawn-error') {
+        if (attempt === 0 && !r.aborted) {
+          // Probably a runaway (fork bomb) left behind by an earlier command: clear the jail and retry once.
+          const ok = await killUntilGone(this.killScope(inst, undefined, null));
+          if (!ok) await inst.kill();
+          notes.push(
+            out.kind === 'full'
+              ? `[icode: the jail was at its process limit (${out.procs} processes); all its background processes were killed]`
+              : `[icode: the command could not be started (${out.message}); all background processes of the jail were killed]`,
+          );
+          inst = await this.ensureInstance(notes);
+          continue;
+        }
+        if (r.aborted && o.signal) throw abortError(o.signal);
+        return this.result(collector, notes.concat(`icode: cannot start the command in the jail: ${out.kind === 'full' ? 'process limit reached' : out.message}`), 126, null, false, t0);
+      }
+      if (r.aborted && o.signal) throw abortError(o.signal);
+      if (out.kind === 'died') {
+        notes.push('[icode: the jail ended while the command ran; it will be restarted for the next command]');
+        return this.result(collector, notes, null, r.killed ? 'SIGKILL' : null, r.timedOut, t0, o.timeoutMs);
+      }
+      if (r.flooded) notes.push(`[icode: the command was killed after ${collector.totalBytes} bytes of output]`);
+      const max = this.maxProcs();
+      if (max > 0 && out.procs >= max && !r.killed) {
+        // The command left a runaway behind: take back what it started (it ran alone: runs are serialised).
+        const ok = await killUntilGone(this.killScope(inst, r.sinceTick, r.pid));
+        if (!ok) await inst.kill();
+        notes.push(`[icode: the command left ${out.procs} processes running (limit ${this.cfg.limits.processes}); the processes it started were killed]`);
+      }
+      const signal = out.signal ? (SIGNAL_NAMES.get(out.signal) ?? `SIG${out.signal}`) : null;
+      return this.result(collector, notes, signal ? null : out.code, signal, r.timedOut, t0, o.timeoutMs);
+    }
+  }
+
+  private result(collector: OutputCollector, notes: string[], exitCode: number | null, signal: string | null, timedOut: boolean, t0: number, timeoutMs?: number): ShellResult {
+    const c = collector.finish();
+    const all = timedOut ? [...notes, `[icode: timed out after ${timeoutMs} ms; every process the command started was killed]`] : notes;
+    let output = c.output;
+    if (all.length > 0) output += (output === '' || output.endsWith('\n') ? '' : '\n') + all.join('\n') + '\n';
+    return { exitCode, signal, output, truncated: c.truncated, timedOut, durationMs: Math.round(performance.now() - t0) };
+  }
+
+  /** One attempt: send the command, collect output, enforce timeout/abort/flood from the host. */
+  private once(
+    inst: Instance,
+    command: string,
+    o: Required<Omit<ShellRunOptions, 'signal'>> & { signal?: AbortSignal },
+    collector: OutputCollector,
+  ): Promise<{ outcome: Outcome; timedOut: boolean; aborted: boolean; flooded: boolean; killed: boolean; sinceTick: number; pid: number | null }> {
+    return new Promise((resolve) => {
+      const id = this.nextId++;
+      const startHr = process.hrtime.bigint();
+      let pid: number | null = null;
+      let settled = false;
+      let killing = false;
+      let timedOut = false;
+      let aborted = false;
+      let flooded = false;
+      let grace: NodeJS.Timeout | undefined;
+      const finish = (outcome: Outcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        clearTimeout(grace);
+        o.signal?.removeEventListener('abort', onAbort);
+        inst.detach(id);
+        resolve({ outcome, timedOut, aborted, flooded, killed: killing, sinceTick: this.ticksSince(startHr), pid });
+      };
+      const kill = async () => {
+        if (killing || settled) return;
+        killing = true;
+        const ok = await killUntilGone(this.killScope(inst, this.ticksSince(startHr), pid));
+        if (settled) return;
+        // The supervisor reports the exit of the killed command; if it does not, it is broken or was
+        // tampered with: replace the whole jail.
+        if (!ok) void inst.kill();
+        else grace = setTimeout(() => void inst.kill(), EXIT_GRACE_MS);
+      };
+      inst.attach(id, {
+        onMessage: (m) => {
+          switch (m.t) {
+            case 'spawned':
+              pid = m.pid;
+              break;
+            case 'd':
+              collector.push(m.d);
+              if (!flooded && collector.droppedBytes > FLOOD_BYTES) {
+                flooded = true;
+                void kill();
+              }
+              break;
+            case 'exit':
+              finish({ kind: 'exit', code: m.code, signal: m.signal, procs: m.procs });
+              break;
+            case 'error':
+              finish({ kind: 'spawn-error', message: m.message });
+              break;
+            case 'full':
+              finish({ kind: 'full', procs: m.procs });
+              break;
+          }
+        },
+        onDeath: () => finish({ kind: 'died' }),
+      });
+      const timer = setTimeout(() => {
+        timedOut = true;
+        void kill();
+      }, o.timeoutMs);
+      const onAbort = () => {
+        aborted = true;
+        void kill();
+      };
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      inst.send({
+        t: 'run',
+        id,
+        file: '/bin/bash',
+        // stdin is /dev/null (every reader gets end-of-file at once); stdout and stderr are the pty.
+        args: ['-c', this.cfg.prefix + 'exec </dev/null; ' + command],
+        env: this.commandEnv('dumb'),
+        cwd: this.cfg.workspace,
+        cols: o.cols,
+        rows: o.rows,
+        eof: true,
+        maxProcs: this.maxProcs(),
+      });
+      if (!inst.alive) finish({ kind: 'died' });
+    });
+  }
+}
+
+/** Synthetic account files, the empty placeholders bound over missing protected paths, HOME for mode 'none'. */
+function writeRuntimeFiles(c: Config): void {
+  writeFileSync(
+    join(c.runtime, 'passwd'),
+    `root:x:0:0:root:/root:/usr/sbin/nologin\nagent:x:${JAIL_UID}:${JAIL_UID}:icode agent:${JAIL_HOME}:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
+    { mode: 0o444 },
+  );
+  writeFileSync(join(c.runtime, 'group'), `root:x:0:\nagent:x:${JAIL_UID}:\nnogroup:x:65534:\n`, { mode: 0o444 });
+  writeFileSync(join(c.runtime, 'hosts'), '127.0.0.1\tlocalhost icode-jail\n::1\tlocalhost ip6-localhost ip6-loopback\n', { mode: 0o444 });
+  mkdirSync(join(c.runtime, 'empty'), { mode: 0o555 });
+  closeSync(openSync(join(c.runtime, 'empty-file'), 'wx', 0o444));
+  if (c.mode === 'none') {
+    mkdirSync(join(c.runtime, 'home'), { mode: 0o700 });
+    mkdirSync(join(c.runtime, 'tmp'), { mode: 0o700 });
+  }
+}
+
+/**
+ * The bwrap command line of a jail: new user (uid 1000 inside, no nested user namespaces), pid, ipc,
+ * uts, cgroup and network namespaces (network shared only when allowed), no environment, the system
+ * read-only, private size-limited /tmp, $HOME and /dev/shm, icode's node + node-pty + supervisor
+ * read-only under /run/icode, the workspace read-write at its own path, the protected paths read-only,
+ * and the jail's root and /dev remounted read-only.
+ */
+function bwrapArgs(c: Config, envArgs: string[], entry: string[], extra: string[] = []): string[] {
+  const plan = planProtection(c.workspace, c.protectedPaths, join(c.runtime, 'empty'), join(c.runtime, 'empty-file'));
+  const tmp = String(c.limits.tmpBytes);
+  return [
+    '--unshare-all',
+    '--unshare-user',
+    '--disable-userns',
+    ...(c.network ? ['--share-net'] : []),
+    '--die-with-parent',
+    '--new-session',
+    '--clearenv',
+    ...envArgs,
+    '--uid', String(JAIL_UID),
+    '--gid', String(JAIL_UID),
+    '--hostname', 'icode-jail',
+    ...systemArgs(c.network),
+    '--ro-bind', join(c.runtime, 'passwd'), '/etc/passwd',
+    '--ro-bind', join(c.runtime, 'group'), '/etc/group',
+    ...(c.network ? [] : ['--ro-bind', join(c.runtime, 'hosts'), '/etc/hosts']),
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--size', tmp, '--tmpfs', '/dev/shm',
+    '--size', tmp, '--tmpfs', '/tmp',
+    '--size', tmp, '--tmpfs', JAIL_HOME,
+    '--symlink', '../tmp', '/var/tmp',
+    '--ro-bind', c.nodeBin, `${RUN}/node`,
+    '--ro-bind', c.ptyDir, `${RUN}/node-pty`,
+    '--ro-bind', c.supervisor, `${RUN}/supervisor.cjs`,
+    '--bind', c.workspace, c.workspace,
+    ...plan.args,
+    '--remount-ro', '/dev',
+    '--remount-ro', '/',
+    '--chdir', c.workspace,
+    ...extra,
+    '--',
+    ...entry,
+  ];
+}

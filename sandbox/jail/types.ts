@@ -1,0 +1,87 @@
+/** Public types of the shell jail (sandbox/jail). */
+
+export interface JailLimits {
+  /**
+   * Live processes in the jail (default 256). Enforced with RLIMIT_NPROC inside the jail's user
+   * namespace when icode runs as a regular user; when icode runs as root (where the kernel ignores
+   * RLIMIT_NPROC) with the jail's own pid_max (Linux ≥ 6.14), which bounds it at about this number
+   * (up to +300 while the jail is young). 0 = no limit (explicit opt-out).
+   */
+  processes?: number;
+  /** Address space of each command process (RLIMIT_AS, default 4 GiB). */
+  memoryBytes?: number;
+  /** Largest file a command may write (RLIMIT_FSIZE, default 4 GiB). */
+  fileSizeBytes?: number;
+  /** CPU seconds of each command process (RLIMIT_CPU, default 600). */
+  cpuSeconds?: number;
+  /** Size of each scratch tmpfs: /tmp, $HOME (/home/agent) and /dev/shm (default 512 MiB each). */
+  tmpBytes?: number;
+}
+
+export type JailMode = 'bwrap' | 'none';
+
+export interface JailOptions {
+  /** Absolute path of the workspace: the only read-write host path. Mounted at the same path. */
+  workspace: string;
+  /** false = a new, empty network namespace (no loopback to the host). */
+  network: boolean;
+  /** Extra environment variables the policy allows (names checked against a denylist). */
+  env?: Record<string, string>;
+  /**
+   * Workspace-relative paths kept read-only inside the jail even if they do not exist yet. Always
+   * includes `.git/hooks`, `.git/config` and `.icode` (and a relative `core.hooksPath` of .git/config).
+   */
+  protectedPaths?: string[];
+  limits?: JailLimits;
+  /** 'none' = explicit weaker mode a policy opted into: no namespaces (still pty, env allowlist, limits, timeout). */
+  mode?: JailMode;
+}
+
+export interface ShellRunOptions {
+  /** Wall-clock limit (default 120 000 ms); at expiry every process the command started is killed. */
+  timeoutMs?: number;
+  /** Output kept (default 100 000 bytes): head and tail, with a truncation marker between. */
+  maxOutputBytes?: number;
+  /** Aborting kills the command's processes and rejects with an AbortError. */
+  signal?: AbortSignal;
+  cols?: number;
+  rows?: number;
+}
+
+export interface ShellResult {
+  /** Exit status, or null when the command was ended by a signal. */
+  exitCode: number | null;
+  /** Name of the signal that ended the command (e.g. SIGKILL after a timeout), or null. */
+  signal: string | null;
+  /** What the terminal showed, escape sequences and control characters removed, \r\n → \n. */
+  output: string;
+  truncated: boolean;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export type ProbeResult = { ok: true } | { ok: false; reason: string; fix: string };
+
+/** Raised when the jail cannot be started (fail closed); the message says how to fix it. */
+export class JailError extends Error {
+  override readonly name = 'JailError';
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
+    super(fix ? `${message}\nfix: ${fix}` : message);
+  }
+}
+
+export const DEFAULT_LIMITS: Readonly<Required<JailLimits>> = Object.freeze({
+  processes: 256,
+  memoryBytes: 4 * 1024 ** 3,
+  fileSizeBytes: 4 * 1024 ** 3,
+  cpuSeconds: 600,
+  tmpBytes: 512 * 1024 ** 2,
+});
+
+export const DEFAULT_TIMEOUT_MS = 120_000;
+export const DEFAULT_MAX_OUTPUT_BYTES = 100_000;
+/** Protected paths every jail has, whatever the policy says. */
+export const ALWAYS_PROTECTED: readonly string[] = Object.freeze(['.git/hooks', '.git/config', '.icode']);

@@ -1,0 +1,51 @@
+/** Helpers of the jail tests: workspaces, and the host's view of a jail's processes. */
+import { mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/tmp.js';
+
+export interface Fixture {
+  /** Temp dir holding the workspace and files beside it. */
+  dir: string;
+  ws: string;
+}
+
+export function fixture(prefix = 'icode-jail-'): Fixture {
+  const dir = tempDir(prefix);
+  const ws = join(dir, 'ws');
+  mkdirSync(ws);
+  return { dir, ws };
+}
+
+export interface HostProc {
+  pid: number;
+  cmd: string;
+}
+
+/** Every host process in the pid namespace `pidNs` (`pid:[N]`), from the host's process table. */
+export function processesInNamespace(pidNs: string): HostProc[] {
+  const out: HostProc[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readlinkSync(`/proc/${e}/ns/pid`) !== pidNs) continue;
+      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      out.push({ pid: Number(e), cmd: readFileSync(`/proc/${e}/cmdline`, 'latin1').replace(/\0/g, ' ').trim() });
+    } catch {
+      /* exited */
+    }
+  }
+  return out;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls until `cond` holds or `ms` passes; returns whether it held. */
+export async function eventually(cond: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await sleep(50);
+  }
+  return cond();
+}
