@@ -10,10 +10,12 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadPolicy, type CompiledPolicy } from '../policies/index.js';
+import { packageRoot } from '../policies/package-root.js';
 import { canonicalToolName } from '../policies/tools.js';
-import type { Decision } from '../policies/types.js';
+import { strictest, type Decision } from '../policies/types.js';
+import { HookRunner, type HookOutcome, type RunCommandHook } from '../sandbox/hooks/index.js';
 import { InputError } from './errors.js';
 import { settleAsk, StaticApprover, type Approver } from './approval.js';
 import { AuditLog, defaultAuditPath } from './audit/log.js';
@@ -38,6 +40,8 @@ export interface PipelineOptions {
   catalog?: ToolCatalog;
   /** Executors by tool kind, for embedding and tests; defaults are the fs pool and the shell jail. */
   executors?: Partial<Record<'fs' | 'shell', Executor>>;
+  /** How command hooks run (default: inside the session's shell jail). */
+  runCommandHook?: RunCommandHook;
 }
 
 export interface Pipeline extends ToolRunner {
@@ -48,6 +52,8 @@ export interface Pipeline extends ToolRunner {
   readonly audit: AuditLog;
   readonly tools: string[];
   readonly catalog: ToolCatalog;
+  /** The policy's hooks, for the agent loop's own hook points (stop, user_prompt, …). */
+  readonly hooks: HookRunner | null;
   close(): Promise<void>;
 }
 
@@ -71,8 +77,26 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const catalog = opts.catalog ?? new ToolCatalog();
   const settings = policy?.settings;
   const fs = opts.executors?.fs ?? new FsExecutor(workspace, { allowHardlinks: settings?.allowHardlinks ?? false, protectedPaths: settings?.protectedPaths ?? [] });
-  const shell = opts.executors?.shell ?? new ShellExecutor(workspace, settings);
-  return new ToolPipeline(workspace, policy, policyError, audit, ownsAudit, catalog, { fs, shell }, opts.approver ?? new StaticApprover(opts.ask ?? 'deny'), opts.session ?? randomUUID());
+  const shellExec = opts.executors?.shell ?? new ShellExecutor(workspace, settings);
+  let hooks: HookRunner | null = null;
+  if (policy && Object.values(policy.hooks).some((list) => list.length > 0)) {
+    try {
+      hooks = await HookRunner.create(policy.hooks, {
+        baseDir: policyDir(policy),
+        runCommandHook: opts.runCommandHook ?? (shellExec instanceof ShellExecutor ? shellExec.commandHookRunner() : undefined),
+      });
+    } catch (e) {
+      // A hook that cannot load is a policy that cannot load: every call is denied, and recorded.
+      policyError = `hooks: ${(e as Error).message}`;
+      policy = null;
+    }
+  }
+  return new ToolPipeline(workspace, policy, policyError, audit, ownsAudit, catalog, { fs, shell: shellExec }, opts.approver ?? new StaticApprover(opts.ask ?? 'deny'), opts.session ?? randomUUID(), hooks);
+}
+
+/** Hook scripts are resolved against the folder of the policy that declares them. */
+function policyDir(policy: CompiledPolicy): string {
+  return policy.source.startsWith('builtin:') ? join(packageRoot(), 'policies', 'builtin') : dirname(resolve(policy.source));
 }
 
 function checkedWorkspace(dir: string): string {
@@ -101,6 +125,7 @@ class ToolPipeline implements Pipeline {
     private readonly executors: Record<'fs' | 'shell', Executor>,
     private readonly approver: Approver,
     readonly session: string,
+    readonly hooks: HookRunner | null,
   ) {
     this.policyHash = policy?.hash ?? NO_POLICY;
   }
@@ -184,18 +209,60 @@ class ToolPipeline implements Pipeline {
       return { ...base, status: 'denied', error: message, output: message, durationMs: performance.now() - started };
     }
 
-    // 4. pre-tool hooks: seam (the hooks engine plugs in here)
+    // 4. pre-tool hooks: they may deny, ask or rewrite the input, never loosen the policy
+    let runInput = input as Record<string, unknown>;
+    const context: string[] = [];
+    if (this.hooks?.has('pre_tool')) {
+      const { result: pre, outcomes } = await this.hooks.run('pre_tool', { session, agent, cwd: this.workspace, tool, input: runInput, call_id: callId, decision, reason });
+      await this.recordHooks(session, callId, 'pre', outcomes);
+      context.push(...pre.context);
+      let hookDecision: Decision = pre.decision;
+      let hookReason = pre.reason;
+      if (pre.input) {
+        // A rewritten input is decided again, as if the agent had sent it; it is never trusted.
+        const invalid = this.catalog.validate(tool, pre.input);
+        const again = invalid !== null
+          ? { decision: 'deny' as const, rule: null, reason: `a hook rewrote the input into an invalid one: ${invalid}` }
+          : this.policy!.decide({ tool, input: pre.input, agent, workspace: this.workspace });
+        await this.audit.recordHook({ session, callId, hook: 'policy', phase: 'pre', result: 'modify', reason: `rewritten input decided ${again.decision}${again.rule ? ` by ${again.rule}` : ''}: ${again.reason}`, data: { input: pre.input, decision: again.decision, rule: again.rule } });
+        hookDecision = strictest(hookDecision, again.decision);
+        if (again.decision !== 'allow') hookReason = hookReason ? `${hookReason}; ${again.reason}` : again.reason;
+        runInput = pre.input;
+      }
+      if (hookDecision === 'ask') {
+        const answer = await settleAsk(this.approver, { callId, session, agent, tool, input: runInput, rule: null, reason: hookReason }, this.policy?.settings.approvalTimeoutMs ?? 300_000, signal);
+        await this.audit.recordHook({ session, callId, hook: 'approval', phase: 'pre', result: answer.approved ? 'continue' : 'block', reason: answer.note });
+        if (!answer.approved) hookDecision = 'deny';
+        hookReason = `${hookReason} (${answer.note})`;
+      }
+      if (hookDecision === 'deny') {
+        const message = `Denied by a pre-tool hook: ${hookReason || 'no reason given'}`;
+        await this.audit.recordOutcome({ session, callId, status: 'denied', bytes: 0, durationMs: performance.now() - started, outputHash: null, truncated: false, error: message });
+        return { ...base, status: 'denied', error: message, output: message, durationMs: performance.now() - started, ...(context.length ? { context } : {}) };
+      }
+    }
+
     // 5. execute
     let result: ExecResult;
     try {
-      result = await this.executors[spec!.kind === 'shell' ? 'shell' : 'fs'].run(tool, input as Record<string, unknown>, { session, callId, signal });
+      result = await this.executors[spec!.kind === 'shell' ? 'shell' : 'fs'].run(tool, runInput, { session, callId, signal });
     } catch (e) {
       result = { ok: false, output: '', error: `icode failed to run ${tool}: ${(e as Error).message}`, truncated: false, bytes: 0 };
     }
-    // 6. post-tool hooks: seam
+    let text = result.ok ? result.output : result.output ? `${result.output}\n${result.error ?? ''}` : (result.error ?? 'failed');
+
+    // 6. post-tool hooks: they may redact or replace the output (before the model or the audit sees it)
+    if (this.hooks?.has('post_tool')) {
+      const { result: post, outcomes } = await this.hooks.run('post_tool', {
+        session, agent, cwd: this.workspace, tool, input: runInput, call_id: callId, output: text, status: result.ok ? 'ok' : 'error', exit_code: result.exitCode ?? null, decision, duration_ms: performance.now() - started,
+      });
+      await this.recordHooks(session, callId, 'post', outcomes);
+      if (post.output !== undefined) text = post.output;
+      context.push(...post.context);
+    }
+
     // 7. outcome
     const durationMs = performance.now() - started;
-    const text = result.ok ? result.output : result.output ? `${result.output}\n${result.error ?? ''}` : (result.error ?? 'failed');
     await this.audit.recordOutcome({
       session,
       callId,
@@ -215,14 +282,43 @@ class ToolPipeline implements Pipeline {
       exitCode: result.exitCode,
       truncated: result.truncated,
       durationMs,
+      ...(context.length ? { context } : {}),
     };
+  }
+
+  /** Every hook that ran (or failed, or was skipped) is recorded beside the call it touched. */
+  private async recordHooks(session: string, callId: string, phase: 'pre' | 'post', outcomes: HookOutcome[]): Promise<void> {
+    await Promise.all(
+      outcomes.map((o) =>
+        this.audit.recordHook({
+          session,
+          callId,
+          hook: o.hook,
+          phase,
+          result: o.status === 'ok' ? hookVerb(o) : o.status === 'failed' ? `error→${o.applied ?? 'ignore'}` : 'skipped',
+          reason: o.error ?? o.note,
+          durationMs: o.durationMs,
+          error: o.status === 'failed' ? o.error : undefined,
+          data: { kind: o.kind, result: o.result, failure: o.failure, logs: o.logs },
+        }),
+      ),
+    );
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.hooks?.dispose();
     await Promise.allSettled([this.executors.fs.close(), this.executors.shell.close()]);
     if (this.ownsAudit) this.audit.close();
     else this.audit.flush();
   }
+}
+
+function hookVerb(o: HookOutcome): string {
+  const r = (o.result ?? {}) as { decision?: string; input?: unknown; output?: unknown; block?: boolean };
+  if (r.decision === 'deny' || r.block) return 'block';
+  if (r.decision === 'ask') return 'ask';
+  if (r.input !== undefined || r.output !== undefined) return 'modify';
+  return 'continue';
 }

@@ -1,5 +1,6 @@
 /** The shell tool → one persistent bwrap jail per session (started on the session's first command). */
 import type { PolicySettings } from '../../policies/index.js';
+import type { RunCommandHook } from '../../sandbox/hooks/index.js';
 import type { ExecContext, ExecResult, Executor } from './types.js';
 
 export class ShellExecutor implements Executor {
@@ -14,6 +15,11 @@ export class ShellExecutor implements Executor {
 
   async run(_tool: string, _input: Record<string, unknown>, _ctx: ExecContext): Promise<ExecResult> {
     return { ok: false, output: '', error: `the shell jail is not available yet in this build; shell is refused (workspace ${this.workspace})`, truncated: false, bytes: 0 };
+  }
+
+  /** Runs Claude Code–style command hooks inside the session's jail. */
+  commandHookRunner(): RunCommandHook | undefined {
+    return undefined;
   }
 
   async close(): Promise<void> {}

@@ -24,6 +24,16 @@ import type { Redirect, ShellAnalysis, SimpleCommand, Word } from './types.js';
 export const MAX_INPUT_BYTES = 64 * 1024;
 /** Maximum nesting of unwrapped wrappers and re-parsed strings (`bash -c "eval '…'"`). */
 export const MAX_DEPTH = 8;
+/** Maximum syntactic nesting walked (subshells, substitutions, expressions…). */
+export const MAX_NESTING = 200;
+/**
+ * Time budget for one analysis (parse and walk, nested strings included). tree-sitter-bash is
+ * quadratic on some inputs (a heredoc with thousands of expansions takes seconds): past the budget
+ * the command is reported as not understood instead of stalling the caller.
+ */
+export const TIME_BUDGET_MS = 1000;
+/** Problems listed at most; the rest are summarised in one entry. */
+const MAX_PROBLEMS = 50;
 
 let parser: Parser | null = null;
 let initPromise: Promise<void> | null = null;
@@ -59,7 +69,12 @@ export function analyzeShell(command: string): ShellAnalysis {
     };
   }
   const walker = new Walker(parser);
-  walker.analyzeSource(command, [], 0, 'bash');
+  try {
+    walker.analyzeSource(command, [], 0, 'bash');
+  } catch (err) {
+    // Never let an unexpected input escape as an exception: it is reported as not understood.
+    walker.problems.push(`internal error while analysing the command: ${err instanceof Error ? err.message : String(err)}`);
+  }
   return { commands: walker.commands, redirects: walker.redirects, problems: walker.problems };
 }
 
@@ -286,37 +301,32 @@ export function decodeAnsiC(s: string): string | null {
 }
 
 function hasGlob(v: string, m: string): boolean {
+  let lastClose = -1;
+  for (let i = v.length - 1; i >= 0; i--) {
+    if (v[i] === ']' && m[i] === '0') {
+      lastClose = i;
+      break;
+    }
+  }
   for (let i = 0; i < v.length; i++) {
     if (m[i] !== '0') continue;
     const c = v[i];
     if (c === '*' || c === '?') return true;
-    if (c === '[') {
-      for (let j = i + 1; j < v.length; j++) if (v[j] === ']' && m[j] === '0') return true;
-    }
+    if (c === '[' && lastClose > i) return true;
   }
   return false;
 }
 
-/** True when bash would brace-expand: unquoted `{…,…}` or `{x..y}`. */
+/** True when bash would brace-expand: unquoted `{…,…}` or `{x..y}` (one linear pass). */
 function hasBrace(v: string, m: string): boolean {
+  const open: boolean[] = []; // per open brace: saw a top-level comma or `..`
   for (let i = 0; i < v.length; i++) {
-    if (v[i] !== '{' || m[i] !== '0') continue;
-    let depth = 0;
-    let comma = false;
-    for (let j = i; j < v.length; j++) {
-      if (m[j] !== '0') continue;
-      const c = v[j];
-      if (c === '{') depth++;
-      else if (c === ',' && depth === 1) comma = true;
-      else if (c === '.' && v[j + 1] === '.' && m[j + 1] === '0') comma = true;
-      else if (c === '}') {
-        depth--;
-        if (depth === 0) {
-          if (comma) return true;
-          break;
-        }
-      }
-    }
+    if (m[i] !== '0') continue;
+    const c = v[i];
+    if (c === '{') open.push(false);
+    else if (!open.length) continue;
+    else if (c === ',' || (c === '.' && v[i + 1] === '.' && m[i + 1] === '0')) open[open.length - 1] = true;
+    else if (c === '}' && open.pop()) return true;
   }
   return false;
 }
@@ -606,13 +616,43 @@ class Walker {
   readonly redirects: Redirect[] = [];
   readonly problems: string[] = [];
   private readonly seen = new Set<string>();
+  /** Current syntactic nesting of the walk (bounded by MAX_NESTING). */
+  private nesting = 0;
+  private readonly deadline = performance.now() + TIME_BUDGET_MS;
+  private ticks = 0;
+  private outOfTime = false;
 
   constructor(private readonly parser: Parser) {}
+
+  private overBudget(): boolean {
+    if (!this.outOfTime && performance.now() > this.deadline) {
+      this.outOfTime = true;
+      this.problem(`analysis took longer than ${TIME_BUDGET_MS} ms: the command is too complex to analyse`);
+    }
+    return this.outOfTime;
+  }
+
+  /** Runs `f` one level deeper; past MAX_NESTING reports a problem and returns `fallback`. */
+  private deeper<T>(n: Node, sc: Scope, fallback: T, f: () => T): T {
+    if ((++this.ticks & 255) === 0 && this.overBudget()) return fallback;
+    if (this.outOfTime) return fallback;
+    if (this.nesting >= MAX_NESTING) {
+      this.problem(`nested more than ${MAX_NESTING} levels deep: "${short(this.text(n, sc))}" not analysed`);
+      return fallback;
+    }
+    this.nesting++;
+    try {
+      return f();
+    } finally {
+      this.nesting--;
+    }
+  }
 
   private problem(msg: string): void {
     if (this.seen.has(msg)) return;
     this.seen.add(msg);
-    this.problems.push(msg);
+    if (this.problems.length < MAX_PROBLEMS) this.problems.push(msg);
+    else if (this.problems.length === MAX_PROBLEMS) this.problems.push('further problems not listed');
   }
 
   private text(n: Node, sc: Scope): string {
@@ -631,9 +671,12 @@ class Walker {
     } else if (dialect === 'foreign') {
       this.problem(`script for a non-bash shell${where} analysed with bash rules: its syntax differs`);
     }
-    const tree = this.parser.parse(src);
+    if (this.overBudget()) return;
+    const deadline = this.deadline;
+    const tree = this.parser.parse(src, null, { progressCallback: () => performance.now() > deadline });
     if (!tree) {
-      this.problem(`the parser failed on "${short(src)}"`);
+      this.parser.reset();
+      if (!this.overBudget()) this.problem(`the parser failed on "${short(src)}"`);
       return;
     }
     try {
@@ -713,11 +756,18 @@ class Walker {
   // Statements
 
   private stmt(n: Node, sc: Scope, extra: Arg[]): void {
+    this.deeper(n, sc, undefined, () => this.stmtInner(n, sc, extra));
+  }
+
+  private stmtInner(n: Node, sc: Scope, extra: Arg[]): void {
     if (extra.length && n.type !== 'command') {
       this.problem(`arguments after a redirection of "${short(this.text(n, sc))}" cannot be placed`);
     }
     switch (n.type) {
-      case 'program': case 'list': case 'pipeline': case 'subshell': case 'do_group':
+      case 'list':
+        this.list(n, sc);
+        return;
+      case 'program': case 'pipeline': case 'subshell': case 'do_group':
       case 'else_clause': case 'elif_clause': case 'negated_command': case 'if_statement':
       case 'while_statement':
         this.statements(n, sc);
@@ -767,6 +817,23 @@ class Walker {
     }
   }
 
+  /** `a && b && c` nests lists to the left: walk them iteratively, in source order. */
+  private list(n: Node, sc: Scope): void {
+    const tails: Node[][] = [];
+    let cur = n;
+    for (;;) {
+      const kids = cur.namedChildren.filter((c) => c.type !== 'comment');
+      if (kids.length && kids[0].type === 'list') {
+        tails.push(kids.slice(1));
+        cur = kids[0];
+      } else {
+        tails.push(kids);
+        break;
+      }
+    }
+    for (let i = tails.length - 1; i >= 0; i--) for (const c of tails[i]) this.stmt(c, sc, []);
+  }
+
   /** Walks the named children of a statement list-like node. */
   private statements(n: Node, sc: Scope): void {
     for (const c of n.children) {
@@ -778,6 +845,10 @@ class Walker {
 
   /** Recovers whatever commands can be found under a node the analysis does not model. */
   private bestEffort(n: Node, sc: Scope): void {
+    this.deeper(n, sc, undefined, () => this.bestEffortInner(n, sc));
+  }
+
+  private bestEffortInner(n: Node, sc: Scope): void {
     for (const c of n.namedChildren) {
       if (STATEMENT_TYPES.has(c.type)) this.stmt(c, sc, []);
       else if (WORD_TYPES.has(c.type)) this.word(c, sc, 'arg', false);
@@ -1228,6 +1299,10 @@ class Walker {
 
   /** Evaluates a word node (walking any code inside it). `q`: inside double quotes. */
   private word(n: Node, sc: Scope, ctx: Ctx, q: boolean): WV {
+    return this.deeper(n, sc, dynWV(true), () => this.wordInner(n, sc, ctx, q));
+  }
+
+  private wordInner(n: Node, sc: Scope, ctx: Ctx, q: boolean): WV {
     const splits = !q && ctx === 'arg';
     switch (n.type) {
       case 'word':
@@ -1369,6 +1444,10 @@ class Walker {
 
   /** Arithmetic may only use literal numbers: variables can carry `a[$(cmd)]` payloads. */
   private arith(n: Node, sc: Scope, where: string): void {
+    this.deeper(n, sc, undefined, () => this.arithInner(n, sc, where));
+  }
+
+  private arithInner(n: Node, sc: Scope, where: string): void {
     const bad = (): void => {
       this.problem(`${where} evaluates "${short(this.text(n, sc), 40)}" as arithmetic: a variable or run-time value there can make bash run commands`);
     };

@@ -20,7 +20,11 @@ export interface FsPoolOptions {
   maxThreads?: number;
   /** Threads kept alive when idle (default: maxThreads, so a burst never waits for thread start-up). */
   minThreads?: number;
-  /** Calls admitted beyond the running ones, waiting inside piscina (default maxThreads * 16). */
+  /**
+   * Calls admitted beyond the running ones, waiting inside piscina (default maxThreads). Kept small: a
+   * call's deadline runs from admission, so a queued call can wait behind at most ~maxQueue/maxThreads
+   * calls per thread; everything beyond waits in the admission queue, where no deadline runs.
+   */
   maxQueue?: number;
   /** Deadline of one call from admission, in ms (default 30 000). */
   taskTimeoutMs?: number;
@@ -165,7 +169,7 @@ export class FsPool {
   constructor(opts: FsPoolOptions = {}) {
     const maxThreads = Math.max(1, Math.floor(opts.maxThreads ?? Math.min(4, availableParallelism())));
     const minThreads = Math.min(maxThreads, Math.max(0, Math.floor(opts.minThreads ?? maxThreads)));
-    const maxQueue = Math.max(0, Math.floor(opts.maxQueue ?? maxThreads * 16));
+    const maxQueue = Math.max(0, Math.floor(opts.maxQueue ?? maxThreads));
     this.taskTimeoutMs = Math.max(1, opts.taskTimeoutMs ?? 30_000);
     this.sem = new Semaphore(maxThreads + maxQueue);
     this.piscina = new Piscina<FsRequest | TestHookRequest, FsResult>({

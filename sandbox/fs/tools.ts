@@ -554,20 +554,6 @@ function walkTree(ctx: RootCtx, dirfd: number, rel: string, depth: number, v: Tr
   return true;
 }
 
-/** Opens `sub` (a relative, link-free path of directories) below the open directory `fd`; null if absent. */
-function openSubdir(ctx: RootCtx, fd: number, sub: string, o: FsOptions): Opened | null {
-  let cur: Opened | null = null;
-  let curFd = fd;
-  for (const name of sub.split('/').filter((c) => c && c !== '.')) {
-    const next = openEntry(ctx, curFd, name, 'dir', o.allowHardlinks);
-    if (cur) closeQuietly(cur.fd);
-    if (!next) return null;
-    cur = next;
-    curFd = next.fd;
-  }
-  return cur;
-}
-
 function checkGlobPattern(p: string, what: string): void {
   if (p.length === 0) throw new FsError('INVALID', `${what} is empty`);
   if (p.length > MAX_PATTERN_LENGTH) throw new FsError('INVALID', `${what} is too long`);
@@ -631,8 +617,21 @@ function toolGlob(ctx: RootCtx, input: GlobInput, o: FsOptions): FsResult {
     const wantsDotDirs = /(^|\/)\.[^/.]/.test(pattern);
     const out = new Output(o.maxOutputBytes, MAX_GLOB_RESULTS);
     const budget: WalkBudget = { entries: MAX_WALK_ENTRIES, exhausted: false };
-    const baseFd = baseDir ? openSubdir(ctx, start.fd, baseDir, o) : null;
-    if (baseDir && !baseFd) return ok('No files found\n', false);
+    // The literal base is resolved like any path (a link inside the root is followed, one outside is
+    // refused); below it, nothing is followed.
+    let baseFd: Opened | null = null;
+    if (baseDir) {
+      try {
+        baseFd = walk(ctx, joinRel(start.rel, baseDir), 'open', { allowHardlinks: o.allowHardlinks });
+      } catch (e) {
+        if (e instanceof FsError && (e.code === 'NOT_FOUND' || e.code === 'NOT_A_DIRECTORY')) return ok('No files found\n', false);
+        throw e;
+      }
+      if (!baseFd.stat.isDirectory()) {
+        closeQuietly(baseFd.fd);
+        return ok('No files found\n', false);
+      }
+    }
     try {
       walkTree(
         ctx,

@@ -51,7 +51,10 @@ export function parseDeclaration(point: HookPoint, raw: unknown, where: string):
     for (const key of Object.keys(raw.match)) {
       if (key !== 'tool' && key !== 'agent') throw new HookConfigError(`${where}.match: unknown key "${key}"`);
     }
-    if (raw.match.tool !== undefined) match.tool = stringOrList(raw.match.tool, `${where}.match.tool`);
+    if (raw.match.tool !== undefined) {
+      if (point !== 'pre_tool' && point !== 'post_tool') throw new HookConfigError(`${where}.match.tool: ${point} events have no tool`);
+      match.tool = stringOrList(raw.match.tool, `${where}.match.tool`);
+    }
     if (raw.match.agent !== undefined) match.agent = stringOrList(raw.match.agent, `${where}.match.agent`);
     decl.match = match;
   }

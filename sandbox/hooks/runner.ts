@@ -67,6 +67,8 @@ interface PreparedHook extends LoadedHook {
 }
 
 const COMMAND_TIMEOUT_MS = 10_000;
+/** Script calls run synchronously on the host thread: their bound stays short. */
+const MAX_SCRIPT_TIMEOUT_MS = 30_000;
 const BUILTIN_TIMEOUT_MS = 5_000;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -128,6 +130,7 @@ export class HookRunner {
   /** Runs the hooks of `point` that match the event. Never throws for a hook's failure. */
   async run<P extends HookPoint>(point: P, input: HookEventInput<P>): Promise<RunResult<P>> {
     let event = { ...input, point } as unknown as HookEvent;
+    if (typeof event.session !== 'string') event = { ...event, session: '' };
     const acc = new Accumulator(point);
     const outcomes: HookOutcome[] = [];
     const subject: MatchSubject = { tool: (event as { tool?: string }).tool, agent: event.agent };
@@ -214,6 +217,9 @@ export class HookRunner {
     script: string,
     common: Pick<PreparedHook, 'point' | 'index' | 'matches' | 'match'>,
   ): Promise<PreparedHook> {
+    if ((decl.timeout_ms ?? 0) > MAX_SCRIPT_TIMEOUT_MS) {
+      throw new HookConfigError(`${script}: timeout_ms of a script hook is at most ${MAX_SCRIPT_TIMEOUT_MS} (it blocks icode while it runs)`);
+    }
     const file = resolve(this.opts.baseDir, script);
     const key = `${file}#${decl.memory_mb ?? ''}`;
     let iso = this.isolates.get(key);

@@ -21,7 +21,7 @@ function declarationSchema(point: HookPoint): Record<string, unknown> {
       match: {
         type: 'object',
         additionalProperties: false,
-        properties: { tool: stringOrList, agent: stringOrList },
+        properties: point === 'pre_tool' || point === 'post_tool' ? { tool: stringOrList, agent: stringOrList } : { agent: stringOrList },
       },
       script: { type: 'string', minLength: 1, pattern: '\\.(m?js|m?ts)$' },
       builtin: { type: 'string', minLength: 1 },

@@ -391,24 +391,31 @@ export class ShellJail {
       let aborted = false;
       let flooded = false;
       let grace: NodeJS.Timeout | undefined;
+      let killDone: Promise<void> = Promise.resolve();
       const finish = (outcome: Outcome) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        clearTimeout(grace);
         o.signal?.removeEventListener('abort', onAbort);
         inst.detach(id);
-        resolve({ outcome, timedOut, aborted, flooded, killed: killing, sinceTick: this.ticksSince(startHr), pid });
+        const sinceTick = this.ticksSince(startHr);
+        // A kill loop still running would hit the next command's processes: let it finish first.
+        void killDone.then(() => {
+          clearTimeout(grace);
+          resolve({ outcome, timedOut, aborted, flooded, killed: killing, sinceTick, pid });
+        });
       };
-      const kill = async () => {
+      const kill = () => {
         if (killing || settled) return;
         killing = true;
-        const ok = await killUntilGone(this.killScope(inst, this.ticksSince(startHr), pid));
-        if (settled) return;
-        // The supervisor reports the exit of the killed command; if it does not, it is broken or was
-        // tampered with: replace the whole jail.
-        if (!ok) void inst.kill();
-        else grace = setTimeout(() => void inst.kill(), EXIT_GRACE_MS);
+        killDone = (async () => {
+          const ok = await killUntilGone(this.killScope(inst, this.ticksSince(startHr), pid));
+          if (settled) return;
+          // The supervisor reports the exit of the killed command; if it does not, it is broken or
+          // was tampered with: replace the whole jail.
+          if (!ok) await inst.kill();
+          else grace = setTimeout(() => void inst.kill(), EXIT_GRACE_MS);
+        })();
       };
       inst.attach(id, {
         onMessage: (m) => {
@@ -420,7 +427,7 @@ export class ShellJail {
               collector.push(m.d);
               if (!flooded && collector.droppedBytes > FLOOD_BYTES) {
                 flooded = true;
-                void kill();
+                kill();
               }
               break;
             case 'exit':
@@ -438,19 +445,20 @@ export class ShellJail {
       });
       const timer = setTimeout(() => {
         timedOut = true;
-        void kill();
+        kill();
       }, o.timeoutMs);
       const onAbort = () => {
         aborted = true;
-        void kill();
+        kill();
       };
       o.signal?.addEventListener('abort', onAbort, { once: true });
       inst.send({
         t: 'run',
         id,
         file: '/bin/bash',
-        // stdin is /dev/null (every reader gets end-of-file at once); stdout and stderr are the pty.
-        args: ['-c', this.cfg.prefix + 'exec </dev/null; ' + command],
+        // `read` waits for the supervisor's go signal (see supervisor.cjs: output drain); then stdin is
+        // /dev/null (every reader gets end-of-file at once); stdout and stderr are the pty.
+        args: ['-c', this.cfg.prefix + 'read; exec </dev/null; ' + command],
         env: this.commandEnv('dumb'),
         cwd: this.cfg.workspace,
         cols: o.cols,

@@ -106,7 +106,10 @@ export function planProtection(workspace: string, paths: readonly string[], empt
   const pins = new Set<string>();
   const ops: { depth: number; args: string[] }[] = [];
   const created: string[] = [];
+  /** Paths now under a read-only bind (a placeholder or a protected non-directory): nothing to add below. */
+  const covered: string[] = [];
   for (const rel of paths) {
+    if (covered.some((c) => rel === c || rel.startsWith(c + '/'))) continue;
     const parts = rel.split('/');
     for (let i = 0, attempts = 0; i < parts.length; i++) {
       const sub = parts.slice(0, i + 1).join('/');
@@ -121,6 +124,7 @@ export function planProtection(workspace: string, paths: readonly string[], empt
           continue;
         }
         created.push(abs);
+        covered.push(sub);
         ops.push({ depth: i + 1, args: ['--ro-bind', dir ? emptyDir : emptyFile, abs] });
         break;
       }
@@ -131,6 +135,7 @@ export function planProtection(workspace: string, paths: readonly string[], empt
         );
       }
       if (last || !st.isDirectory()) {
+        covered.push(sub);
         ops.push({ depth: i + 1, args: ['--ro-bind', abs, abs] });
         break;
       }

@@ -37,9 +37,16 @@ for (const name of fs.readdirSync('/proc/self/fd')) {
   }
 }
 
-const pty = require(process.argv[2]);
-/** id → node-pty terminal */
-const terms = new Map();
+const tty = require('node:tty');
+const crypto = require('node:crypto');
+// node-pty's native layer directly (forkpty + a waitpid thread) rather than its UnixTerminal, which
+// destroys the pty 200 ms after the child exits even if output is still unread.
+const native = require(process.argv[2] + '/lib/utils.js').loadNativeModule('pty').module;
+/** Fallback: after the command exited, stop once the terminal is quiet this long. */
+const IDLE_MS = 1000;
+
+/** id → running command */
+const jobs = new Map();
 
 function send(msg) {
   // Pipes are synchronous on Linux: a slow reader blocks the supervisor, which stops reading the
@@ -56,50 +63,144 @@ function countProcs() {
   return n;
 }
 
+/**
+ * Output drain. When the last process holding a pty's slave side exits, Linux discards what is still
+ * queued beyond the master's small read buffer (the tail of a fast command's output is lost whenever
+ * the reader is slower than the writer). So the supervisor holds the slave open itself from right after
+ * the fork (the command waits for the go signal, written after that), and once the command has exited
+ * it writes a random marker through the slave: everything the command wrote comes before it.
+ */
 function run(m) {
   const id = m.id;
   if (m.maxProcs > 0) {
     const procs = countProcs();
     if (procs >= m.maxProcs) return send({ t: 'full', id, procs });
   }
-  let term;
+  const job = { pid: 0, fd: -1, slave: -1, exited: null, done: false, idle: null, queue: [], stream: null, marker: null, carry: '' };
+  const emit = (d) => {
+    if (d) send({ t: 'd', id, d });
+  };
+  const finish = () => {
+    if (job.done || !job.exited) return;
+    job.done = true;
+    clearTimeout(job.idle);
+    jobs.delete(id);
+    emit(job.carry);
+    if (job.slave >= 0) fs.closeSync(job.slave);
+    job.stream.destroy(); // closes the master: whatever still holds the terminal gets a hangup
+    send({ t: 'exit', id, code: job.exited.code, signal: job.exited.signal, procs: countProcs() });
+  };
+  const armIdle = () => {
+    clearTimeout(job.idle);
+    job.idle = setTimeout(finish, IDLE_MS);
+  };
+  const writeMarker = () => {
+    if (job.done) return;
+    try {
+      fs.writeSync(job.slave, job.marker); // non-blocking descriptor: never stalls the supervisor
+    } catch (e) {
+      if (e && e.code === 'EAGAIN') setTimeout(writeMarker, 2);
+      else finish();
+    }
+  };
+  const env = Object.keys(m.env).map((k) => k + '=' + m.env[k]);
+  let t;
   try {
-    term = pty.spawn(m.file, m.args, { name: m.env.TERM || 'dumb', cols: m.cols, rows: m.rows, cwd: m.cwd, env: m.env, encoding: 'utf8' });
+    t = native.fork(m.file, m.args, env, m.cwd, m.cols, m.rows, -1, -1, true, '', (code, signal) => {
+      job.exited = { code, signal: signal || 0 };
+      armIdle();
+      if (job.slave < 0) return; // no slave held: finish at end of file (or when quiet)
+      job.marker = '\0ICODE-DRAIN-' + crypto.randomBytes(12).toString('hex').toUpperCase() + '\0';
+      writeMarker();
+    });
   } catch (e) {
     return send({ t: 'error', id, message: String((e && e.message) || e) });
   }
-  terms.set(id, term);
-  send({ t: 'spawned', id, pid: term.pid });
-  term.onData((d) => send({ t: 'd', id, d }));
-  term.onExit((e) => {
-    terms.delete(id);
-    send({ t: 'exit', id, code: e.exitCode, signal: e.signal || 0, procs: countProcs() });
-  });
-  // No person types into an agent's command: an end-of-file (^D in canonical mode) lets commands that
-  // read the terminal finish instead of waiting for the timeout.
+  job.pid = t.pid;
+  job.fd = t.fd;
+  try {
+    job.slave = fs.openSync(t.pty, fs.constants.O_RDWR | fs.constants.O_NOCTTY | fs.constants.O_NONBLOCK);
+  } catch {
+    job.slave = -1;
+  }
+  jobs.set(id, job);
+  send({ t: 'spawned', id, pid: t.pid });
+  // Two end-of-file characters (^D in canonical mode): the first is the command's go signal (its bash
+  // reads it before anything else, now that the slave is held), the second lets a command that reads
+  // /dev/tty finish instead of waiting for the timeout. Synchronous, before anything else.
   if (m.eof) {
     try {
-      fs.writeSync(term.fd, '\x04'); // synchronous: an async write could land after a quick exit closed the pty
+      fs.writeSync(t.fd, '\x04\x04');
     } catch {
       /* exited already */
+    }
+  }
+  const stream = new tty.ReadStream(t.fd);
+  job.stream = stream;
+  stream.setEncoding('utf8');
+  stream.on('data', (d) => {
+    if (job.marker !== null) {
+      const s = job.carry + d;
+      const at = s.indexOf(job.marker);
+      if (at >= 0) {
+        job.carry = '';
+        emit(s.slice(0, at));
+        return finish();
+      }
+      // Hold back what could be the start of a marker split across reads.
+      const keep = Math.max(0, s.length - (job.marker.length - 1));
+      emit(s.slice(0, keep));
+      job.carry = s.slice(keep);
+    } else emit(d);
+    // Re-armed after the (possibly blocking) send, so quiet time is measured while idle.
+    if (job.exited) armIdle();
+  });
+  // EIO / close: every process closed the terminal (only when the slave could not be held).
+  stream.on('error', finish);
+  stream.on('close', finish);
+}
+
+function writeInput(job, data) {
+  job.queue.push(Buffer.from(data, 'utf8'));
+  flush(job);
+}
+
+function flush(job) {
+  while (job.queue.length > 0 && !job.done) {
+    try {
+      const n = fs.writeSync(job.fd, job.queue[0]);
+      if (n < job.queue[0].length) job.queue[0] = job.queue[0].subarray(n);
+      else job.queue.shift();
+    } catch (e) {
+      if (e && e.code === 'EAGAIN') {
+        setTimeout(() => flush(job), 5);
+        return;
+      }
+      job.queue = [];
     }
   }
 }
 
 function onMessage(m) {
   if (!m || typeof m !== 'object') return;
-  const term = terms.get(m.id);
+  const job = jobs.get(m.id);
   switch (m.t) {
     case 'run':
       return run(m);
     case 'input':
-      if (term && typeof m.d === 'string') term.write(m.d);
+      if (job && typeof m.d === 'string') writeInput(job, m.d);
       return;
     case 'resize':
-      if (term && m.cols > 0 && m.rows > 0) term.resize(m.cols, m.rows);
+      if (job && !job.done && m.cols > 0 && m.rows > 0) native.resize(job.fd, m.cols, m.rows);
       return;
     case 'hup':
-      if (term) term.kill('SIGHUP');
+      if (job && !job.exited) {
+        try {
+          process.kill(job.pid, 'SIGHUP');
+        } catch {
+          /* gone */
+        }
+      }
       return;
   }
 }

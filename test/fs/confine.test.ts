@@ -363,6 +363,12 @@ describe('no tool ever reports outside content', () => {
     expect(EVIL).not.toBe(SECRET);
   });
 
+  it('glob follows a literal base link that stays inside, refuses one that leads out', () => {
+    expect(out(call(fx.ws, 'glob', { pattern: 'dirlink-in/**/*.txt' }))).toBe('dirlink-in/c/deep.txt\n');
+    failsWith(call(fx.ws, 'glob', { pattern: 'g/out-dir/**' }), 'OUTSIDE_ROOT');
+    failsWith(call(fx.ws, 'glob', { pattern: 'd1/d2/d3/dir-out/*' }), 'OUTSIDE_ROOT');
+  });
+
   it('glob refuses absolute patterns and .. segments', () => {
     failsWith(call(fx.ws, 'glob', { pattern: '/etc/*' }), 'INVALID');
     failsWith(call(fx.ws, 'glob', { pattern: '../outside/*' }), 'INVALID');

@@ -12,6 +12,7 @@ const good = [
   { pre_tool: [{ builtin: 'doom_loop_guard', options: { threshold: 4 }, on_error: 'ask' }], post_tool: [{ builtin: 'secret_redactor', on_error: 'withhold' }] },
   { stop: [{ command: ['./check.sh', '--strict'], timeout_ms: 5000, name: 'checks' }], session_start: [{ command: 'cat NOTES.md' }] },
   { pre_tool: [{ script: 'x.mjs', match: { tool: ['write', 'edit'], agent: 'main' }, memory_mb: 64 }] },
+  { subagent_stop: [{ builtin: 'todo_continuation_enforcer', match: { agent: 'research*' } }] },
 ];
 
 const bad = [
@@ -28,6 +29,7 @@ const bad = [
   { pre_tool: [{ script: 'a.js', match: { tools: 'shell' } }] },
   { pre_tool: [{ command: [] }] },
   { on_tool: [] },
+  { stop: [{ builtin: 'todo_continuation_enforcer', match: { tool: 'shell' } }] },
 ];
 
 describe('hooks configuration: the JSON Schema and the runtime validator agree', () => {

@@ -109,6 +109,9 @@ describe('HookRunner: failures follow on_error', () => {
     'throws.js': `export default () => { throw 'boom'; };`,
     'bomb.js': `export default () => { const a = []; for (;;) a.push(new Array(1e5).fill(0)); };`,
     'ok.js': `export default () => ({ decision: 'allow', context: 'ok' });`,
+    'pending.js': `export default () => new Promise(() => {});`,
+    'escape.js': `export default () => ({ decision: 'allow', reason: String(globalThis.constructor.constructor('return process')().env.HOME) });`,
+    'cycle.js': `export default () => { const input = {}; input.self = input; return { decision: 'allow', input }; };`,
   };
 
   it('pre_tool defaults to deny, with the reason recorded, and icode goes on', async () => {
@@ -130,6 +133,9 @@ describe('HookRunner: failures follow on_error', () => {
     ['extra.js', 'invalid_result'],
     ['throws.js', 'throw'],
     ['bomb.js', 'oom'],
+    ['pending.js', 'never_settled'],
+    ['escape.js', 'throw'],
+    ['cycle.js', 'invalid_result'],
   ] as const)('%s fails as %s; on_error ask and allow are honoured', async (script, kind) => {
     const runner = await setup(files, {
       pre_tool: [
@@ -186,6 +192,7 @@ describe('HookRunner: configuration errors are loud', () => {
     [{ pre_tool: [{ command: 'true' }] }, /no command runner/],
     [{ post_tool: [{ script: 'post-only.js', on_error: 'deny' }] }, /on_error: expected one of ignore, withhold/],
     [{ pre_tool: [{ script: 'post-only.js', memory_mb: 4 }] }, /memory_mb/],
+    [{ post_tool: [{ script: 'post-only.js', timeout_ms: 60_000 }] }, /timeout_ms of a script hook is at most 30000/],
     [{ before_tool: [] }, /unknown hook point/],
     [{ pre_tool: [{ builtin: 'doom_loop_guard', options: { treshold: 2 } }] }, /unknown option "treshold"/],
   ])('%j', async (config, message) => {

@@ -90,7 +90,7 @@ describe('reading', () => {
     const r = await jail.run('for p in /proc/[0-9]*; do echo "${p#/proc/} $(tr "\\0" " " < $p/cmdline)"; done');
     const lines = r.output.trim().split('\n');
     expect(lines.length).toBeLessThan(8);
-    expect(r.output).toMatch(/^1 bwrap/m);
+    expect(r.output).toMatch(/^1 \/usr\/bin\/bwrap /m);
     expect(r.output).not.toContain('vitest');
     // The host sees the same processes in the jail's namespace, and many more outside it.
     const inNs = processesInNamespace(jail.hostPids.pidNamespace!);
@@ -161,13 +161,14 @@ describe('terminal', () => {
   test('output of a command that exits at once is complete', async () => {
     const r = await jail.run("printf 'x%.0s' {1..100000}", { maxOutputBytes: 200_000 });
     expect(r.truncated).toBe(false);
-    expect(r.output).toBe('x'.repeat(100_000));
+    expect(r.output.length).toBe(100_000);
+    expect(/^x+$/.test(r.output)).toBe(true);
   });
 
   test('output beyond the cap keeps head and tail around a marker', async () => {
     const r = await jail.run("printf 'a%.0s' {1..50000}; printf 'b%.0s' {1..50000}", { maxOutputBytes: 10_000 });
     expect(r.truncated).toBe(true);
-    expect(r.output).toBe('a'.repeat(5000) + '\n[output truncated: 90000 bytes dropped]\n' + 'b'.repeat(5000));
+    expect(r.output.replace(/(.)\1{9,}/g, (m, c: string) => `${c}*${m.length}`)).toBe('a*5000\n[output truncated: 90000 bytes dropped]\nb*5000');
   });
 
   test('`yes` is capped and stopped; the jail keeps serving', async () => {
