@@ -15,12 +15,13 @@ import { loadPolicy, type CompiledPolicy } from '../policies/index.js';
 import { packageRoot } from '../policies/package-root.js';
 import { canonicalToolName } from '../policies/tools.js';
 import { strictest, type Decision } from '../policies/types.js';
-import { HookRunner, type HookOutcome, type RunCommandHook } from '../sandbox/hooks/index.js';
+import { HookRunner, type HookOutcome, type RunCommandHook, type TodoItem } from '../sandbox/hooks/index.js';
 import { InputError } from './errors.js';
 import { settleAsk, StaticApprover, type Approver } from './approval.js';
 import { AuditLog, defaultAuditPath } from './audit/log.js';
 import { FsExecutor } from './executors/fs.js';
 import { ShellExecutor } from './executors/shell.js';
+import { TodoExecutor } from './executors/todo.js';
 import type { ExecResult, Executor } from './executors/types.js';
 import type { ToolCall, ToolCallResult, ToolRunner } from './pipeline-types.js';
 import { ToolCatalog } from './tools/catalog.js';
@@ -54,6 +55,8 @@ export interface Pipeline extends ToolRunner {
   readonly catalog: ToolCatalog;
   /** The policy's hooks, for the agent loop's own hook points (stop, user_prompt, …). */
   readonly hooks: HookRunner | null;
+  /** The agent's todo list in a session (written with the todo_write tool). */
+  todos(session?: string): TodoItem[];
   close(): Promise<void>;
 }
 
@@ -114,6 +117,7 @@ function checkedWorkspace(dir: string): string {
 class ToolPipeline implements Pipeline {
   readonly policyHash: string;
   private closed = false;
+  private readonly todoExecutor = new TodoExecutor();
 
   constructor(
     readonly workspace: string,
@@ -132,6 +136,10 @@ class ToolPipeline implements Pipeline {
 
   get tools(): string[] {
     return this.catalog.names();
+  }
+
+  todos(session: string = this.session): TodoItem[] {
+    return this.todoExecutor.todos(session);
   }
 
   async call(call: ToolCall, signal?: AbortSignal): Promise<ToolCallResult> {
@@ -245,7 +253,8 @@ class ToolPipeline implements Pipeline {
     // 5. execute
     let result: ExecResult;
     try {
-      result = await this.executors[spec!.kind === 'shell' ? 'shell' : 'fs'].run(tool, runInput, { session, callId, signal });
+      const executor = spec!.kind === 'shell' ? this.executors.shell : spec!.kind === 'agent' ? this.todoExecutor : this.executors.fs;
+      result = await executor.run(tool, runInput, { session, callId, signal });
     } catch (e) {
       result = { ok: false, output: '', error: `icode failed to run ${tool}: ${(e as Error).message}`, truncated: false, bytes: 0 };
     }

@@ -44,7 +44,7 @@ const CONCURRENCY = 32;
 
 export const fsPoolScenario: Scenario = {
   name: 'fs.pool',
-  description: `read calls through the fs worker pool (confinement in the worker), ${CONCURRENCY} in flight, vs in-process fs.promises.readFile`,
+  description: `read calls through the fs worker pool (confinement in the worker, read calls batched under load), ${CONCURRENCY} in flight, vs in-process fs.promises.readFile`,
   async run(ctx: ScenarioContext) {
     const dir = mkdtempSync(join(tmpdir(), 'icode-bench-fs-'));
     const fx = makeReadFixture(dir, FILES);

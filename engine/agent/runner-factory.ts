@@ -3,6 +3,7 @@
  * Kept in one small module so the CLI can be tested with a fake runner (`RunDeps.createRunner`).
  */
 import type { ToolRunner } from '../pipeline-types.js';
+import type { LoopHooks } from './loop-hooks.js';
 import type { ToolSpec } from './types.js';
 
 export interface RunnerOptions {
@@ -22,6 +23,8 @@ export interface AgentRunner {
   policyHash: string;
   /** The workspace as resolved by the pipeline (real path). */
   workspace: string;
+  /** The policy's hooks at the loop's own points (user_prompt, stop), when it declares any. */
+  hooks?: LoopHooks;
   close(): Promise<void>;
 }
 
@@ -35,6 +38,7 @@ export type RunnerFactory = (opts: RunnerOptions) => Promise<AgentRunner>;
 export const createPipelineRunner: RunnerFactory = async (opts) => {
   const { loadPolicy } = await import('../../policies/index.js');
   const { createPipeline } = await import('../pipeline.js');
+  const { loopHooksFor } = await import('./loop-hooks.js');
   const policy = await loadPolicy(opts.policy);
   const p = await createPipeline({
     workspace: opts.workspace,
@@ -48,6 +52,7 @@ export const createPipelineRunner: RunnerFactory = async (opts) => {
     tools: p.catalog.list().map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
     policyHash: p.policyHash,
     workspace: p.workspace,
+    hooks: loopHooksFor(p),
     close: () => p.close(),
   };
 };

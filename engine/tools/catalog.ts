@@ -111,6 +111,32 @@ export const BUILTIN_TOOL_SPECS: readonly ToolSpec[] = [
       },
     },
   },
+  {
+    name: 'todo_write',
+    kind: 'agent',
+    description: 'Replace your todo list for this session (keep it current: hooks remind you of open items before you stop).',
+    inputSchema: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['todos'],
+      properties: {
+        todos: {
+          type: 'array',
+          maxItems: 200,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['content', 'status'],
+            properties: {
+              content: { type: 'string', minLength: 1, maxLength: 2000 },
+              status: { enum: ['pending', 'in_progress', 'completed'] },
+              id: { type: 'string', maxLength: 200 },
+            },
+          },
+        },
+      },
+    },
+  },
 ];
 
 /** Validates tool inputs; validators are compiled once per tool. */

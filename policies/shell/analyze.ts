@@ -736,6 +736,9 @@ class Walker {
         case 'raw_string': case 'ansi_c_string': case 'string': case 'string_content':
         case 'heredoc_body': case 'heredoc_content': case 'comment':
           return true;
+        case 'command_substitution': case 'process_substitution': case 'arithmetic_expansion':
+        case 'expansion': case 'subshell':
+          return false; // code nested inside a string is code again
         default:
           n = n.parent;
       }
@@ -776,6 +779,10 @@ class Walker {
         if (n.childCount > 0 && n.child(0)?.type === '((') {
           for (const c of n.namedChildren) this.arith(c, sc, `arithmetic command "${short(this.text(n, sc))}"`);
         } else {
+          // bash only reads `{` as a group when it is a word of its own: `{ls;}` is a syntax error.
+          if (n.child(0)?.type === '{' && !/[ \t\n]/.test(sc.src[n.startIndex + 1] ?? '')) {
+            this.problem(`"${short(this.text(n, sc))}": bash needs a blank after "{" (this is a syntax error for bash)`);
+          }
           this.statements(n, sc);
         }
         return;
@@ -1269,20 +1276,9 @@ class Walker {
       this.problem(`heredoc "${short(start, 30)}": the parser and bash may disagree on where its body ends`);
     }
     if (quoted || !body) return;
-    const parts = body.namedChildren;
-    if (!parts.length) {
-      if (hasUnparsedExpansion(bodyText)) {
-        this.problem(`heredoc "${short(start, 30)}" body has expansions the parser did not analyse`);
-      }
-      return;
-    }
-    for (const c of parts) {
-      if (c.type === 'heredoc_content') {
-        if (hasUnparsedExpansion(this.text(c, sc))) {
-          this.problem(`heredoc "${short(start, 30)}" body has expansions the parser did not analyse`);
-        }
-      } else this.word(c, sc, 'here', true);
-    }
+    const scan = this.scanExpansions(sc, body.startIndex, body.endIndex, body.children);
+    if (scan.missing) this.problem(`heredoc "${short(start, 30)}" body has expansions the parser did not analyse`);
+    for (const c of scan.walk) this.word(c, sc, 'here', true);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1316,8 +1312,22 @@ class Walker {
       case 'raw_string':
         return lit(this.text(n, sc).slice(1, -1), true);
       case 'string': {
+        const kids = n.children;
+        // tree-sitter misreads `$` followed by a blank inside quotes ("$ $(id)" hides the
+        // substitution): check its expansions against a scan with bash's rules.
+        const t = this.text(n, sc);
+        if (t.length >= 2 && t.startsWith('"') && t.endsWith('"')) {
+          const scan = this.scanExpansions(sc, n.startIndex + 1, n.endIndex - 1, kids);
+          if (scan.missing || scan.repaired) {
+            if (scan.missing) this.problem(`double-quoted string ${short(t)}: the parser misread its expansions`);
+            for (const c of scan.walk) this.word(c, sc, ctx, true);
+            return dynWV(false);
+          }
+          // Only phantom expansions: bash sees plain text.
+          if (scan.phantom && scan.found === 0) return lit(decodeDq(t.slice(1, -1)), true);
+        }
         let acc = EMPTY;
-        for (const c of n.children) {
+        for (const c of kids) {
           if (c.type === '"') continue;
           if (c.type === 'string_content') acc = cat(acc, lit(decodeDq(this.text(c, sc)), true));
           else acc = cat(acc, this.word(c, sc, ctx, true));
@@ -1431,6 +1441,82 @@ class Walker {
           if (WORD_TYPES.has(c.type)) this.word(c, sc, 'assign', false);
           else this.bestEffort(c, sc);
       }
+    }
+  }
+
+  /**
+   * Scans double-quoted or heredoc text from `start` to `end` with bash's rules and checks that
+   * every expansion bash sees is one of tree-sitter's child nodes, starting at the same offset.
+   * `missing`: bash sees an expansion the parser does not have (code may be hidden);
+   * `phantom`: the parser has an expansion bash does not see; `found`: expansions bash sees.
+   */
+  private scanExpansions(sc: Scope, start: number, end: number, kids: Node[]): { missing: boolean; phantom: boolean; found: number; repaired: number; walk: Node[] } {
+    const src = sc.src;
+    const byStart = new Map<number, Node>();
+    for (const k of kids) {
+      if (!k.isNamed || k.type === 'string_content' || k.type === 'heredoc_content') continue;
+      // Expansion nodes inside strings often start with the blanks before them.
+      let at = k.startIndex;
+      while (at < k.endIndex && /[ \t\n]/.test(src[at])) at++;
+      byStart.set(at, k);
+    }
+    let found = 0;
+    let repaired = 0;
+    let matched = 0;
+    const ranges: [number, number][] = [];
+    /** Children to walk: all expansion nodes except those inside a repaired range (done already). */
+    const walk = (): Node[] => [...byStart.entries()].filter(([at]) => !ranges.some(([a, b]) => at >= a && at < b)).map(([, k]) => k);
+    let i = start;
+    while (i < end) {
+      const c = src[i];
+      if (c === '\\') {
+        i += 2;
+        continue;
+      }
+      const exp = c === '`' || (c === '$' && i + 1 < end && /[({[A-Za-z0-9_@*#?$!-]/.test(src[i + 1]));
+      if (!exp) {
+        i++;
+        continue;
+      }
+      found++;
+      const k = byStart.get(i);
+      if (!k || (k.type === 'simple_expansion' && !/^\$(?:[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])$/.test(src.slice(i, k.endIndex)))) {
+        const len = this.repairExpansion(sc, i, end);
+        if (!len) return { missing: true, phantom: false, found, repaired, walk: walk() };
+        repaired++;
+        ranges.push([i, i + len]);
+        i += len;
+        continue;
+      }
+      matched++;
+      i = Math.max(k.endIndex, i + 1);
+    }
+    return { missing: false, phantom: matched !== byStart.size, found, repaired, walk: walk() };
+  }
+
+  /**
+   * Analyses an expansion the parser missed at `at` in double-quoted or heredoc text by parsing
+   * it alone inside double quotes (same rules for the expansion itself). Returns its length, or
+   * 0 when it cannot be isolated cleanly.
+   */
+  private repairExpansion(sc: Scope, at: number, end: number): number {
+    const text = sc.src.slice(at, Math.min(end, at + 8192));
+    const simple = /^\$(?:[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])/.exec(text);
+    if (simple) return simple[0].length; // a plain variable: no code
+    const synth = `"${text}"`;
+    const tree = this.parser.parse(synth);
+    if (!tree) {
+      this.parser.reset();
+      return 0;
+    }
+    try {
+      const str = tree.rootNode.descendantForIndex(0, 1);
+      const k = !str ? null : str.type === 'string' ? str.namedChild(0) : str.parent?.type === 'string' ? str.parent.namedChild(0) : null;
+      if (!k || k.startIndex !== 1 || k.hasError || !['command_substitution', 'expansion', 'arithmetic_expansion'].includes(k.type)) return 0;
+      this.word(k, { ...sc, src: synth }, 'here', true);
+      return k.endIndex - 1;
+    } finally {
+      tree.delete();
     }
   }
 
@@ -1709,10 +1795,6 @@ class Walker {
   }
 
   private time(p: Pending, qualified: boolean): void {
-    if (qualified) {
-      // /usr/bin/time: GNU time; `-o FILE` writes a file, so the wrapper is reported too.
-      return this.launcher(p, 'time', SPEC.gnuTime, 0);
-    }
     // The bash keyword: `time [-p] [--] pipeline`.
     let i = 1;
     const litAt = (k: number): string | null => {
@@ -1721,6 +1803,11 @@ class Walker {
     };
     while (litAt(i) === '-p') i++;
     if (litAt(i) === '--') i++;
+    if (qualified || (litAt(i)?.startsWith('-') ?? false)) {
+      // /usr/bin/time (or `time` after another wrapper, which is the external one): GNU time.
+      // `-o FILE` writes a file, so the wrapper is reported too.
+      return this.launcher(p, 'time', SPEC.gnuTime, 0);
+    }
     if (i >= p.argv.length) return this.push(p);
     this.emit(this.inner(p, p.argv.slice(i), 'time'));
   }

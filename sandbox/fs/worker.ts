@@ -2,17 +2,26 @@
  * piscina worker entry for the file tools. Never throws across the thread boundary: every failure is
  * returned as `{ok:false, code, error}`.
  *
+ * A task is either one FsRequest or a batch (`{__icodeBatch, progress}`) from FsPool; for a batch the
+ * worker publishes, in the shared `progress` buffer, how many calls it has started and when the current
+ * one started, so that the pool can tell which call a dead or stopped thread was running.
+ *
  * Test hooks (crash / hang) exist only when the pool was built with `unsafeTestHooks: true`, which
  * reaches the worker as workerData; they are requested by a message shape (`{__icodeTestHook}`) that no
  * FsRequest has, so nothing an agent controls (the tool input) can reach them.
  */
 import { workerData } from 'node:worker_threads';
 import { runTool } from './tools.js';
-import { FsError, type FsResult } from './types.js';
+import { FsError, type FsRequest, type FsResult } from './types.js';
 
 export type TestHook = 'exit' | 'uncaught' | 'hang';
 export interface TestHookRequest {
   __icodeTestHook: TestHook;
+}
+export interface BatchTask {
+  __icodeBatch: Array<FsRequest | TestHookRequest>;
+  /** 16 bytes: Int32 [0] = calls started; BigInt64 at byte 8 = Date.now() when the current one started. */
+  progress: SharedArrayBuffer;
 }
 
 const hooksEnabled =
@@ -23,7 +32,6 @@ function runTestHook(kind: unknown): Promise<FsResult> | FsResult {
   switch (kind) {
     case 'exit':
       process.exit(7); // in a worker thread this ends the thread only
-    // falls through (process.exit does not return)
     case 'uncaught':
       setImmediate(() => {
         throw new Error('icode test hook: uncaught error in fs worker');
@@ -44,7 +52,7 @@ export function toResult(e: unknown): FsResult {
   return { ok: false, code: 'INTERNAL', error: `internal error in fs worker: ${msg}` };
 }
 
-export default async function fsWorker(req: unknown): Promise<FsResult> {
+async function runOne(req: unknown): Promise<FsResult> {
   try {
     if (typeof req === 'object' && req !== null && '__icodeTestHook' in req) {
       return await runTestHook((req as TestHookRequest).__icodeTestHook);
@@ -53,4 +61,27 @@ export default async function fsWorker(req: unknown): Promise<FsResult> {
   } catch (e) {
     return toResult(e);
   }
+}
+
+function isBatch(task: unknown): task is BatchTask {
+  return (
+    typeof task === 'object' &&
+    task !== null &&
+    Array.isArray((task as BatchTask).__icodeBatch) &&
+    (task as BatchTask).progress instanceof SharedArrayBuffer &&
+    (task as BatchTask).progress.byteLength >= 16
+  );
+}
+
+export default async function fsWorker(task: unknown): Promise<FsResult | FsResult[]> {
+  if (!isBatch(task)) return runOne(task);
+  const started = new Int32Array(task.progress, 0, 1);
+  const startedAt = new BigInt64Array(task.progress, 8, 1);
+  const results: FsResult[] = [];
+  for (let i = 0; i < task.__icodeBatch.length; i++) {
+    Atomics.store(startedAt, 0, BigInt(Date.now()));
+    Atomics.store(started, 0, i + 1);
+    results.push(await runOne(task.__icodeBatch[i]));
+  }
+  return results;
 }

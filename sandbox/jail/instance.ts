@@ -318,14 +318,33 @@ export class Instance {
     }
   }
 
-  /** Ends the instance and everything in it; resolves when the launcher has exited. */
+  /**
+   * Ends the instance and everything in it. Resolves once the jail's pid 1 is gone: the kernel kills
+   * every process of the pid namespace and pid 1 waits for all of them before it exits.
+   */
   async kill(): Promise<void> {
-    if (this.mode === 'none' && this.supervisor > 0) {
-      // No namespace: kill the supervisor's tree, then the supervisor.
-      await killUntilGone({ root: this.supervisor, keep: new Set([this.supervisor]), sessions: this.sessions });
+    if (this.mode === 'none') {
+      // No namespace: kill the supervisor's tree and its commands' sessions, then the supervisor.
+      if (this.supervisor > 0) await killUntilGone({ root: this.supervisor, keep: new Set([this.supervisor]), sessions: this.sessions });
+      this.killNowSync();
+      await this.exited;
+      this.died();
+      return;
     }
-    this.killNowSync();
+    const rootAlive = () => this.root > 0 && pidNamespace(this.root) === this.pidNs;
+    if (rootAlive()) {
+      try {
+        process.kill(this.root, 'SIGKILL'); // bwrap outside exits when its pid 1 has
+      } catch {
+        /* gone */
+      }
+    } else {
+      this.killNowSync();
+    }
+    const backstop = setTimeout(() => this.killNowSync(), 5000);
     await this.exited;
+    for (let i = 0; i < 500 && rootAlive(); i++) await new Promise((r) => setTimeout(r, 10));
+    clearTimeout(backstop);
     this.died();
   }
 

@@ -34,6 +34,15 @@ const FLOOD_BYTES = 64 * 1024 * 1024;
 /** How long the supervisor has to report a killed command's exit before the jail is replaced. */
 const EXIT_GRACE_MS = 3000;
 const MAX_COMMAND = 1024 * 1024;
+/**
+ * Before every command, on its first line (so bash parses it with the command and line numbers stay):
+ * - `trap '' HUP`: the command's bash leads the pty's session, and its exit would SIGHUP its background
+ *   jobs before a `nohup`/`setsid` in them has run; ignored, they live on as daemons until the jail
+ *   closes (what they inherit: SIGHUP ignored unless they set a handler);
+ * - `read`: waits for the supervisor's go signal (supervisor.cjs: output drain);
+ * - stdin from /dev/null: every reader gets end-of-file at once (stdout and stderr are the pty).
+ */
+const RUN_PREAMBLE = "trap '' HUP; read; exec </dev/null; ";
 
 interface Config {
   mode: JailMode;
@@ -456,9 +465,7 @@ export class ShellJail {
         t: 'run',
         id,
         file: '/bin/bash',
-        // `read` waits for the supervisor's go signal (see supervisor.cjs: output drain); then stdin is
-        // /dev/null (every reader gets end-of-file at once); stdout and stderr are the pty.
-        args: ['-c', this.cfg.prefix + 'read; exec </dev/null; ' + command],
+        args: ['-c', this.cfg.prefix + RUN_PREAMBLE + command],
         env: this.commandEnv('dumb'),
         cwd: this.cfg.workspace,
         cols: o.cols,

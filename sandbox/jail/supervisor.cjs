@@ -44,6 +44,12 @@ const crypto = require('node:crypto');
 const native = require(process.argv[2] + '/lib/utils.js').loadNativeModule('pty').module;
 /** Fallback: after the command exited, stop once the terminal is quiet this long. */
 const IDLE_MS = 1000;
+/**
+ * The terminal is hung up (SIGHUP to what is left in the command's session) this long after the
+ * command's exit is reported, not at once: a backgrounded `nohup daemon &` must get the time to ignore
+ * SIGHUP (or to leave the session) before the hangup, as it would in a terminal that stays open.
+ */
+const HANGUP_DELAY_MS = 2000;
 
 /** id → running command */
 const jobs = new Map();
@@ -86,9 +92,12 @@ function run(m) {
     clearTimeout(job.idle);
     jobs.delete(id);
     emit(job.carry);
-    if (job.slave >= 0) fs.closeSync(job.slave);
-    job.stream.destroy(); // closes the master: whatever still holds the terminal gets a hangup
     send({ t: 'exit', id, code: job.exited.code, signal: job.exited.signal, procs: countProcs() });
+    // Later output is read and dropped; then the master is closed: a hangup for what still holds it.
+    setTimeout(() => {
+      if (job.slave >= 0) fs.closeSync(job.slave);
+      job.stream.destroy();
+    }, HANGUP_DELAY_MS);
   };
   const armIdle = () => {
     clearTimeout(job.idle);
@@ -222,8 +231,18 @@ process.stdin.on('data', (chunk) => {
     onMessage(m);
   }
 });
-// icode went away (or closed the session): end the jail.
-process.stdin.on('end', () => process.exit(0));
+// icode went away (or closed the session): end the jail. In a bwrap jail the kernel then kills every
+// process of the pid namespace; in mode 'none' the running commands' process groups are killed here.
+process.stdin.on('end', () => {
+  for (const job of jobs.values()) {
+    try {
+      process.kill(-job.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  process.exit(0);
+});
 process.stdout.on('error', () => process.exit(0));
 
 send({ t: 'ready', pid: process.pid });

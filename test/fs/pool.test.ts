@@ -1,6 +1,7 @@
 /**
  * FsPool through real piscina worker threads (compiled dist/sandbox/fs/worker.js: build first).
  */
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +34,18 @@ describe('FsPool: the worker is the guard', () => {
     expect(out(await pool.run(req(fx.ws, 'list', { path: 'p' })))).toBe('w.txt\n');
   });
 
+  it('refuses a FIFO in the worker without hanging it (a hang would be a TIMEOUT here)', async () => {
+    execFileSync('mkfifo', [fx.p('pool-fifo')]);
+    const strict = new FsPool({ maxThreads: 1, taskTimeoutMs: 3000 });
+    try {
+      failsWith(await strict.run(req(fx.ws, 'read', { path: 'pool-fifo' })), 'SPECIAL_FILE');
+      failsWith(await strict.run(req(fx.ws, 'grep', { pattern: 'x', path: 'pool-fifo' })), 'SPECIAL_FILE');
+      out(await strict.run(req(fx.ws, 'grep', { pattern: 'x' }))); // the walk skips it
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('refuses escapes inside the worker', async () => {
     failsWith(await pool.run(req(fx.ws, 'read', { path: '../outside/secret' })), 'OUTSIDE_ROOT');
     failsWith(await pool.run(req(fx.ws, 'read', { path: fx.evil + '/secret.txt' })), 'OUTSIDE_ROOT');
@@ -59,30 +72,42 @@ describe('FsPool: the worker is the guard', () => {
 
 describe('FsPool: backpressure', () => {
   it('completes 10 000 concurrent calls with bounded admission', async () => {
-    const pool = new FsPool({ maxThreads: 2, maxQueue: 30 });
+    const pool = new FsPool({ maxThreads: 2, maxBatch: 16 });
     try {
       const calls: Promise<FsResult>[] = [];
       for (let i = 0; i < 10_000; i++) {
         calls.push(pool.run(req(fx.ws, 'read', { path: `files/f${i % 20}.txt`, limit: 2 })));
       }
-      expect(pool.stats().waiting).toBeGreaterThan(9000); // the excess waits in front of piscina
+      expect(pool.stats().waiting).toBeGreaterThan(9000); // the excess waits in the pool's FIFO
       const results = await Promise.all(calls);
       const failed = results.filter((r) => !r.ok);
       expect(failed).toEqual([]);
       results.forEach((r, i) => expect(out(r)).toContain(`file ${i % 20}`));
       const s = pool.stats();
+      expect(s.admissionLimit).toBe(32); // 2 lanes × 16 calls
       expect(s.peakInFlight).toBeLessThanOrEqual(s.admissionLimit);
-      expect(s.admissionLimit).toBe(32);
       expect(s.peakWaiting).toBeGreaterThanOrEqual(10_000 - 32);
       expect(s.completed).toBe(10_000);
+      expect(s.batches).toBeLessThan(10_000); // read-only calls shared batches
       expect(s.inFlight + s.waiting).toBe(0);
     } finally {
       await pool.close();
     }
   });
 
+  it('writes and edits never share a batch', async () => {
+    const pool = new FsPool({ maxThreads: 1, maxBatch: 16 });
+    try {
+      const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.run(req(fx.ws, 'write', { path: `solo/w${i}.txt`, content: `${i}` }))));
+      rs.forEach((r) => out(r));
+      expect(pool.stats().batches).toBe(20);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('a caller abort while waiting fails only that call', async () => {
-    const pool = new FsPool({ maxThreads: 1, maxQueue: 0 });
+    const pool = new FsPool({ maxThreads: 1, maxBatch: 1 });
     try {
       const first = pool.run(req(fx.ws, 'read', { path: 'files/f1.txt' }));
       const ac = new AbortController();
@@ -98,7 +123,7 @@ describe('FsPool: backpressure', () => {
   });
 
   it('close() fails waiting calls and later calls clearly', async () => {
-    const pool = new FsPool({ maxThreads: 1, maxQueue: 0 });
+    const pool = new FsPool({ maxThreads: 1 });
     const calls = Array.from({ length: 5 }, (_, i) => pool.run(req(fx.ws, 'read', { path: `files/f${i}.txt` })));
     await pool.close();
     const results = await Promise.all(calls);
@@ -151,6 +176,58 @@ describe('FsPool: failure isolation', () => {
     const [r] = await Promise.all([pool.run(req(fx.ws, 'grep', { pattern: '^(a+)+$', path: 'redos' })), healthy(20)]);
     failsWith(r, 'TIMEOUT');
     await healthy(20);
+  });
+
+  it('inside one batch: the hanging call times out, the calls before and after it still succeed', async () => {
+    const solo = new FsPool({ maxThreads: 1, maxBatch: 16, taskTimeoutMs: 1000, unsafeTestHooks: true });
+    try {
+      const first = solo.run(req(fx.ws, 'read', { path: 'files/f0.txt', limit: 1 })); // takes the lane alone
+      const before = Array.from({ length: 4 }, (_, i) => solo.run(req(fx.ws, 'read', { path: `files/f${i + 1}.txt`, limit: 1 })));
+      const hang = solo.runTestHook('hang');
+      const after = Array.from({ length: 5 }, (_, i) => solo.run(req(fx.ws, 'read', { path: `files/f${i + 5}.txt`, limit: 1 })));
+      failsWith(await hang, 'TIMEOUT');
+      (await Promise.all([first, ...before, ...after])).forEach((r, i) => expect(out(r)).toContain(`file ${i}`));
+      const s = solo.stats();
+      expect(s.batches).toBeLessThan(11); // the hang really shared a batch
+      expect(s.retried).toBe(9); // 4 ran before the hang (results lost with the thread), 5 never started
+      expect(s.timeouts).toBe(1);
+    } finally {
+      await solo.close();
+    }
+  });
+
+  it('inside one batch: a crashing call fails alone', async () => {
+    const solo = new FsPool({ maxThreads: 1, maxBatch: 16, unsafeTestHooks: true });
+    try {
+      const first = solo.run(req(fx.ws, 'read', { path: 'files/f0.txt', limit: 1 }));
+      const before = Array.from({ length: 3 }, (_, i) => solo.run(req(fx.ws, 'read', { path: `files/f${i + 1}.txt`, limit: 1 })));
+      const crash = solo.runTestHook('exit');
+      const after = Array.from({ length: 3 }, (_, i) => solo.run(req(fx.ws, 'read', { path: `files/f${i + 4}.txt`, limit: 1 })));
+      failsWith(await crash, 'WORKER_CRASHED');
+      (await Promise.all([first, ...before, ...after])).forEach((r, i) => expect(out(r)).toContain(`file ${i}`));
+      expect(solo.stats().retried).toBe(6);
+    } finally {
+      await solo.close();
+    }
+  });
+
+  it('a caller abort of a queued call in a batch answers at once; the batch goes on', async () => {
+    const solo = new FsPool({ maxThreads: 1, maxBatch: 16, taskTimeoutMs: 1000, unsafeTestHooks: true });
+    try {
+      const first = solo.run(req(fx.ws, 'read', { path: 'files/f0.txt', limit: 1 }));
+      const ac = new AbortController();
+      const hang = solo.runTestHook('hang');
+      const victim = solo.run(req(fx.ws, 'read', { path: 'files/f1.txt', limit: 1 }), ac.signal);
+      const other = solo.run(req(fx.ws, 'read', { path: 'files/f2.txt', limit: 1 }));
+      await first;
+      await new Promise((r) => setTimeout(r, 100)); // the batch [hang, victim, other] is running the hang
+      ac.abort();
+      failsWith(await victim, 'ABORTED');
+      failsWith(await hang, 'TIMEOUT');
+      expect(out(await other)).toContain('file 2');
+    } finally {
+      await solo.close();
+    }
   });
 
   it('a caller abort of a running call stops its thread only', async () => {

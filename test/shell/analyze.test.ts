@@ -182,6 +182,24 @@ describe('every simple command anywhere is reported', () => {
   });
 });
 
+describe('expansions the parser misses are found by a second scan', () => {
+  it('in heredoc bodies (lines starting with blanks and $, backticks, <<-)', () => {
+    expect(clean('cat <<EOF\n`id`\nEOF')).toEqual(['id', 'cat']);
+    expect(clean('cat <<-EOF\n\t$(id)\n\tEOF')).toEqual(['id', 'cat']);
+    expect(clean('cat <<EOF\n  $(a)\n  ${x:-$(b)}\n  $y `c`\nEOF')).toEqual(['a', 'b', 'c', 'cat']);
+    expect(clean('cat <<EOF\n$ $(id)\nEOF')).toEqual(['id', 'cat']);
+    expect(clean('cat > f.sh <<EOF\nif true; then\n  $HOME/bin/x\nfi\nEOF')).toEqual(['cat']);
+  });
+
+  it('in double-quoted strings ("$ " confuses the parser)', () => {
+    expect(clean('echo "$ $(id)"')).toEqual(['id', 'echo <"$ $(id)">']);
+    expect(clean('echo "quoted $ is fine"')).toEqual(['echo "quoted $ is fine"']);
+    expect(clean('echo "$ a $b"')).toEqual(['echo <"$ a $b">']);
+    expect(clean('echo "$\nx"')).toEqual(['echo "$\\nx"']);
+    expect(clean('echo "a $x $(id) ${y} $((1)) `w` \\$z $"')).toEqual(['id', 'w', 'echo <"a $x $(id) ${y} $((1)) `w` \\$z $">']);
+  });
+});
+
 describe('words: literal values after quote removal', () => {
   const one = (src: string): string[] => {
     const a = analyzeShell(src);
@@ -383,6 +401,7 @@ describe('wrappers are unwrapped', () => {
     expect(clean('watch -x ls -l')).toEqual(['watch -x ls -l', '[watch] ls -l']);
     expect(clean("script -q /dev/null -c 'rm x'")).toEqual(['script -q /dev/null -c "rm x"', '[script -c] rm x']);
     expect(clean('/usr/bin/time -o out rm x')).toEqual(['/usr/bin/time -o out rm x', '[time] rm x']);
+    expect(clean('nice time -o out -f %e rm x')).toEqual(['[nice] time -o out -f %e rm x', '[nice > time] rm x']);
     // A path-qualified "transparent" wrapper might be anything: report it too.
     expect(clean('./timeout 5 git status')).toEqual(['./timeout 5 git status', '[timeout] git status']);
   });
@@ -519,6 +538,12 @@ describe('problems: what the analysis cannot fully understand', () => {
     expect(cmds('echo $((echo a); rm x)')).toContain('rm x');
   });
 
+  it('{ without a following blank is not a group for bash', () => {
+    expectProblem('{ls;}', /blank after "\{"/);
+    expect(problems('{ ls;}')).toEqual([]);
+    expect(problems('{\nls\n}')).toEqual([]);
+  });
+
   it('coproc and time { } are misread by the parser', () => {
     expectProblem('coproc foo { rm -rf /; }', /reserved word "coproc"/);
     expectProblem('time { rm -rf /; }', /reserved word "\{"/);
@@ -530,6 +555,7 @@ describe('problems: what the analysis cannot fully understand', () => {
     expect(a.problems.some((p) => /split one shell word/.test(p))).toBe(true);
     expectProblem('gi\\\nt push', /line continuation/);
     expectProblem('PA\\\nTH=/tmp ls', /line continuation/);
+    expectProblem('echo "$(r\\\nm x)"', /line continuation/);
     // In single quotes and comments a backslash-newline is not a continuation.
     expect(problems("echo 'a\\\nb'")).toEqual([]);
     expect(problems('ls # a\\\nrm x')).toEqual([]);
@@ -551,8 +577,7 @@ describe('problems: what the analysis cannot fully understand', () => {
   });
 
   it('heredoc bodies the parser did not analyse or ended early', () => {
-    expectProblem('cat <<EOF\n`id`\nEOF', /expansions the parser did not analyse/);
-    expectProblem('cat <<-EOF\n\t$(id)\n\tEOF', /expansions the parser did not analyse/);
+    expectProblem('cat <<EOF\nx\n  $(a "b)\nEOF', /expansions the parser did not analyse/);
     expectProblem('cat <<EOF\nfoo\n EOF\nEOF\nrm x', /disagree on where its body ends/);
     expectProblem('cat <<EOF\na\nEOF ', /disagree on where its body ends/);
     expectProblem('cat <<EOF\n$(id)', /syntax error|disagree/);

@@ -256,6 +256,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       ...(opts.maxBudgetTokens ? { maxBudgetTokens: opts.maxBudgetTokens } : {}),
       ...(opts.maxCostUsd ? { maxCostUsd: opts.maxCostUsd } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
+      ...(agentRunner.hooks ?? {}),
       ...(deps.hooks ?? {}),
       onEvent,
     });
