@@ -351,6 +351,8 @@ interface InsertStmt {
   stmt: Database.Statement;
   /** Positions in the cells array of the statement's parameters (before prev_hash, hash). */
   idx: number[];
+  /** Scratch parameter array. */
+  values: Cell[];
 }
 
 interface Pending {
@@ -453,7 +455,7 @@ export class AuditLog {
     const insert = (kind: AuditKind): InsertStmt => {
       const cols = KIND_COLUMNS[kind];
       const sql = `INSERT INTO audit (${cols.join(', ')}, prev_hash, hash) VALUES (${[...cols, 0, 0].map(() => '?').join(', ')})`;
-      return { stmt: db.prepare(sql), idx: cols.map((c) => COL[c]) };
+      return { stmt: db.prepare(sql), idx: cols.map((c) => COL[c]), values: new Array<Cell>(cols.length + 2).fill(null) };
     };
     return {
       insert: this.readonly
@@ -677,8 +679,8 @@ export class AuditLog {
       }
       cells[COL.seq] = seq + 1;
       const hash = rowHash(prev, cells);
-      const { stmt, idx } = insert[kind];
-      const values: Cell[] = new Array<Cell>(idx.length + 2);
+      // better-sqlite3 copies bound values: one scratch array per statement is enough.
+      const { stmt, idx, values } = insert[kind];
       for (let j = 0; j < idx.length; j++) values[j] = cells[idx[j]];
       values[idx.length] = prev;
       values[idx.length + 1] = hash;

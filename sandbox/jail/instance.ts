@@ -55,6 +55,8 @@ export interface LaunchSpec {
   cwd: string;
   /** Root only: pid_max of the jail's pid namespace (0 = leave it). */
   pidMax: number;
+  /** Files opened for the child as fds 4, 5, … (bwrap --seccomp); closed here once passed. */
+  files?: string[];
 }
 
 function isInt(v: unknown): v is number {
@@ -116,14 +118,19 @@ export class Instance {
   private constructor(spec: LaunchSpec) {
     this.mode = spec.mode;
     installExitHook();
-    this.child = spawn(spec.file, spec.args, {
-      stdio: spec.mode === 'bwrap' ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
-      env: spec.env,
-      cwd: spec.cwd,
-      // Own session and process group: terminal signals of icode's terminal never reach the jail, and
-      // the jail has no controlling terminal to inject into (TIOCSTI).
-      detached: true,
-    });
+    const fds = (spec.files ?? []).map((f) => openSync(f, 'r'));
+    try {
+      this.child = spawn(spec.file, spec.args, {
+        stdio: spec.mode === 'bwrap' ? ['pipe', 'pipe', 'pipe', 'pipe', ...fds] : ['pipe', 'pipe', 'pipe'],
+        env: spec.env,
+        cwd: spec.cwd,
+        // Own session and process group: terminal signals of icode's terminal never reach the jail, and
+        // the jail has no controlling terminal to inject into (TIOCSTI).
+        detached: true,
+      });
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
     live.add(this);
     this.exited = new Promise((resolve) => {
       this.child.once('exit', () => resolve());

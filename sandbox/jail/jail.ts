@@ -19,13 +19,16 @@ import { Instance, type LaunchSpec, type SupMsg } from './instance.js';
 import { commandLimitPrefix, entryLimitCommand, resolveLimits, type ResolvedLimits } from './limits.js';
 import { OutputCollector } from './output.js';
 import { probeJail } from './probe.js';
+import { seccompProgram } from './seccomp.js';
 import { bootTicksNow, killUntilGone, type KillScope } from './procs.js';
 import { normaliseProtected, planProtection } from './protected.js';
 import { systemArgs } from './system.js';
-import { BWRAP } from './trusted.js';
+import { BWRAP, SETPRIV, untrustedReason } from './trusted.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT_MS, JailError, type JailMode, type JailOptions, type ShellResult, type ShellRunOptions } from './types.js';
 import { checkWorkspace } from './workspace.js';
 
+/** /proc files hidden behind /dev/null: names of the host user's kernel keys, kernel timer/scheduler internals. */
+const PROC_MASKED = ['/proc/keys', '/proc/key-users', '/proc/timer_list', '/proc/sched_debug', '/proc/latency_stats'];
 /** Where icode's own read-only files appear inside the jail (a directory of the jail's private root). */
 const RUN = '/run/icode';
 const JAIL_UID = 1000;
@@ -57,6 +60,8 @@ interface Config {
   ptyDir: string;
   supervisor: string;
   isRoot: boolean;
+  /** Compiled seccomp filter in the runtime directory, or null (architecture without a filter). */
+  seccomp: string | null;
 }
 
 export interface InteractiveShell {
@@ -150,6 +155,7 @@ export class ShellJail {
         ptyDir: locateNodePty(),
         supervisor,
         isRoot: process.getuid?.() === 0,
+        seccomp: null,
       };
       writeRuntimeFiles(cfg);
       const jail = new ShellJail(cfg);
@@ -277,19 +283,27 @@ export class ShellJail {
       return {
         mode: 'bwrap',
         file: BWRAP,
-        args: bwrapArgs(c, ['--setenv', 'PATH', JAIL_PATH], ['/bin/bash', '-c', entry], ['--json-status-fd', '3']),
+        args: bwrapArgs(c, ['--setenv', 'PATH', JAIL_PATH], ['/bin/bash', '-c', entry], ['--json-status-fd', '3', ...(c.seccomp ? ['--seccomp', '4'] : [])]),
         env: {},
         cwd: '/',
         pidMax: c.isRoot && p > 0 ? p + 301 : 0,
+        files: c.seccomp ? [c.seccomp] : [],
       };
     }
     // Mode 'none': RLIMIT_NPROC counts all of this user's processes here, so allow the current ones plus the limit.
     const nproc = p > 0 && !c.isRoot ? ownProcessCount() + p : 0;
     const entry = `${entryLimitCommand(c.limits, nproc)} || exit 126; exec "$0" "$@"`;
+    // No namespaces, but no privilege gain either: no_new_privs (setuid binaries such as sudo do not
+    // elevate) and, as root, an empty capability bounding set (uid 0 without capabilities: it still
+    // owns every root-owned file, which is why mode 'none' as root is no jail at all).
+    const setprivOk = untrustedReason(SETPRIV) === null;
+    if (c.isRoot && !setprivOk) throw new JailError(`mode none as root needs ${SETPRIV} to drop capabilities`, 'install util-linux');
+    const drop = setprivOk ? [SETPRIV, '--no-new-privs', ...(c.isRoot ? ['--bounding-set=-all', '--inh-caps=-all'] : []), '--'] : [];
+    const argv = [...drop, '/bin/bash', '-c', entry, c.nodeBin, '--max-old-space-size=64', c.supervisor, c.ptyDir];
     return {
       mode: 'none',
-      file: '/bin/bash',
-      args: ['-c', entry, c.nodeBin, '--max-old-space-size=64', c.supervisor, c.ptyDir],
+      file: argv[0]!,
+      args: argv.slice(1),
       env: { PATH: JAIL_PATH, LANG: 'C.UTF-8', HOME: join(c.runtime, 'home') },
       cwd: c.workspace,
       pidMax: 0,
@@ -489,6 +503,11 @@ function writeRuntimeFiles(c: Config): void {
   writeFileSync(join(c.runtime, 'hosts'), '127.0.0.1\tlocalhost icode-jail\n::1\tlocalhost ip6-localhost ip6-loopback\n', { mode: 0o444 });
   mkdirSync(join(c.runtime, 'empty'), { mode: 0o555 });
   closeSync(openSync(join(c.runtime, 'empty-file'), 'wx', 0o444));
+  const bpf = c.mode === 'bwrap' ? seccompProgram() : null;
+  if (bpf) {
+    c.seccomp = join(c.runtime, 'seccomp.bpf');
+    writeFileSync(c.seccomp, bpf, { mode: 0o400 });
+  }
   if (c.mode === 'none') {
     mkdirSync(join(c.runtime, 'home'), { mode: 0o700 });
     mkdirSync(join(c.runtime, 'tmp'), { mode: 0o700 });
@@ -522,6 +541,7 @@ function bwrapArgs(c: Config, envArgs: string[], entry: string[], extra: string[
     '--ro-bind', join(c.runtime, 'group'), '/etc/group',
     ...(c.network ? [] : ['--ro-bind', join(c.runtime, 'hosts'), '/etc/hosts']),
     '--proc', '/proc',
+    ...PROC_MASKED.filter((f) => existsSync(f)).flatMap((f) => ['--ro-bind', '/dev/null', f]),
     '--dev', '/dev',
     '--size', tmp, '--tmpfs', '/dev/shm',
     '--size', tmp, '--tmpfs', '/tmp',
@@ -533,6 +553,10 @@ function bwrapArgs(c: Config, envArgs: string[], entry: string[], extra: string[
     '--bind', c.workspace, c.workspace,
     ...plan.args,
     '--remount-ro', '/dev',
+    // Jailed processes keep the host uid (root when icode runs as root), and procfs grants files like
+    // /proc/sys/kernel/core_pattern, /proc/sys/kernel/modprobe or /proc/sysrq-trigger to that uid by
+    // mode bits alone: a read-only /proc keeps host kernel settings out of reach.
+    '--remount-ro', '/proc',
     '--remount-ro', '/',
     '--chdir', c.workspace,
     ...extra,

@@ -38,9 +38,10 @@ function ownHardLimits(): Map<string, number> {
   return out;
 }
 
+/** A limit lowered to icode's own hard limit (0 stays 0: not set). */
 function clamp(v: number, hard: number | undefined): number {
-  if (hard === undefined || !Number.isFinite(hard)) return v;
-  return v === 0 ? hard : Math.min(v, hard);
+  if (v === 0 || hard === undefined || !Number.isFinite(hard)) return v;
+  return Math.min(v, hard);
 }
 
 /**

@@ -45,11 +45,11 @@ const native = require(process.argv[2] + '/lib/utils.js').loadNativeModule('pty'
 /** Fallback: after the command exited, stop once the terminal is quiet this long. */
 const IDLE_MS = 1000;
 /**
- * The terminal is hung up (SIGHUP to what is left in the command's session) this long after the
- * command's exit is reported, not at once: a backgrounded `nohup daemon &` must get the time to ignore
- * SIGHUP (or to leave the session) before the hangup, as it would in a terminal that stays open.
+ * The master is closed (a hangup for what still holds the terminal) a little after the command's exit
+ * is reported. Commands run with SIGHUP ignored (jail.ts, RUN_PREAMBLE), so their background jobs live
+ * on; this only spares a job that reset SIGHUP while starting up.
  */
-const HANGUP_DELAY_MS = 2000;
+const HANGUP_DELAY_MS = 250;
 
 /** id → running command */
 const jobs = new Map();

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 
 export const BWRAP = '/usr/bin/bwrap';
 export const NSENTER = '/usr/bin/nsenter';
+export const SETPRIV = '/usr/bin/setpriv';
 
 /** Returns null when `path` is trustworthy, else why not. */
 export function untrustedReason(path: string): string | null {

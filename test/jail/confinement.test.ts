@@ -117,6 +117,32 @@ describe('writing', () => {
     expect(existsSync('/tmp/icode-jail-private')).toBe(false);
   });
 
+  test("cannot change the host's kernel settings through /proc", async () => {
+    // Jailed processes keep the host uid (root here): procfs would let them write these by mode bits.
+    const r = await jail.run(
+      'for f in /proc/sys/kernel/core_pattern /proc/sys/kernel/modprobe /proc/sysrq-trigger /proc/sys/vm/drop_caches; do test -w $f && echo "writable $f"; done; v=$(cat /proc/sys/kernel/printk_ratelimit) && echo "$v" > /proc/sys/kernel/printk_ratelimit; echo rc=$?',
+    );
+    expect(r.output).not.toContain('writable');
+    expect(r.output).toContain('Read-only file system');
+    expect(r.output).toContain('rc=1');
+  });
+
+  test('kernel keyrings, perf events, bpf and terminal injection are filtered (seccomp)', async () => {
+    const nr = process.arch === 'arm64' ? { keyctl: 219, perf: 241, bpf: 280 } : { keyctl: 250, perf: 298, bpf: 321 };
+    const py = [
+      'import ctypes, os, fcntl, termios',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      `for name, n in (("keyctl", ${nr.keyctl}), ("perf", ${nr.perf}), ("bpf", ${nr.bpf})):`,
+      '    r = libc.syscall(n, 0, 0, 0, 0, 0); print(name, r, ctypes.get_errno())',
+      'try:',
+      '    fcntl.ioctl(os.open("/dev/tty", os.O_RDWR), termios.TIOCSTI, b"x"); print("tiocsti ok")',
+      'except OSError as e: print("tiocsti", e.errno)',
+    ].join('\n');
+    const r = await jail.run(`python3 -c '${py}'; grep '^Seccomp:' /proc/self/status; cat /proc/keys`);
+    expect(r.output).toContain('keyctl -1 1\nperf -1 1\nbpf -1 1\ntiocsti 1\nSeccomp:\t2\n');
+    expect(r.output).toMatch(/\/proc\/keys: Permission denied/);
+  });
+
   test('system directories are read-only', async () => {
     const r = await jail.run('touch /usr/bin/icode-x; mkdir /run/icode/x; echo x > /run/icode/supervisor.cjs; echo rc=$?');
     expect(r.output).toMatch(/Read-only file system/);

@@ -51,6 +51,11 @@ describe("mode 'none' (explicit weaker mode)", () => {
     expect(r.output).toBe(`tty\n${fx.ws}\nhi\n0\n262144\n`);
   });
 
+  test('without privileges: no capabilities as root, no_new_privs', async () => {
+    const r = await jail.run("grep -E '^(CapEff|CapBnd|NoNewPrivs):' /proc/self/status | tr -d '\\t'");
+    expect(r.output).toEqual(process.getuid?.() === 0 ? 'CapEff:0000000000000000\nCapBnd:0000000000000000\nNoNewPrivs:1\n' : expect.stringContaining('NoNewPrivs:1'));
+  });
+
   test('the timeout kills what the command started', async () => {
     const r = await jail.run('sleep 1003 & sleep 1003', { timeoutMs: 800 });
     expect(r.timedOut).toBe(true);
