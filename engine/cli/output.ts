@@ -20,7 +20,8 @@ export function printJson(value: unknown): void {
 
 /** A table with a header row; cells are stringified and long cells are cut. */
 export function printTable(head: string[], rows: unknown[][], maxCell = 80): void {
-  const table = new Table({ head, style: { head: process.stdout.isTTY ? ['cyan'] : [] } });
+  const tty = process.stdout.isTTY === true;
+  const table = new Table({ head, style: { head: tty ? ['cyan'] : [], border: tty ? ['grey'] : [] } });
   for (const row of rows) table.push(row.map((c) => cut(c === null || c === undefined ? '' : String(c), maxCell)));
   process.stdout.write(table.toString() + '\n');
 }

@@ -90,7 +90,7 @@ export class CompiledPolicy {
     return {
       decision: worst.v.decision,
       rule: worst.v.rule?.id ?? null,
-      reason: many ? `${worst.s.text}: ${worst.v.reason}` : worst.v.reason,
+      reason: many && worst.v.decision !== 'allow' ? `${worst.s.text}: ${worst.v.reason}` : worst.v.reason,
       trace,
     };
   }

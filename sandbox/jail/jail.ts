@@ -9,7 +9,7 @@
  * Timeouts, aborts and runaway cleanups are enforced from the host by signalling the jail's processes
  * directly (procs.ts), never by asking the supervisor.
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
@@ -134,7 +134,8 @@ export class ShellJail {
     const extraEnv = checkExtraEnv(opts.env);
     const protectedPaths = normaliseProtected(opts.protectedPaths, workspace);
     const limits = resolveLimits(opts.limits);
-    const runtime = mkdtempSync(join(tmpdir(), 'icode-jail-'));
+    removeStaleRuntimeDirs();
+    const runtime = mkdtempSync(join(tmpdir(), `${RUNTIME_PREFIX}${process.pid}-`));
     if (runtime === workspace || runtime.startsWith(workspace + sep)) {
       rmSync(runtime, { recursive: true, force: true });
       throw new JailError(`the temporary directory ${tmpdir()} is inside the workspace; set TMPDIR elsewhere`);
@@ -489,6 +490,36 @@ export class ShellJail {
       });
       if (!inst.alive) finish({ kind: 'died' });
     });
+  }
+}
+
+const RUNTIME_PREFIX = 'icode-jail-rt-';
+
+/** Runtime directories left by an icode that died without closing its jails (its pid is gone). */
+function removeStaleRuntimeDirs(): void {
+  const uid = process.getuid?.();
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = new RegExp(`^${RUNTIME_PREFIX}(\\d+)-[A-Za-z0-9]{6}$`).exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // still running
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+    }
+    const p = join(tmpdir(), name);
+    try {
+      const st = lstatSync(p);
+      if (st.isDirectory() && st.uid === uid) rmSync(p, { recursive: true, force: true });
+    } catch {
+      /* raced with someone else */
+    }
   }
 }
 

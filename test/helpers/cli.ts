@@ -16,6 +16,7 @@ export function icode(args: string[], opts: { cwd?: string; input?: string; env?
     env: { ...process.env, ...opts.env },
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 60_000,
+    maxBuffer: 256 * 1024 * 1024,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -7,12 +7,12 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeF
 import { join } from 'node:path';
 import ts from 'typescript';
 import { packageRoot } from '../../policies/package-root.js';
-import { tempDir } from '../helpers/tmp.js';
+import { tempDir } from './helpers.js';
 
 /** Builds the temp package once per test file; returns its root (scripts import ./sandbox/jail/index.js). */
 export function buildHarness(): string {
   const src = packageRoot();
-  const root = tempDir('icode-jail-harness-');
+  const root = tempDir('icode-jailtest-harness-');
   writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'icode-jail-harness', type: 'module', private: true }));
   symlinkSync(join(src, 'node_modules'), join(root, 'node_modules'));
   const transpile = (rel: string) => {

@@ -1,7 +1,21 @@
 /** Helpers of the jail tests: workspaces, and the host's view of a jail's processes. */
-import { mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/tmp.js';
+import { afterAll } from 'vitest';
+
+const made: string[] = [];
+// Registered when a test file imports this module, so directories made inside tests are removed too.
+afterAll(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A temp directory removed after the test file. */
+export function tempDir(prefix = 'icode-jailtest-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
 
 export interface Fixture {
   /** Temp dir holding the workspace and files beside it. */
@@ -9,7 +23,7 @@ export interface Fixture {
   ws: string;
 }
 
-export function fixture(prefix = 'icode-jail-'): Fixture {
+export function fixture(prefix = 'icode-jailtest-'): Fixture {
   const dir = tempDir(prefix);
   const ws = join(dir, 'ws');
   mkdirSync(ws);

@@ -3,7 +3,8 @@
  * fork bombs are contained, and nothing outlives the jail or icode. Checked in the host's process table.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { resetProbeCache } from '../../sandbox/jail/probe.js';
@@ -195,6 +196,11 @@ setInterval(() => {}, 1000);
       expect(await eventually(() => sleepers(ns, '1000').length === 1)).toBe(true);
       child.kill('SIGKILL');
       expect(await eventually(() => processesInNamespace(ns).length === 0, 10_000)).toBe(true);
+      // Its runtime directory is left behind; the next jail started anywhere removes it.
+      const leftover = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`icode-jail-rt-${child.pid}-`));
+      expect(leftover().length).toBe(1);
+      await start(ws);
+      expect(leftover()).toEqual([]);
     } finally {
       child.kill('SIGKILL');
     }

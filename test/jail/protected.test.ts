@@ -14,7 +14,7 @@ function gitInit(dir: string): void {
 }
 
 describe('in a git repository', () => {
-  const fx = fixture('icode-jail-prot-');
+  const fx = fixture('icode-jailtest-prot-');
   let jail: ShellJail;
   let config: string;
   const hook = () => join(fx.ws, '.git/hooks/pre-commit');
@@ -87,7 +87,7 @@ describe('in a git repository', () => {
 });
 
 describe('without a repository', () => {
-  const fx = fixture('icode-jail-prot-');
+  const fx = fixture('icode-jailtest-prot-');
   let jail: ShellJail;
   beforeAll(async () => {
     jail = await ShellJail.start({ workspace: fx.ws, network: false });
@@ -103,20 +103,20 @@ describe('without a repository', () => {
 
 describe('refusals and extras', () => {
   test('a protected path that is a symbolic link refuses the jail', async () => {
-    const fx = fixture('icode-jail-prot-');
+    const fx = fixture('icode-jailtest-prot-');
     symlinkSync('/etc', join(fx.ws, '.icode'));
     await expect(ShellJail.start({ workspace: fx.ws, network: false })).rejects.toThrow(JailError);
     await expect(ShellJail.start({ workspace: fx.ws, network: false })).rejects.toThrow(/symbolic link/);
   });
 
   test('a protected path outside the workspace is refused', async () => {
-    const fx = fixture('icode-jail-prot-');
+    const fx = fixture('icode-jailtest-prot-');
     await expect(ShellJail.start({ workspace: fx.ws, network: false, protectedPaths: ['../x'] })).rejects.toThrow(/inside the workspace/);
     await expect(ShellJail.start({ workspace: fx.ws, network: false, protectedPaths: ['/etc'] })).rejects.toThrow(/relative/);
   });
 
   test("core.hooksPath of .git/config is protected too", async () => {
-    const fx = fixture('icode-jail-prot-');
+    const fx = fixture('icode-jailtest-prot-');
     gitInit(fx.ws);
     execFileSync('git', ['-C', fx.ws, 'config', 'core.hooksPath', '.husky'], { env: { PATH: '/usr/bin:/bin', HOME: fx.ws } });
     const jail = await ShellJail.start({ workspace: fx.ws, network: false });
@@ -130,7 +130,7 @@ describe('refusals and extras', () => {
   });
 
   test('a .git file (worktree) is read-only', async () => {
-    const fx = fixture('icode-jail-prot-');
+    const fx = fixture('icode-jailtest-prot-');
     writeFileSync(join(fx.ws, '.git'), 'gitdir: /somewhere/else\n');
     const jail = await ShellJail.start({ workspace: fx.ws, network: false });
     try {

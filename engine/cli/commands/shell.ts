@@ -6,12 +6,15 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { JailError, probeJail, ShellJail, type JailMode, type ShellResult } from '../../../sandbox/jail/index.js';
+import { loadPolicy } from '../../../policies/index.js';
+import { jailOptionsFor } from '../../executors/jail-options.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
 interface ShellOpts {
   workspace: string;
+  policy?: string;
   network?: boolean;
-  mode: string;
+  mode?: string;
   command?: string;
   timeout?: number;
   json?: boolean;
@@ -33,13 +36,18 @@ export function register(program: Command): void {
     .command('shell')
     .description("A shell in the jail an agent's commands run in (bubblewrap + pty, confined to the workspace)")
     .requiredOption('--workspace <dir>', 'workspace root: the only host path the jail can write')
-    .option('--network', 'allow network access (default: a new, empty network namespace)')
-    .option('--mode <mode>', 'bwrap, or none (explicit weaker mode: no namespaces)', 'bwrap')
+    .option('--policy <file>', "take the jail's settings (network, jail mode, env, protected paths) from this policy")
+    .option('--network', 'allow network access (default: the policy\'s setting, else a new, empty network namespace)')
+    .option('--mode <mode>', 'bwrap, or none (explicit weaker mode: no namespaces); default: the policy\'s setting, else bwrap')
     .option('-c, --command <cmd>', 'run one command and print its result instead of an interactive shell')
     .option('--timeout <ms>', 'with -c: wall-clock limit in ms (default 120000)', parseTimeout)
     .option('--json', 'with -c: print the result (exitCode, signal, output, truncated, timedOut, durationMs) as JSON')
     .action(async (opts: ShellOpts) => {
-      const mode = parseMode(opts.mode);
+      const settings = opts.policy ? (await loadPolicy(opts.policy)).settings : undefined;
+      const base = jailOptionsFor(resolve(opts.workspace), settings);
+      const mode = opts.mode !== undefined ? parseMode(opts.mode) : (base.mode ?? 'bwrap');
+      const network = opts.network === true || base.network;
+      opts.network = network;
       if (mode === 'bwrap') {
         const p = probeJail();
         if (!p.ok) {
@@ -53,7 +61,7 @@ export function register(program: Command): void {
       }
       let jail: ShellJail;
       try {
-        jail = await ShellJail.start({ workspace: resolve(opts.workspace), network: opts.network === true, mode });
+        jail = await ShellJail.start({ ...base, network, mode });
       } catch (e) {
         if (e instanceof JailError) throw new UsageError(`icode shell: ${e.message}`);
         throw e;
