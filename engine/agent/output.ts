@@ -183,6 +183,13 @@ export function textOutput(w: TextWriters): (event: AgentEvent) => void {
       case 'assistant_message':
         endLine();
         break;
+      case 'user_message':
+        if (event.origin === 'stop_hook') {
+          endLine();
+          const text = event.message.content.map((b) => (b.type === 'text' ? b.text : '')).join('').split('\n')[0];
+          w.err(`  ↺ stop refused by a hook: ${text}\n`);
+        }
+        break;
       case 'tool_result': {
         endLine();
         const r = event.result;
