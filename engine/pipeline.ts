@@ -213,7 +213,7 @@ class ToolPipeline implements Pipeline {
     if (effective === 'deny') {
       const why = approval ?? reason;
       const message = `Denied by policy${rule ? ` (rule ${rule})` : ''}: ${why}`;
-      await this.audit.recordOutcome({ session, callId, status: 'denied', bytes: 0, durationMs: performance.now() - started, outputHash: null, truncated: false, error: why });
+      this.recordOutcome({ session, callId, status: 'denied', bytes: 0, durationMs: performance.now() - started, outputHash: null, truncated: false, error: why });
       return { ...base, status: 'denied', error: message, output: message, durationMs: performance.now() - started };
     }
 
@@ -245,7 +245,7 @@ class ToolPipeline implements Pipeline {
       }
       if (hookDecision === 'deny') {
         const message = `Denied by a pre-tool hook: ${hookReason || 'no reason given'}`;
-        await this.audit.recordOutcome({ session, callId, status: 'denied', bytes: 0, durationMs: performance.now() - started, outputHash: null, truncated: false, error: message });
+        this.recordOutcome({ session, callId, status: 'denied', bytes: 0, durationMs: performance.now() - started, outputHash: null, truncated: false, error: message });
         return { ...base, status: 'denied', error: message, output: message, durationMs: performance.now() - started, ...(context.length ? { context } : {}) };
       }
     }
@@ -272,7 +272,7 @@ class ToolPipeline implements Pipeline {
 
     // 7. outcome
     const durationMs = performance.now() - started;
-    await this.audit.recordOutcome({
+    this.recordOutcome({
       session,
       callId,
       status: result.ok ? 'ok' : 'error',
@@ -293,6 +293,17 @@ class ToolPipeline implements Pipeline {
       durationMs,
       ...(context.length ? { context } : {}),
     };
+  }
+
+  /**
+   * Outcome rows are queued, not awaited: a result may reach the agent before its outcome row is durable
+   * (its decision row always is). Group commit then costs the caller one commit wait per call, not two.
+   * A failed write is reported, never silent; close() flushes what is queued.
+   */
+  private recordOutcome(rec: Parameters<AuditLog['recordOutcome']>[0]): void {
+    this.audit.recordOutcome(rec).catch((e: unknown) => {
+      process.stderr.write(`icode: could not record the outcome of call ${rec.callId}: ${(e as Error).message}\n`);
+    });
   }
 
   /** Every hook that ran (or failed, or was skipped) is recorded beside the call it touched. */

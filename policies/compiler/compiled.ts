@@ -53,17 +53,7 @@ export class CompiledPolicy {
     const agent = req.agent ?? 'main';
     const home = req.home ?? this.home;
     if (tool === 'shell') return this.decideShell(req, agent, home);
-    const access = accessedPaths(tool, req.input);
-    const subject: Subject = {
-      tool,
-      agent,
-      pathAware: access.length > 0,
-      paths: access.map((a) => resolvePath(a.path, req.workspace, home)),
-      unknownPaths: false,
-      host: accessedHost(req.input),
-      text: tool,
-    };
-    const v = this.evaluate(subject);
+    const v = this.evaluate(callSubject(tool, req, agent, home));
     return {
       decision: v.decision,
       rule: v.rule?.id ?? null,
@@ -120,16 +110,7 @@ export class CompiledPolicy {
       const command = typeof req.input.command === 'string' ? req.input.command : '';
       return shellSubjects(analyzeShell(command), { agent, workspace: req.workspace, home }).some((s) => ruleMatches(rule, s));
     }
-    const access = accessedPaths(tool, req.input);
-    return ruleMatches(rule, {
-      tool,
-      agent,
-      pathAware: access.length > 0,
-      paths: access.map((a) => resolvePath(a.path, req.workspace, home)),
-      unknownPaths: false,
-      host: accessedHost(req.input),
-      text: tool,
-    });
+    return ruleMatches(rule, callSubject(tool, req, agent, home));
   }
 
   /**
@@ -161,6 +142,20 @@ export class CompiledPolicy {
     }
     return list;
   }
+}
+
+/** The subject of a non-shell call: the paths it touches (resolved lexically) and the host it reaches. */
+function callSubject(tool: string, req: ToolRequest, agent: string, home: string): Subject {
+  const access = accessedPaths(tool, req.input);
+  return {
+    tool,
+    agent,
+    pathAware: access.length > 0,
+    paths: access.map((a) => resolvePath(a.path, req.workspace, home)),
+    unknownPaths: false,
+    host: accessedHost(req.input),
+    text: tool,
+  };
 }
 
 function describeCall(tool: string, input: Record<string, unknown>): string {

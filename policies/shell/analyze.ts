@@ -749,7 +749,8 @@ class Walker {
   /** Reports when tree-sitter split what bash reads as one word (no blank between them). */
   private sep(prev: Node | null, cur: Node, sc: Scope): void {
     if (!prev) return;
-    const gap = sc.src.slice(prev.endIndex, cur.startIndex).replace(/\\\n/g, '');
+    // Escaped characters (`\ `, backslash-newline) do not separate words.
+    const gap = sc.src.slice(prev.endIndex, cur.startIndex).replace(/\\[\s\S]/g, '');
     if (!/[ \t]/.test(gap)) {
       this.problem(`"${short(sc.src.slice(prev.startIndex, cur.endIndex))}": the parser split one shell word in two`);
     }
@@ -1286,6 +1287,13 @@ class Walker {
 
   private arg(n: Node, sc: Scope, ctx: Ctx): Arg {
     const text = this.text(n, sc);
+    // tree-sitter drops an escaped blank that starts a word (`a \ x` passes " x").
+    const s0 = n.startIndex;
+    if (s0 >= 2 && /[ \t]/.test(sc.src[s0 - 1]) && sc.src[s0 - 2] === '\\') {
+      let backslashes = 0;
+      for (let j = s0 - 2; j >= 0 && sc.src[j] === '\\'; j--) backslashes++;
+      if (backslashes % 2 === 1) this.problem(`escaped blank before "${short(text, 30)}": the parser drops it from the word`);
+    }
     const w = this.word(n, sc, ctx, false);
     let bare: string | null = null;
     if (n.type === 'word') bare = text;

@@ -1,5 +1,6 @@
 /** Anthropic Messages API (streaming, tool_use blocks assembled from input_json_delta). */
-import Anthropic from '@anthropic-ai/sdk';
+import { createRequire } from 'node:module';
+import type Anthropic from '@anthropic-ai/sdk';
 import type {
   MessageParam,
   RawMessageStreamEvent,
@@ -30,11 +31,19 @@ export interface AnthropicProviderOptions {
   prices?: Readonly<Record<string, Price>>;
 }
 
-const CLASSES: SdkErrorClasses = {
-  APIError: Anthropic.APIError,
-  APIUserAbortError: Anthropic.APIUserAbortError,
-  APIConnectionError: Anthropic.APIConnectionError,
-};
+// The SDK is loaded on first use, so that commands that never call a model start fast.
+const requireSdk = createRequire(import.meta.url);
+let sdkClass: typeof Anthropic | undefined;
+function sdk(): typeof Anthropic {
+  sdkClass ??= (requireSdk('@anthropic-ai/sdk') as { default: typeof Anthropic }).default;
+  return sdkClass;
+}
+let classes: SdkErrorClasses | undefined;
+function errorClasses(): SdkErrorClasses {
+  const S = sdk();
+  classes ??= { APIError: S.APIError, APIUserAbortError: S.APIUserAbortError, APIConnectionError: S.APIConnectionError };
+  return classes;
+}
 
 export class AnthropicProvider implements Provider {
   readonly id = 'anthropic';
@@ -44,7 +53,7 @@ export class AnthropicProvider implements Provider {
 
   constructor(private readonly opts: AnthropicProviderOptions) {
     this.model = opts.model;
-    this.client = new Anthropic({
+    this.client = new (sdk())({
       apiKey: opts.apiKey,
       ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
       maxRetries: 0,
@@ -69,7 +78,7 @@ export class AnthropicProvider implements Provider {
     const signal = req.signal;
     return withRetries(
       () => this.client.messages.create(body, signal ? { signal } : {}),
-      (e) => classifyOpenError('anthropic', CLASSES, e, signal),
+      (e) => classifyOpenError('anthropic', errorClasses(), e, signal),
       (stream) => consume(stream, signal),
       { ...this.opts.retry, ...(signal ? { signal } : {}) },
     );
@@ -193,7 +202,7 @@ async function* consume(stream: AsyncIterable<RawMessageStreamEvent>, signal?: A
       }
     }
   } catch (e) {
-    throw classifyStreamError('anthropic', CLASSES, e, signal);
+    throw classifyStreamError('anthropic', errorClasses(), e, signal);
   }
   // The SDK ends the iteration quietly when the request is aborted.
   if (signal?.aborted) throw abortError();

@@ -4,7 +4,8 @@
  * the id and name first, then argument fragments.
  */
 import { randomUUID } from 'node:crypto';
-import OpenAI from 'openai';
+import { createRequire } from 'node:module';
+import type OpenAI from 'openai';
 import type {
   ChatCompletionChunk,
   ChatCompletionCreateParamsStreaming,
@@ -38,11 +39,19 @@ export interface OpenAIProviderOptions {
   prices?: Readonly<Record<string, Price>>;
 }
 
-const CLASSES: SdkErrorClasses = {
-  APIError: OpenAI.APIError,
-  APIUserAbortError: OpenAI.APIUserAbortError,
-  APIConnectionError: OpenAI.APIConnectionError,
-};
+// The SDK is loaded on first use, so that commands that never call a model start fast.
+const requireSdk = createRequire(import.meta.url);
+let sdkClass: typeof OpenAI | undefined;
+function sdk(): typeof OpenAI {
+  sdkClass ??= (requireSdk('openai') as { default: typeof OpenAI }).default;
+  return sdkClass;
+}
+let classes: SdkErrorClasses | undefined;
+function errorClasses(): SdkErrorClasses {
+  const S = sdk();
+  classes ??= { APIError: S.APIError, APIUserAbortError: S.APIUserAbortError, APIConnectionError: S.APIConnectionError };
+  return classes;
+}
 
 export class OpenAIProvider implements Provider {
   readonly id: string;
@@ -53,7 +62,7 @@ export class OpenAIProvider implements Provider {
   constructor(private readonly opts: OpenAIProviderOptions) {
     this.id = opts.id;
     this.model = opts.model;
-    this.client = new OpenAI({
+    this.client = new (sdk())({
       apiKey: opts.apiKey,
       ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
       maxRetries: 0,
@@ -80,7 +89,7 @@ export class OpenAIProvider implements Provider {
     const vendor = this.id;
     return withRetries(
       () => this.client.chat.completions.create(body, signal ? { signal } : {}),
-      (e) => classifyOpenError(vendor, CLASSES, e, signal),
+      (e) => classifyOpenError(vendor, errorClasses(), e, signal),
       (stream) => consume(vendor, stream, signal),
       { ...this.opts.retry, ...(signal ? { signal } : {}) },
     );
@@ -195,7 +204,7 @@ async function* consume(vendor: string, stream: AsyncIterable<ChatCompletionChun
       if (choice.finish_reason) finish = choice.finish_reason;
     }
   } catch (e) {
-    throw classifyStreamError(vendor, CLASSES, e, signal);
+    throw classifyStreamError(vendor, errorClasses(), e, signal);
   }
   // The SDK ends the iteration quietly when the request is aborted.
   if (signal?.aborted) throw abortError();
