@@ -9,22 +9,34 @@ import type { LoopOptions } from './loop.js';
 
 export type LoopHooks = Pick<LoopOptions, 'onStop' | 'onUserPrompt'>;
 
+async function record(p: Pipeline, session: string, point: string, outcomes: HookOutcome[]): Promise<void> {
+  await Promise.all(
+    outcomes.map((o) =>
+      p.audit.recordEvent('hook', session, { point, hook: o.hook, kind: o.kind, status: o.status, result: o.result, error: o.error, applied: o.applied, duration_ms: o.durationMs }),
+    ),
+  );
+}
+
+/** session_start hooks: their context is given to the model with the system prompt. */
+export function sessionStartHook(p: Pipeline): ((sessionId: string, source: 'startup' | 'resume') => Promise<string | undefined>) | undefined {
+  const hooks = p.hooks;
+  if (!hooks?.has('session_start')) return undefined;
+  return async (session, source) => {
+    const { result, outcomes } = await hooks.run('session_start', { session, agent: 'main', cwd: p.workspace, tools: p.tools, source });
+    await record(p, session, 'session_start', outcomes);
+    return result.context.length ? result.context.join('\n') : undefined;
+  };
+}
+
 export function loopHooksFor(p: Pipeline): LoopHooks | undefined {
   const hooks = p.hooks;
   if (!hooks || !(hooks.has('user_prompt') || hooks.has('stop'))) return undefined;
-  const record = async (session: string, point: string, outcomes: HookOutcome[]): Promise<void> => {
-    await Promise.all(
-      outcomes.map((o) =>
-        p.audit.recordEvent('hook', session, { point, hook: o.hook, kind: o.kind, status: o.status, result: o.result, error: o.error, applied: o.applied, duration_ms: o.durationMs }),
-      ),
-    );
-  };
   return {
     async onUserPrompt(prompt, state) {
       if (!hooks.has('user_prompt')) return undefined;
       const session = state.sessionId ?? p.session;
       const { result, outcomes } = await hooks.run('user_prompt', { session, agent: 'main', cwd: p.workspace, tools: p.tools, prompt });
-      await record(session, 'user_prompt', outcomes);
+      await record(p, session, 'user_prompt', outcomes);
       return { block: result.block, ...(result.reason ? { message: result.reason } : {}), ...(result.context.length ? { context: result.context.join('\n') } : {}) };
     },
     async onStop(state) {
@@ -39,7 +51,7 @@ export function loopHooksFor(p: Pipeline): LoopHooks | undefined {
         stop_hook_active: state.stopHookActive,
         final_message: finalText(state.lastMessage),
       });
-      await record(session, 'stop', outcomes);
+      await record(p, session, 'stop', outcomes);
       return { block: result.block, ...(result.message ? { message: result.message } : {}) };
     },
   };

@@ -25,6 +25,8 @@ export interface AgentRunner {
   workspace: string;
   /** The policy's hooks at the loop's own points (user_prompt, stop), when it declares any. */
   hooks?: LoopHooks;
+  /** Runs the policy's session_start hooks; resolves with the context they add, if any. */
+  onSessionStart?: (sessionId: string, source: 'startup' | 'resume') => Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -38,7 +40,7 @@ export type RunnerFactory = (opts: RunnerOptions) => Promise<AgentRunner>;
 export const createPipelineRunner: RunnerFactory = async (opts) => {
   const { loadPolicy } = await import('../../policies/index.js');
   const { createPipeline } = await import('../pipeline.js');
-  const { loopHooksFor } = await import('./loop-hooks.js');
+  const { loopHooksFor, sessionStartHook } = await import('./loop-hooks.js');
   const policy = await loadPolicy(opts.policy);
   const p = await createPipeline({
     workspace: opts.workspace,
@@ -53,6 +55,7 @@ export const createPipelineRunner: RunnerFactory = async (opts) => {
     policyHash: p.policyHash,
     workspace: p.workspace,
     hooks: loopHooksFor(p),
+    onSessionStart: sessionStartHook(p),
     close: () => p.close(),
   };
 };

@@ -244,6 +244,8 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       onEvent = text;
     }
 
+    // session_start hooks may add context for the model (appended to the system prompt of this run).
+    const startContext = (await agentRunner.onSessionStart?.(session.id, resumed ? 'resume' : 'startup')) ?? '';
     started = true;
     const result: RunResult = await runAgent(prompt, {
       provider,
@@ -252,7 +254,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       sessions: store,
       sessionId: session.id,
       maxTurns: opts.maxTurns ?? DEFAULT_MAX_TURNS,
-      ...(system ? { system } : {}),
+      ...(system || startContext ? { system: [system, startContext].filter(Boolean).join('\n\n') } : {}),
       ...(opts.maxBudgetTokens ? { maxBudgetTokens: opts.maxBudgetTokens } : {}),
       ...(opts.maxCostUsd ? { maxCostUsd: opts.maxCostUsd } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
