@@ -568,6 +568,13 @@ describe('problems: what the analysis cannot fully understand', () => {
     expectProblem('echo a\x00b', /control character \\x00/);
   });
 
+  it('escaped blanks the parser drops or treats as separators', () => {
+    // bash passes " x" and "a b" here.
+    expectProblem('echo \\ x', /escaped blank/);
+    expectProblem('echo a""\\ "b"', /split one shell word/);
+    expect(problems('echo a\\ b')).toEqual([]);
+  });
+
   it("$\"…\" is split by the parser", () => {
     expectProblem('echo $"hi"', /split one shell word/);
   });
