@@ -31,6 +31,9 @@ describe('timeouts', () => {
     const ns = jail.hostPids.pidNamespace!;
     await jail.run('nohup sleep 2000 >/dev/null 2>&1 &');
     expect(await eventually(() => sleepers(ns, '2000').length === 1)).toBe(true);
+    // Timeouts kill what started since the command began, by start time (10 ms clock ticks): a daemon
+    // started in the same tick as the next command counts as that command's. Let a tick pass.
+    await new Promise((r) => setTimeout(r, 30));
 
     const r = await jail.run('sleep 1000 & setsid sleep 1000 & (nohup sleep 1000 >/dev/null 2>&1 &) ; sleep 1000', { timeoutMs: 1500 });
     expect(r.timedOut).toBe(true);
