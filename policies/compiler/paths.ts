@@ -14,7 +14,14 @@ export interface ResolvedPath {
 }
 
 /** Lexically resolve a path as a tool would see it. A NUL byte makes it unresolvable: treated as outside. */
+/** A path with nothing to fold: no `.`/`..` segment, no `//`, no trailing `/`, no NUL, not `~`. */
+const NEEDS_FOLDING = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|\/$|\0|^~/;
+
 export function resolvePath(p: string, workspace: string, home: string): ResolvedPath {
+  // Fast path for the common clean relative path (`src/a.ts`): same result as resolve(), without it.
+  if (p !== '' && p.charCodeAt(0) !== 47 /* / */ && !NEEDS_FOLDING.test(p)) {
+    return { abs: workspace === '/' ? '/' + p : workspace + '/' + p, rel: p, inside: true };
+  }
   if (p.includes('\0')) return { abs: p, rel: '', inside: false };
   let expanded = p;
   if (p === '~' || p.startsWith('~/')) expanded = home + p.slice(1);

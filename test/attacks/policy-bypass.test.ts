@@ -6,8 +6,13 @@
  * Each "bypass" case below was checked against the real tool on Debian 12 (GNU coreutils 9.1,
  * git 2.39, xxd 2022-01-14, bash 5.2): the command really writes or runs what the comment says.
  */
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPipeline, type Pipeline } from '../../engine/pipeline.js';
 import { loadPolicy, loadPolicyText, type CompiledPolicy } from '../../policies/index.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const WS = '/tmp/icode-attack-ws';
 const cache = new Map<string, Promise<CompiledPolicy>>();
@@ -189,4 +194,39 @@ describe('held: shell tricks that are refused (regressions)', () => {
       expect(await decide('workspace-write', cmd)).toBe('deny');
     },
   );
+});
+
+describe('end to end under builtin:readonly: the allowed command really writes / runs code in the jail', () => {
+  // The shell still runs in the bwrap jail, so these do not escape it; but builtin:readonly promises
+  // "the agent may look, not touch", and each of these touches (runs an arbitrary program, or
+  // creates files) after an `allow`. Asks are settled `deny` (non-interactive), so a safe policy runs
+  // nothing here.
+  const root = tempDir('icode-attack-ro-');
+  const ws = join(root, 'ws');
+  let p: Pipeline;
+
+  beforeAll(async () => {
+    mkdirSync(ws, { recursive: true });
+    writeFileSync(join(ws, 'a.txt'), 'hello\n');
+    const env = { PATH: '/usr/bin:/bin', HOME: root, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
+    for (const args of [['init', '-q'], ['add', 'a.txt'], ['commit', '-qm', 'init']]) spawnSync('git', args, { cwd: ws, env });
+    p = await createPipeline({ workspace: ws, policy: 'builtin:readonly', audit: join(root, 'audit.db'), session: 'ro', ask: 'deny' });
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it.each([
+    ['PWN-sort', `sort -S 1 --compress-prog sh <<< '${Array(150).fill('touch PWN-sort').join('\n')}'`],
+    ['PWN-heredoc', 'cat <<EOF\n${x:-`touch PWN-heredoc`}\nEOF'],
+    ['PWN-assign', 'echo hi; y="${x:-`touch PWN-assign`}"; ls'],
+    ['PWN-gitgrep', "git grep --open-files-in-p='touch PWN-gitgrep' hello"],
+    ['PWN-xxd', 'xxd -revert -p - PWN-xxd <<< 6869'],
+    ['PWN-sorto', 'sort --o=PWN-sorto a.txt'],
+    // control: a plainly refused command creates nothing (the harness can pass)
+    ['PWN-control', 'touch PWN-control'],
+  ])('creates no %s', async (marker, command) => {
+    await p.call({ tool: 'shell', input: { command, timeout_ms: 15_000 } });
+    expect(existsSync(join(ws, marker))).toBe(false);
+  });
 });
