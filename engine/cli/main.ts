@@ -47,6 +47,13 @@ function withDefaultCommand(program: Command, argv: string[]): string[] {
 }
 
 export async function run(argv: string[]): Promise<void> {
+  // `icode audit list | head`: a reader that went away is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(withDefaultCommand(program, argv));
