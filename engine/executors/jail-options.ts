@@ -2,6 +2,13 @@
 import type { PolicySettings } from '../../policies/index.js';
 import type { JailOptions } from '../../sandbox/jail/index.js';
 
+/**
+ * Protected paths that cannot be pinned with a read-only placeholder because their mere existence changes
+ * what the host's git does (an empty `.git/commondir` file or directory breaks every git command). The
+ * shell executor removes one that a command created, after every command.
+ */
+export const SWEPT_PATHS: readonly string[] = ['.git/commondir'];
+
 export function jailOptionsFor(workspace: string, settings: Readonly<PolicySettings> | undefined): JailOptions {
   return {
     workspace,
@@ -30,7 +37,7 @@ export function bindablePaths(globs: readonly string[]): string[] {
   const out = new Set<string>();
   for (const g of globs) {
     const p = g.replace(/\/\*\*$/, '').replace(/^\.\//, '');
-    if (p && !/[*?[\]{}]/.test(p) && !p.split('/').includes('..')) out.add(p);
+    if (p && !/[*?[\]{}]/.test(p) && !p.split('/').includes('..') && !SWEPT_PATHS.includes(p)) out.add(p);
   }
   return [...out];
 }

@@ -21,7 +21,20 @@ import { compileRule, RuleCompileError, type CompiledRule } from './rule.js';
 export { PolicyError };
 
 /** Paths no policy can make writable. */
-export const ALWAYS_PROTECTED = ['.git/hooks/**', '.git/config', '.icode/**'] as const;
+/**
+ * Paths no policy can make writable: what the host's own git would execute or obey (hooks, config,
+ * the per-worktree config, a commondir that redirects git to another config, submodules' and linked
+ * worktrees' git dirs) and icode's own folder.
+ */
+export const ALWAYS_PROTECTED = [
+  '.git/hooks/**',
+  '.git/config',
+  '.git/config.worktree',
+  '.git/commondir',
+  '.git/worktrees/**',
+  '.git/modules/**',
+  '.icode/**',
+] as const;
 
 const BUILTIN_PREFIX = 'builtin:';
 
@@ -278,7 +291,7 @@ function compose(source: string, layers: Layer[], home: string): CompiledPolicy 
     {
       id: 'builtin:protected-paths',
       decision: 'deny',
-      reason: 'protected path: .git/hooks, .git/config, .icode and the policy\'s protected_paths are never writable',
+      reason: "protected path: git's hooks, config, commondir, worktrees and modules, .icode, and the policy's protected_paths are never writable",
       tool: ['write', 'edit'],
       paths: settings.protectedPaths,
     },

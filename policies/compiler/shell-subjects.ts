@@ -50,9 +50,11 @@ function commandSubject(cmd: SimpleCommand, ctx: Context): Subject {
     if (isName) {
       if (!v.includes('/')) return; // looked up on PATH, not a path
     } else if (v.startsWith('-')) {
+      // An option's value may be a path: `--file=/etc/x`, or attached to a short option (`-f/etc/x`).
       const eq = v.indexOf('=');
-      if (eq < 0) return;
-      v = v.slice(eq + 1);
+      if (eq >= 0) v = v.slice(eq + 1);
+      else if (!v.startsWith('--') && /[/~]/.test(v)) v = v.slice(v.search(/[/~.]/));
+      else return;
     }
     if (v === '') return;
     const p = resolvePath(v, ctx.workspace, ctx.home);

@@ -26,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { Language, Parser } from 'web-tree-sitter';
 import type { Node } from 'web-tree-sitter';
 import type { Redirect, ShellAnalysis, SimpleCommand, Word } from './types.js';
+import { isInertBareAssignment } from './patterns.js';
 
 /** Larger inputs are refused without parsing. */
 export const MAX_INPUT_BYTES = 64 * 1024;
@@ -183,6 +184,8 @@ const RESERVED = new Set([
   'if', 'in', 'select', 'then', 'until', 'while', 'coproc',
 ]);
 /** Variables whose value bash itself runs or prompt-expands (which runs `$(…)`). */
+/** An unescaped backtick, `$(` or `$[` in text: code that bash would run. */
+const HIDDEN_CODE = /(?:^|[^\\])(?:\\\\)*(?:`|\$\(|\$\[)/;
 const CODE_VARS = new Set(['PROMPT_COMMAND', 'PS0', 'PS1', 'PS2', 'PS3', 'PS4', 'BASH_ENV', 'ENV']);
 const ARITH_TEST_OPS = new Set(['-eq', '-ne', '-lt', '-le', '-gt', '-ge']);
 const SAFE_INDEX = /^(?:\d+|@|\*)$/;
@@ -1316,8 +1319,13 @@ class Walker {
   private wordInner(n: Node, sc: Scope, ctx: Ctx, q: boolean): WV {
     const splits = !q && ctx === 'arg';
     switch (n.type) {
-      case 'word':
-        return q ? lit(this.text(n, sc), true) : decodeUnquoted(this.text(n, sc));
+      case 'word': {
+        const t = this.text(n, sc);
+        // A plain word never holds code. One that does (a backtick or `$(` the parser left as text, as
+        // in `${x:-`cmd`}`) is code icode cannot see: bash would run it.
+        if (HIDDEN_CODE.test(t)) this.problem(`"${short(t)}" holds a command substitution the parser did not recognise`);
+        return q ? lit(t, true) : decodeUnquoted(t);
+      }
       case 'number':
         if (n.namedChildCount > 0) {
           for (const c of n.namedChildren) this.word(c, sc, ctx, q);
@@ -1702,15 +1710,23 @@ class Walker {
   private builtinChecks(name: string, p: Pending): void {
     const args = p.argv.slice(1);
     const lits = args.map((a) => (a.word.kind === 'literal' ? a.word.value : null));
-    const dynName = (a: Arg | undefined, what: string): void => {
+    const dynName = (a: Arg | undefined, what: string, assigns = true): void => {
       if (!a) return;
       if (a.word.kind !== 'literal') this.problem(`${what} "${short(a.text)}" is a run-time variable name (subscripts in it run commands)`);
-      else this.checkVarName(a.word.value);
+      else {
+        this.checkVarName(a.word.value);
+        // read NAME, printf -v NAME, mapfile NAME…: assigning PATH, HOME, IFS, LD_* by name changes what
+        // later commands run, like a `PATH=…` statement (which the policy decides as a command of its own).
+        const base = a.word.value.replace(/\[.*$/, '');
+        if (assigns && name !== 'declare' && name !== 'typeset' && name !== 'local' && name !== 'export' && name !== 'readonly' && name !== 'unset' && !isInertBareAssignment(base)) {
+          this.problem(`${what} assigns ${base}, which changes what later commands run or how they are parsed`);
+        }
+      }
     };
     switch (name) {
       case 'test': case '[': case '[[':
         for (let i = 0; i < args.length; i++) {
-          if (lits[i] === '-v') dynName(args[i + 1], `${name} -v`);
+          if (lits[i] === '-v') dynName(args[i + 1], `${name} -v`, false);
           if (name === '[[' && lits[i] !== null && ARITH_TEST_OPS.has(lits[i] as string)) {
             for (const side of [args[i - 1], args[i + 1]]) {
               if (side && !(side.word.kind === 'literal' && /^-?\d+$/.test(side.word.value))) {

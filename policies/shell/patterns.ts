@@ -234,8 +234,28 @@ function compile(tokens: string[], source: string): Compiled {
 }
 
 function wordMatches(t: Token, w: Word, mode: MatchMode): boolean {
-  if (w.kind === 'literal') return tokenMatches(t, w.value);
+  if (w.kind === 'literal') return tokenMatches(t, w.value) || (mode === 'could' && optionSpelling(t, w.value));
   return mode === 'could' || t.star;
+}
+
+/**
+ * In `could` mode an option token also matches the other spellings getopt accepts for it, so that an
+ * ask/deny rule cannot be dodged by spelling: a GNU long option may be abbreviated to any prefix and take
+ * `=value` (`--compress-program` ↔ `--co=sh`, `--output` ↔ `--outp=x`), and a short option may sit in a
+ * cluster or carry its value (`-o` ↔ `-uo`, `-oout`; xxd's `-r` ↔ `-revert`).
+ */
+function optionSpelling(t: Token, value: string): boolean {
+  const raw = t.raw.replace(/\*$/, '');
+  if (raw.startsWith('--') && raw.length > 2) {
+    if (!value.startsWith('--') || value.length <= 2) return false;
+    const name = raw.slice(2).split('=')[0];
+    const given = value.slice(2).split('=')[0];
+    return given.length > 0 && name.startsWith(given);
+  }
+  if (/^-[A-Za-z0-9]$/.test(raw)) {
+    return value.length > 1 && value[0] === '-' && value[1] !== '-' && value.slice(1).includes(raw[1]);
+  }
+  return false;
 }
 
 function matchAssignments(p: Compiled, cmd: SimpleCommand, mode: MatchMode): boolean {

@@ -82,7 +82,16 @@ export interface FsOptions {
   fsync?: boolean;
 }
 
-export const DEFAULT_PROTECTED_PATHS: readonly string[] = ['.git/hooks/**', '.git/config', '.icode/**'];
+/** Never written, whatever the options say (the policy adds the same list; see policies/compiler/load.ts). */
+export const DEFAULT_PROTECTED_PATHS: readonly string[] = [
+  '.git/hooks/**',
+  '.git/config',
+  '.git/config.worktree',
+  '.git/commondir',
+  '.git/worktrees/**',
+  '.git/modules/**',
+  '.icode/**',
+];
 
 export const DEFAULT_FS_OPTIONS: FsOptions = {
   allowHardlinks: false,

@@ -84,4 +84,6 @@ export const DEFAULT_LIMITS: Readonly<Required<JailLimits>> = Object.freeze({
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_MAX_OUTPUT_BYTES = 100_000;
 /** Protected paths every jail has, whatever the policy says. */
-export const ALWAYS_PROTECTED: readonly string[] = Object.freeze(['.git/hooks', '.git/config', '.icode']);
+// `.git/commondir` is not here: any placeholder at that name (file or directory) breaks the host's git,
+// so the shell executor removes one a command created instead (engine/executors/shell.ts).
+export const ALWAYS_PROTECTED: readonly string[] = Object.freeze(['.git/hooks', '.git/config', '.git/config.worktree', '.git/worktrees', '.git/modules', '.icode']);

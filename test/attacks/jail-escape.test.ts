@@ -63,7 +63,7 @@ async function sh(p: Pipeline, command: string, timeout_ms?: number) {
   return p.call({ tool: 'shell', input: timeout_ms ? { command, timeout_ms } : { command } });
 }
 
-describe('the jail leaves host-trusted git metadata writable', () => {
+describe('host-trusted git metadata stays out of reach', () => {
   // .git/config and .git/hooks are read-only in the jail so that the person's next `git` on the host
   // runs nothing the agent planted. `.git/commondir` is writable, and git then reads the repository
   // config from the directory it names: core.fsmonitor runs on the next `git status` on the host.
@@ -75,7 +75,13 @@ describe('the jail leaves host-trusted git metadata writable', () => {
       p,
       `mkdir -p evil/objects evil/refs && printf '[core]\\n\\trepositoryformatversion = 0\\n\\tfsmonitor = "touch ${marker}; false"\\n' > evil/config && echo ../evil > .git/commondir; echo done`,
     );
-    expect(r.output).toContain('done');
+    // The policy sees the redirect to a protected path and denies the whole command…
+    expect(r.status).toBe('denied');
+    // …and when the write is hidden from the parser, the executor removes the planted commondir.
+    const hidden = await sh(p, `f=.git/commondir; eval "echo ../evil > $f"; echo done`);
+    expect(hidden.status).toBe('error');
+    expect(hidden.output).toContain('removed .git/commondir');
+    expect(existsSync(join(ws, '.git/commondir'))).toBe(false);
     git(['status'], ws);
     expect(existsSync(marker)).toBe(false);
   });
