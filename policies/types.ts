@@ -39,3 +39,26 @@ export interface Verdict {
   reason: string;
   trace: TraceEntry[];
 }
+
+/**
+ * Workspace paths no policy can make writable (globs, workspace-relative): what the host's own git would
+ * execute or obey — hooks, config, the per-worktree config, a commondir that points git at another
+ * config, linked worktrees' and submodules' git dirs — and icode's own folder. The policy denies writes
+ * to them, the fs workers refuse them, the jail mounts them read-only.
+ */
+export const ALWAYS_PROTECTED: readonly string[] = Object.freeze([
+  '.git/hooks/**',
+  '.git/config',
+  '.git/config.worktree',
+  '.git/commondir',
+  '.git/worktrees/**',
+  '.git/modules/**',
+  '.icode/**',
+]);
+
+/**
+ * Protected paths the jail cannot pin with a read-only placeholder, because their mere existence changes
+ * what git does (any `.git/commondir` breaks the host's git): the shell executor removes one a command
+ * created instead.
+ */
+export const PROTECTED_NOT_PINNABLE: readonly string[] = Object.freeze(['.git/commondir']);

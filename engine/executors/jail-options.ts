@@ -1,13 +1,10 @@
 /** A policy's settings → the options of the shell jail (shared by the shell tool and `icode shell`). */
 import type { PolicySettings } from '../../policies/index.js';
+import { PROTECTED_NOT_PINNABLE } from '../../policies/types.js';
 import type { JailOptions } from '../../sandbox/jail/index.js';
 
-/**
- * Protected paths that cannot be pinned with a read-only placeholder because their mere existence changes
- * what the host's git does (an empty `.git/commondir` file or directory breaks every git command). The
- * shell executor removes one that a command created, after every command.
- */
-export const SWEPT_PATHS: readonly string[] = ['.git/commondir'];
+/** Protected paths the jail cannot pin: the shell executor removes them after each command. */
+export const SWEPT_PATHS: readonly string[] = PROTECTED_NOT_PINNABLE;
 
 export function jailOptionsFor(workspace: string, settings: Readonly<PolicySettings> | undefined): JailOptions {
   return {

@@ -11,7 +11,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { packageRoot } from '../package-root.js';
 import { initShellParser } from '../shell/analyze.js';
-import type { Decision } from '../types.js';
+import { ALWAYS_PROTECTED, type Decision } from '../types.js';
 import { CompiledPolicy, type PolicySettings } from './compiled.js';
 import { asList, type PolicyDoc, type RuleDoc } from './doc.js';
 import { PolicyError, PositionFinder, type PathSegment, type PolicyProblem } from './errors.js';
@@ -21,20 +21,7 @@ import { compileRule, RuleCompileError, type CompiledRule } from './rule.js';
 export { PolicyError };
 
 /** Paths no policy can make writable. */
-/**
- * Paths no policy can make writable: what the host's own git would execute or obey (hooks, config,
- * the per-worktree config, a commondir that redirects git to another config, submodules' and linked
- * worktrees' git dirs) and icode's own folder.
- */
-export const ALWAYS_PROTECTED = [
-  '.git/hooks/**',
-  '.git/config',
-  '.git/config.worktree',
-  '.git/commondir',
-  '.git/worktrees/**',
-  '.git/modules/**',
-  '.icode/**',
-] as const;
+export { ALWAYS_PROTECTED };
 
 const BUILTIN_PREFIX = 'builtin:';
 

@@ -2,6 +2,7 @@
  * Wire types of the file tools. An `FsRequest` is posted to a piscina worker (structured clone), the
  * worker answers with an `FsResult`. Nothing here may hold functions or class instances.
  */
+import { ALWAYS_PROTECTED } from '../../policies/types.js';
 
 export type FsTool = 'read' | 'write' | 'edit' | 'glob' | 'grep' | 'list';
 
@@ -82,16 +83,8 @@ export interface FsOptions {
   fsync?: boolean;
 }
 
-/** Never written, whatever the options say (the policy adds the same list; see policies/compiler/load.ts). */
-export const DEFAULT_PROTECTED_PATHS: readonly string[] = [
-  '.git/hooks/**',
-  '.git/config',
-  '.git/config.worktree',
-  '.git/commondir',
-  '.git/worktrees/**',
-  '.git/modules/**',
-  '.icode/**',
-];
+/** Never written, whatever the options say: the same list the policy protects. */
+export const DEFAULT_PROTECTED_PATHS: readonly string[] = ALWAYS_PROTECTED;
 
 export const DEFAULT_FS_OPTIONS: FsOptions = {
   allowHardlinks: false,

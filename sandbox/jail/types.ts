@@ -1,4 +1,5 @@
 /** Public types of the shell jail (sandbox/jail). */
+import { ALWAYS_PROTECTED as POLICY_PROTECTED, PROTECTED_NOT_PINNABLE } from '../../policies/types.js';
 
 export interface JailLimits {
   /**
@@ -84,6 +85,7 @@ export const DEFAULT_LIMITS: Readonly<Required<JailLimits>> = Object.freeze({
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_MAX_OUTPUT_BYTES = 100_000;
 /** Protected paths every jail has, whatever the policy says. */
-// `.git/commondir` is not here: any placeholder at that name (file or directory) breaks the host's git,
-// so the shell executor removes one a command created instead (engine/executors/shell.ts).
-export const ALWAYS_PROTECTED: readonly string[] = Object.freeze(['.git/hooks', '.git/config', '.git/config.worktree', '.git/worktrees', '.git/modules', '.icode']);
+// The policy's always-protected globs as paths to mount read-only, less the ones a placeholder would break.
+export const ALWAYS_PROTECTED: readonly string[] = Object.freeze(
+  POLICY_PROTECTED.filter((g) => !PROTECTED_NOT_PINNABLE.includes(g)).map((g) => g.replace(/\/\*\*$/, '')),
+);

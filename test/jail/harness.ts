@@ -24,6 +24,7 @@ export function buildHarness(): string {
   };
   for (const f of readdirSync(join(src, 'sandbox/jail'))) if (f.endsWith('.ts')) transpile(join('sandbox/jail', f));
   transpile('policies/package-root.ts');
+  transpile('policies/types.ts');
   copyFileSync(join(src, 'sandbox/jail/supervisor.cjs'), join(root, 'sandbox/jail/supervisor.cjs'));
   return root;
 }
