@@ -59,6 +59,28 @@ describe('an embedded repository staged as a gitlink: its own .git/config is not
     expect(existsSync(marker)).toBe(false);
   });
 
+  it('the same under builtin:workspace-write, with allowed calls only (node **, git add **, write)', async () => {
+    const ws2 = join(root, 'ws2');
+    mkdirSync(ws2, { recursive: true });
+    writeFileSync(join(ws2, 'a.txt'), 'hello\n');
+    hostGit(['init', '-q', '-b', 'main'], ws2);
+    hostGit(['add', 'a.txt'], ws2);
+    hostGit(['commit', '-qm', 'init'], ws2);
+    const q = await createPipeline({ workspace: ws2, policy: 'builtin:workspace-write', audit: join(root, 'audit2.db'), session: 'r2git-ww', ask: 'deny' });
+    try {
+      const marker = join(root, 'HOST-CODE-RAN-ww');
+      const js = "require('child_process').execSync('git init -q sub && git -C sub -c user.name=a -c user.email=a@b commit -q --allow-empty -m s')";
+      const a = await q.call({ tool: 'shell', input: { command: `node -e "${js}"`, timeout_ms: 30_000 } });
+      const b = await q.call({ tool: 'shell', input: { command: 'git add sub', timeout_ms: 30_000 } });
+      const c = await q.call({ tool: 'write', input: { path: 'sub/.git/config', content: `[core]\n\trepositoryformatversion = 0\n\tfsmonitor = "touch ${marker}; false"\n` } });
+      expect([a.decision, b.decision, c.decision]).toEqual(['allow', 'allow', 'allow']);
+      hostGit(['status'], ws2);
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      await q.close();
+    }
+  });
+
   it('control: the root .git/config cannot be written (the protection this case goes around)', async () => {
     const r = await p.call({ tool: 'write', input: { path: '.git/config', content: '[core]\n\tfsmonitor = "touch x"\n' } });
     expect(r.status).not.toBe('ok');

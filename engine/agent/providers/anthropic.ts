@@ -1,5 +1,4 @@
 /** Anthropic Messages API (streaming, tool_use blocks assembled from input_json_delta). */
-import { createRequire } from 'node:module';
 import type Anthropic from '@anthropic-ai/sdk';
 import type {
   MessageParam,
@@ -13,7 +12,7 @@ import { abortError } from '../errors.js';
 import type { ContentBlock, Message, StopReason, ToolSpec, Usage } from '../types.js';
 import { costOf, priceOf, type Price } from './pricing.js';
 import { withRetries } from './retry.js';
-import { classifyOpenError, classifyStreamError, endedEarly, type SdkErrorClasses } from './sdk-errors.js';
+import { classifyOpenError, classifyStreamError, endedEarly, lazySdk } from './sdk-errors.js';
 import { isPlainObject, toolUseFromArguments } from './tool-input.js';
 import type { Provider, ProviderEvent, ProviderRequest, RetryOptions } from './types.js';
 
@@ -31,19 +30,7 @@ export interface AnthropicProviderOptions {
   prices?: Readonly<Record<string, Price>>;
 }
 
-// The SDK is loaded on first use, so that commands that never call a model start fast.
-const requireSdk = createRequire(import.meta.url);
-let sdkClass: typeof Anthropic | undefined;
-function sdk(): typeof Anthropic {
-  sdkClass ??= (requireSdk('@anthropic-ai/sdk') as { default: typeof Anthropic }).default;
-  return sdkClass;
-}
-let classes: SdkErrorClasses | undefined;
-function errorClasses(): SdkErrorClasses {
-  const S = sdk();
-  classes ??= { APIError: S.APIError, APIUserAbortError: S.APIUserAbortError, APIConnectionError: S.APIConnectionError };
-  return classes;
-}
+const { sdk, errorClasses } = lazySdk<typeof Anthropic>('@anthropic-ai/sdk');
 
 export class AnthropicProvider implements Provider {
   readonly id = 'anthropic';

@@ -4,7 +4,6 @@
  * the id and name first, then argument fragments.
  */
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type OpenAI from 'openai';
 import type {
   ChatCompletionChunk,
@@ -16,7 +15,7 @@ import { abortError } from '../errors.js';
 import type { ContentBlock, Message, StopReason, ToolSpec, ToolUseBlock, Usage } from '../types.js';
 import { costOf, priceOf, type Price } from './pricing.js';
 import { withRetries } from './retry.js';
-import { classifyOpenError, classifyStreamError, endedEarly, type SdkErrorClasses } from './sdk-errors.js';
+import { classifyOpenError, classifyStreamError, endedEarly, lazySdk } from './sdk-errors.js';
 import { toolUseFromArguments } from './tool-input.js';
 import type { Provider, ProviderEvent, ProviderRequest, RetryOptions } from './types.js';
 
@@ -39,19 +38,7 @@ export interface OpenAIProviderOptions {
   prices?: Readonly<Record<string, Price>>;
 }
 
-// The SDK is loaded on first use, so that commands that never call a model start fast.
-const requireSdk = createRequire(import.meta.url);
-let sdkClass: typeof OpenAI | undefined;
-function sdk(): typeof OpenAI {
-  sdkClass ??= (requireSdk('openai') as { default: typeof OpenAI }).default;
-  return sdkClass;
-}
-let classes: SdkErrorClasses | undefined;
-function errorClasses(): SdkErrorClasses {
-  const S = sdk();
-  classes ??= { APIError: S.APIError, APIUserAbortError: S.APIUserAbortError, APIConnectionError: S.APIConnectionError };
-  return classes;
-}
+const { sdk, errorClasses } = lazySdk<typeof OpenAI>('openai');
 
 export class OpenAIProvider implements Provider {
   readonly id: string;

@@ -1,4 +1,5 @@
 /** Classification of errors thrown by the Anthropic and OpenAI SDKs (same class layout in both). */
+import { createRequire } from 'node:module';
 import { ProviderError } from '../errors.js';
 import { isRetryableStatus, type AttemptFailure, type HeaderBag } from './retry.js';
 
@@ -73,4 +74,24 @@ export function classifyStreamError(vendor: string, classes: SdkErrorClasses, e:
 /** A stream that ended cleanly but without its terminal event. */
 export function endedEarly(vendor: string, missing: string): ProviderError {
   return new ProviderError('stream_cut', `${vendor}: the response stream ended before the model finished (no ${missing})`);
+}
+
+/** An SDK class loaded on first use (commands that never call a model start faster), with its errors. */
+export interface LazySdk<T> {
+  sdk(): T;
+  errorClasses(): SdkErrorClasses;
+}
+
+export function lazySdk<T extends SdkErrorClasses>(moduleName: string): LazySdk<T> {
+  const requireSdk = createRequire(import.meta.url);
+  let cls: T | undefined;
+  let classes: SdkErrorClasses | undefined;
+  const sdk = (): T => (cls ??= (requireSdk(moduleName) as { default: T }).default);
+  return {
+    sdk,
+    errorClasses(): SdkErrorClasses {
+      const S = sdk();
+      return (classes ??= { APIError: S.APIError, APIUserAbortError: S.APIUserAbortError, APIConnectionError: S.APIConnectionError });
+    },
+  };
 }
