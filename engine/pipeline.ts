@@ -25,6 +25,7 @@ import { TodoExecutor } from './executors/todo.js';
 import type { ExecResult, Executor } from './executors/types.js';
 import type { ToolCall, ToolCallResult, ToolRunner } from './pipeline-types.js';
 import { ToolCatalog } from './tools/catalog.js';
+import { fromClaudeInput } from './tools/claude-compat.js';
 
 export interface PipelineOptions {
   /** Workspace root; must be an existing directory. */
@@ -148,7 +149,7 @@ class ToolPipeline implements Pipeline {
     const session = call.session ?? this.session;
     const agent = call.agent ?? 'main';
     const tool = typeof call.tool === 'string' ? canonicalToolName(call.tool) : String(call.tool);
-    const input = call.input;
+    const input = typeof call.tool === 'string' ? fromClaudeInput(call.tool, call.input) : call.input;
     const spec = this.catalog.get(tool);
     const jail = spec?.kind === 'shell' ? this.executors.shell.describe() : undefined;
 

@@ -49,7 +49,8 @@ describe('deeply nested input makes recordDecision throw (engine/audit/redact.ts
   it('replay: one hostile line does not stop the others from being decided and recorded', () => {
     const file = join(root, 'deep.jsonl');
     const audit = join(root, 'replay.db');
-    writeFileSync(file, `${JSON.stringify({ tool: 'nope', input: { a: nested(20_000) } })}\n${JSON.stringify({ tool: 'shell', input: { command: 'ls' } })}\n`);
+    const deep = `${'['.repeat(20_000)}"x"${']'.repeat(20_000)}`;
+    writeFileSync(file, `{"tool":"nope","input":{"a":${deep}}}\n${JSON.stringify({ tool: 'shell', input: { command: 'ls' } })}\n`);
     const r = icode(['replay', file, '--workspace', ws, '--policy', 'builtin:readonly', '--audit', audit]);
     expect(r.code).not.toBe(4);
     const rows = new Database(audit, { readonly: true }).prepare("SELECT count(*) AS n FROM audit WHERE kind = 'decision'").get() as { n: number };
@@ -112,7 +113,7 @@ describe('held: a hook script stays in its isolate', () => {
     writeFileSync(
       hook,
       `export default function (event, api) {
-  const seen = [typeof process, typeof require, typeof api.log.constructor('return typeof process')()];
+  const seen = [typeof process, typeof require, api.log.constructor('return typeof process')()];
   try { seen.push(String(api.kv.constructor.constructor('return this')().process)); } catch (e) { seen.push('threw'); }
   api.log(seen.join(','));
   return { decision: 'allow' };

@@ -166,3 +166,21 @@ describe('the audit log survives the pipeline', () => {
     }
   });
 });
+
+describe('Claude Code tool inputs', () => {
+  it('accepts Claude Code field names under Claude Code tool names, and only there', async () => {
+    const p = await open('builtin:workspace-write', 'claude.db');
+    const read = await p.call({ tool: 'Read', input: { file_path: 'src/a.ts' } });
+    expect(read).toMatchObject({ tool: 'read', status: 'ok' });
+    const edit = await p.call({ tool: 'Edit', input: { file_path: 'src/a.ts', old_string: 'line two', new_string: 'line 2' } });
+    expect(edit.status).toBe('ok');
+    const native = await p.call({ tool: 'read', input: { file_path: 'src/a.ts' } });
+    expect(native.status).toBe('denied');
+    expect(native.reason).toContain('unknown field "file_path"');
+    const both = await p.call({ tool: 'Read', input: { file_path: 'src/a.ts', path: 'src/a.ts' } });
+    expect(both.status).toBe('denied');
+    expect(both.reason).toContain('unknown field "file_path"');
+    const bg = await p.call({ tool: 'Bash', input: { command: 'sleep 100', run_in_background: true } });
+    expect(bg.reason).toContain('run_in_background');
+  });
+});
