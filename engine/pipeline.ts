@@ -61,6 +61,23 @@ export interface Pipeline extends ToolRunner {
   close(): Promise<void>;
 }
 
+/** Inputs nested deeper than this are refused before anything walks them recursively. */
+const MAX_INPUT_DEPTH = 64;
+
+/** Depth of a JSON-like value, computed without recursion (an input may be nested 100 000 deep). */
+function nestingDepth(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > MAX_INPUT_DEPTH) return max;
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
 /** Marker recorded as the policy hash when the policy could not be loaded. */
 const NO_POLICY = 'none';
 
@@ -145,7 +162,7 @@ class ToolPipeline implements Pipeline {
 
   async call(call: ToolCall, signal?: AbortSignal): Promise<ToolCallResult> {
     const started = performance.now();
-    const callId = call.callId ?? randomUUID();
+    let callId = call.callId ?? randomUUID();
     const session = call.session ?? this.session;
     const agent = call.agent ?? 'main';
     const tool = typeof call.tool === 'string' ? canonicalToolName(call.tool) : String(call.tool);
@@ -159,9 +176,13 @@ class ToolPipeline implements Pipeline {
     let reason: string;
     let approval: string | undefined;
     let effective: 'allow' | 'deny';
+    const tooDeep = nestingDepth(input) > MAX_INPUT_DEPTH;
     if (this.closed) {
       decision = 'deny';
       reason = 'the pipeline is closed';
+    } else if (tooDeep) {
+      decision = 'deny';
+      reason = `input nested more than ${MAX_INPUT_DEPTH} levels deep`;
     } else if (call.malformed !== undefined) {
       decision = 'deny';
       reason = `malformed request: ${call.malformed}`;
@@ -195,12 +216,12 @@ class ToolPipeline implements Pipeline {
     } else effective = decision === 'allow' ? 'allow' : 'deny';
 
     // 3. the decision is committed before anything runs
-    const auditId = await this.audit.recordDecision({
+    const record = {
       session,
       callId,
       agent,
       tool,
-      input,
+      input: tooDeep ? { $omitted: `nested more than ${MAX_INPUT_DEPTH} levels deep` } : input,
       decision,
       rule,
       reason,
@@ -208,7 +229,20 @@ class ToolPipeline implements Pipeline {
       jail,
       approval,
       workspace: this.workspace,
-    });
+    };
+    let auditId: number;
+    try {
+      auditId = await this.audit.recordDecision(record);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'DUPLICATE') {
+        // No committed decision, no execution.
+        const message = `Refused: the decision could not be recorded in the audit log (${(e as Error).message})`;
+        return { callId, tool, decision: 'deny', rule, reason: message, status: 'denied', error: message, output: message, durationMs: performance.now() - started };
+      }
+      // A call id the agent reused: recorded (and run) under a fresh one.
+      callId = `${callId}~${randomUUID().slice(0, 8)}`;
+      auditId = await this.audit.recordDecision({ ...record, callId });
+    }
 
     const base = { callId, tool, decision, rule, reason, auditId };
     if (effective === 'deny') {

@@ -99,7 +99,13 @@ export async function replayLines(
     } else {
       for (const call of parsed) {
         const i = index++;
-        items.push(() => runner.call(call).then((r) => toReplayResult(i, line, r)));
+        items.push(() =>
+          runner.call(call).then(
+            (r) => toReplayResult(i, line, r),
+            // One call that icode itself failed on is that line's error, never the end of the replay.
+            (e: unknown): ReplayResult => ({ index: i, line, tool: call.tool, decision: null, rule: null, reason: null, status: 'error', error: `icode failed on this call: ${(e as Error).message}`, duration_ms: 0 }),
+          ),
+        );
       }
     }
     for (const start of items) {

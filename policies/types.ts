@@ -54,6 +54,13 @@ export const ALWAYS_PROTECTED: readonly string[] = Object.freeze([
   '.git/worktrees/**',
   '.git/modules/**',
   '.icode/**',
+  // The same inside nested repositories: host git runs a staged submodule's config (core.fsmonitor…).
+  '**/.git/hooks/**',
+  '**/.git/config',
+  '**/.git/config.worktree',
+  '**/.git/commondir',
+  '**/.git/worktrees/**',
+  '**/.git/modules/**',
 ]);
 
 /**

@@ -9,6 +9,7 @@ import type { RunCommandHook } from '../../sandbox/hooks/index.js';
 import { probeJail, ShellJail } from '../../sandbox/jail/index.js';
 import { lstatSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { sweepNestedGitConfigs } from './git-sweep.js';
 import { jailOptionsFor, SWEPT_PATHS } from './jail-options.js';
 import type { ExecContext, ExecResult, Executor } from './types.js';
 
@@ -18,6 +19,8 @@ const HOOKS_SESSION = '\0hooks';
 
 export class ShellExecutor implements Executor {
   private readonly jails = new Map<string, Promise<ShellJail>>();
+  /** Nested repository configs written since this moment are checked after each command. */
+  private readonly startedAt = Date.now() - 1000;
   private closed = false;
 
   constructor(
@@ -44,8 +47,10 @@ export class ShellExecutor implements Executor {
     }
     const r = await jail.run(command, { timeoutMs, signal: ctx.signal });
     const swept = this.sweep();
+    const nested = sweepNestedGitConfigs(this.workspace, this.startedAt);
+    swept.push(...nested.quarantined.map((p) => `${p} (a nested repository's config that runs programs, renamed)`));
     if (swept.length) {
-      const note = `[icode: removed ${swept.join(', ')}: protected paths a command may not create]`;
+      const note = `[icode: removed ${swept.join(', ')}: protected paths a command may not create or change]`;
       return { ok: false, output: `${r.output}${r.output.endsWith('\n') || !r.output ? '' : '\n'}${note}\n`, error: note, exitCode: r.exitCode, truncated: r.truncated, bytes: Buffer.byteLength(r.output) };
     }
     const ok = r.exitCode === 0 && !r.timedOut;

@@ -49,8 +49,9 @@ export function validateResult<P extends HookPoint>(point: P, raw: unknown): Hoo
   const shape = SHAPES[point];
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    const check = shape[key];
-    if (!check) throw new HookFailure('invalid_result', `unknown field "${key}" in a ${point} result (expected ${Object.keys(shape).join(', ')})`);
+    // Own fields only: `isPrototypeOf` or `__proto__` must not find Object.prototype's members.
+    const check = Object.prototype.hasOwnProperty.call(shape, key) ? shape[key] : undefined;
+    if (typeof check !== 'function') throw new HookFailure('invalid_result', `unknown field "${key}" in a ${point} result (expected ${Object.keys(shape).join(', ')})`);
     if (value === undefined) continue;
     const problem = check(value);
     if (problem) throw new HookFailure('invalid_result', `"${key}" ${problem}`);

@@ -87,5 +87,6 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 100_000;
 /** Protected paths every jail has, whatever the policy says. */
 // The policy's always-protected globs as paths to mount read-only, less the ones a placeholder would break.
 export const ALWAYS_PROTECTED: readonly string[] = Object.freeze(
-  POLICY_PROTECTED.filter((g) => !PROTECTED_NOT_PINNABLE.includes(g)).map((g) => g.replace(/\/\*\*$/, '')),
+  // Paths at any depth (`**/…`) cannot be mounted ahead of time: the shell executor sweeps nested repositories.
+  POLICY_PROTECTED.filter((g) => !PROTECTED_NOT_PINNABLE.includes(g) && !g.startsWith('**/')).map((g) => g.replace(/\/\*\*$/, '')),
 );

@@ -73,7 +73,16 @@ describe('an embedded repository staged as a gitlink: its own .git/config is not
       const a = await q.call({ tool: 'shell', input: { command: `node -e "${js}"`, timeout_ms: 30_000 } });
       const b = await q.call({ tool: 'shell', input: { command: 'git add sub', timeout_ms: 30_000 } });
       const c = await q.call({ tool: 'write', input: { path: 'sub/.git/config', content: `[core]\n\trepositoryformatversion = 0\n\tfsmonitor = "touch ${marker}; false"\n` } });
-      expect([a.decision, b.decision, c.decision]).toEqual(['allow', 'allow', 'allow']);
+      expect([a.decision, b.decision]).toEqual(['allow', 'allow']);
+      // The fs tools refuse a nested repository's config…
+      expect(c).toMatchObject({ decision: 'deny', rule: 'builtin:protected-paths' });
+      hostGit(['status'], ws2);
+      expect(existsSync(marker)).toBe(false);
+      // …and one written from the jail is quarantined after the command that wrote it.
+      const cfg = `[core]\\n\\trepositoryformatversion = 0\\n\\tfsmonitor = \\"touch ${marker}; false\\"\\n`;
+      const d = await q.call({ tool: 'shell', input: { command: `node -e "require('fs').writeFileSync('sub/.git/config', '${cfg}')"`, timeout_ms: 30_000 } });
+      expect(d.decision).toBe('allow');
+      expect(d.output).toContain('sub/.git/config');
       hostGit(['status'], ws2);
       expect(existsSync(marker)).toBe(false);
     } finally {

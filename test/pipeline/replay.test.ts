@@ -138,9 +138,10 @@ describe('kill -9 in the middle of a replay', () => {
     try {
       const v = log.verify();
       expect(v.ok).toBe(true);
-      expect(v.rows).toBeGreaterThanOrEqual(1000);
       const rows = log.list({ limit: 1_000_000 });
       const decided = new Set(rows.filter((r) => r.kind === 'decision').map((r) => r.callId));
+      // Every result printed before the kill ran after its decision was committed.
+      expect(decided.size).toBeGreaterThanOrEqual(500);
       const outcomes = rows.filter((r) => r.kind === 'outcome');
       expect(outcomes.every((o) => decided.has(o.callId))).toBe(true);
       expect(outcomes.length).toBeLessThan(50_000);

@@ -1,0 +1,66 @@
+/**
+ * Nested git repositories made in the jail. The host's git runs what a staged submodule's config says
+ * (`core.fsmonitor`, `core.pager`, diff/filter drivers…) the next time the person runs `git status`, and a
+ * repository can be created anywhere in the workspace, so no read-only mount can be placed ahead of time.
+ * After each command the workspace is walked (bounded, links never followed) and a nested repository
+ * config written during the session that names a program is quarantined (renamed), and reported.
+ */
+import { lstatSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+/** Config keys with which git runs a program or loads more config. */
+const EXEC_KEYS = /^\s*(?:fsmonitor|hookspath|pager|editor|sshcommand|askpass|gitproxy|program|command|textconv|clean|smudge|process|helper|path|cmd|tool|externaldiff|external|sequenceeditor|receivepack|uploadpack)\s*=/im;
+const INCLUDE_SECTION = /^\s*\[\s*include(?:if)?\b/im;
+/** Folders that hold dependencies or build output, not repositories an agent made. */
+const SKIP = new Set(['node_modules', '.venv', 'venv', 'target', '__pycache__', '.cache']);
+const MAX_DIRS = 20_000;
+
+export interface SweepResult {
+  quarantined: string[];
+  /** The walk stopped at MAX_DIRS directories: parts of the workspace were not looked at. */
+  incomplete: boolean;
+}
+
+export function sweepNestedGitConfigs(workspace: string, sinceMs: number): SweepResult {
+  const quarantined: string[] = [];
+  const queue: string[] = [workspace];
+  let visited = 0;
+  while (queue.length) {
+    const dir = queue.shift()!;
+    if (++visited > MAX_DIRS) return { quarantined, incomplete: true };
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory() || SKIP.has(e.name)) continue; // symlinks are not directories here: never followed
+      const path = join(dir, e.name);
+      if (e.name === '.git') {
+        if (dir !== workspace) quarantine(path, workspace, sinceMs, quarantined);
+        continue; // the root .git is mounted read-only where it matters; never walked
+      }
+      queue.push(path);
+    }
+  }
+  return { quarantined, incomplete: false };
+}
+
+function quarantine(gitDir: string, workspace: string, sinceMs: number, out: string[]): void {
+  for (const name of ['config', 'config.worktree']) {
+    const file = join(gitDir, name);
+    let text: string;
+    try {
+      const st = lstatSync(file);
+      if (!st.isFile() || st.mtimeMs < sinceMs) continue;
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!EXEC_KEYS.test(text) && !INCLUDE_SECTION.test(text)) continue;
+    const to = `${file}.icode-quarantined-${Date.now()}`;
+    renameSync(file, to);
+    out.push(relative(workspace, file));
+  }
+}
