@@ -3,12 +3,12 @@
  * builtin:jailed (every call allowed: the fs workers are the only protection). Each case asserts the
  * SAFE outcome; a failing case is a real escape.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipeline, type Pipeline } from '../../engine/pipeline.js';
 import { tempDir } from '../helpers/tmp.js';
+import { hostGit } from '../helpers/git.js';
 
 const root = tempDir('icode-attack-fs-');
 const ws = join(root, 'ws');
@@ -17,13 +17,7 @@ const SECRET = 'OUTSIDE-SECRET-7f3a';
 let p: Pipeline;
 
 function git(args: string[], cwd: string, home: string): { status: number | null; out: string } {
-  const r = spawnSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { PATH: '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' },
-    timeout: 20_000,
-  });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  return hostGit(args, cwd, home);
 }
 
 beforeAll(async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipeline, type Pipeline } from '../../engine/pipeline.js';
 import { tempDir } from '../helpers/tmp.js';
+import { hostGit } from '../helpers/git.js';
 
 const root = tempDir('icode-attack-jail-');
 const ws = join(root, 'ws');
@@ -22,13 +23,7 @@ let port = 0;
 let connections = 0;
 
 function git(args: string[], cwd: string): { status: number | null; out: string } {
-  const r = spawnSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { PATH: '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' },
-    timeout: 20_000,
-  });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  return hostGit(args, cwd, home);
 }
 
 beforeAll(async () => {

@@ -4,12 +4,12 @@
  * protected paths (.git/hooks, .git/config, .git/config.worktree, .git/commondir, .git/worktrees,
  * .git/modules, .icode — all at the workspace root only). Each case asserts the SAFE outcome.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipeline, type Pipeline } from '../../engine/pipeline.js';
 import { tempDir } from '../helpers/tmp.js';
+import { hostGit as runHostGit } from '../helpers/git.js';
 
 const root = tempDir('icode-attack-r2git-');
 const ws = join(root, 'ws');
@@ -17,13 +17,7 @@ const home = join(root, 'home');
 let p: Pipeline;
 
 function hostGit(args: string[], cwd = ws): string {
-  const r = spawnSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { PATH: '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' },
-    timeout: 20_000,
-  });
-  return `${r.stdout}${r.stderr}`;
+  return runHostGit(args, cwd, home).out;
 }
 
 beforeAll(async () => {
