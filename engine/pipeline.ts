@@ -198,10 +198,16 @@ class ToolPipeline implements Pipeline {
         decision = 'deny';
         reason = `invalid input for ${tool}: ${invalid}`;
       } else {
-        const v = this.policy.decide({ tool, input: input as Record<string, unknown>, agent, workspace: this.workspace });
-        decision = v.decision;
-        rule = v.rule;
-        reason = v.reason;
+        try {
+          const v = this.policy.decide({ tool, input: input as Record<string, unknown>, agent, workspace: this.workspace });
+          decision = v.decision;
+          rule = v.rule;
+          reason = v.reason;
+        } catch (e) {
+          // A policy that cannot decide a call denies it.
+          decision = 'deny';
+          reason = `the policy could not decide this call: ${(e as Error).message}`;
+        }
       }
     }
     if (decision === 'ask') {
