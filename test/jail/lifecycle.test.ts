@@ -197,7 +197,11 @@ setInterval(() => {}, 1000);
       const ns = await new Promise<string>((resolve) => child.stdout.on('data', (d: Buffer) => resolve(d.toString().trim())));
       expect(ns).toMatch(/^pid:\[\d+\]$/);
       expect(await eventually(() => sleepers(ns, '1000').length === 1)).toBe(true);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
+      // Until it is reaped the killed process is a zombie whose pid still exists: the next jail would
+      // take its runtime directory for a live one's.
+      await exited;
       expect(await eventually(() => processesInNamespace(ns).length === 0, 10_000)).toBe(true);
       // Its runtime directory is left behind; the next jail started anywhere removes it.
       const leftover = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`icode-jail-rt-${child.pid}-`));
