@@ -1,5 +1,6 @@
 /** Runs scenarios with a progress bar, prints a table, writes the JSON report. */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 import cliProgress from 'cli-progress';
 import { SCENARIOS } from './index.js';
@@ -39,7 +40,7 @@ export async function runBench(scenarios: Scenario[], iterations: number, showPr
     results.push(r);
   }
   multi?.stop();
-  return { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, scenarios: results };
+  return { date: new Date().toISOString(), node: process.version, cpus: cpus().length, scenarios: results };
 }
 
 export function writeReport(report: BenchReport, file: string): void {

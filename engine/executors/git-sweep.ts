@@ -1,12 +1,15 @@
 /**
- * Nested git repositories made in the jail. The host's git runs what a staged submodule's config says
+ * What a jailed command may have created that read-only mounts cannot prevent, undone after each command:
+ * - protected paths that cannot be pinned (`.git/commondir`: any placeholder there breaks git) are removed;
+ * - nested git repositories made in the jail. The host's git runs what a staged submodule's config says
  * (`core.fsmonitor`, `core.pager`, diff/filter drivers…) the next time the person runs `git status`, and a
  * repository can be created anywhere in the workspace, so no read-only mount can be placed ahead of time.
  * After each command the workspace is walked (bounded, links never followed) and a nested repository
  * config written during the session that names a program is quarantined (renamed), and reported.
  */
-import { lstatSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { PROTECTED_NOT_PINNABLE } from '../../policies/types.js';
 
 /** Config keys with which git runs a program or loads more config. */
 const EXEC_KEYS = /^\s*(?:fsmonitor|hookspath|pager|editor|sshcommand|askpass|gitproxy|program|command|textconv|clean|smudge|process|helper|path|cmd|tool|externaldiff|external|sequenceeditor|receivepack|uploadpack)\s*=/im;
@@ -14,6 +17,34 @@ const INCLUDE_SECTION = /^\s*\[\s*include(?:if)?\b/im;
 /** Folders that hold dependencies or build output, not repositories an agent made. */
 const SKIP = new Set(['node_modules', '.venv', 'venv', 'target', '__pycache__', '.cache']);
 const MAX_DIRS = 20_000;
+
+/** Runs both sweeps; returns what was removed or quarantined, for the command's output. */
+export function sweepAfterCommand(workspace: string, sinceMs: number): string[] {
+  const done = removeUnpinnable(workspace);
+  for (const p of sweepNestedGitConfigs(workspace, sinceMs).quarantined) done.push(`${p} (a nested repository's config that runs programs, renamed)`);
+  return done;
+}
+
+/** Removes protected paths that cannot be pinned, never following a planted link on the way. */
+function removeUnpinnable(workspace: string): string[] {
+  const removed: string[] = [];
+  for (const rel of PROTECTED_NOT_PINNABLE) {
+    try {
+      let dir = workspace;
+      for (const part of rel.split('/').slice(0, -1)) {
+        dir = join(dir, part);
+        const st = lstatSync(dir);
+        if (st.isSymbolicLink() || !st.isDirectory()) throw new Error('not a plain directory');
+      }
+      lstatSync(join(workspace, rel));
+    } catch {
+      continue;
+    }
+    rmSync(join(workspace, rel), { recursive: true, force: true });
+    removed.push(rel);
+  }
+  return removed;
+}
 
 export interface SweepResult {
   quarantined: string[];

@@ -3,9 +3,6 @@ import type { PolicySettings } from '../../policies/index.js';
 import { PROTECTED_NOT_PINNABLE } from '../../policies/types.js';
 import type { JailOptions } from '../../sandbox/jail/index.js';
 
-/** Protected paths the jail cannot pin: the shell executor removes them after each command. */
-export const SWEPT_PATHS: readonly string[] = PROTECTED_NOT_PINNABLE;
-
 export function jailOptionsFor(workspace: string, settings: Readonly<PolicySettings> | undefined): JailOptions {
   return {
     workspace,
@@ -34,7 +31,7 @@ export function bindablePaths(globs: readonly string[]): string[] {
   const out = new Set<string>();
   for (const g of globs) {
     const p = g.replace(/\/\*\*$/, '').replace(/^\.\//, '');
-    if (p && !/[*?[\]{}]/.test(p) && !p.split('/').includes('..') && !SWEPT_PATHS.includes(p)) out.add(p);
+    if (p && !/[*?[\]{}]/.test(p) && !p.split('/').includes('..') && !PROTECTED_NOT_PINNABLE.includes(p)) out.add(p);
   }
   return [...out];
 }

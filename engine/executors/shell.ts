@@ -7,10 +7,9 @@ import { randomBytes } from 'node:crypto';
 import type { PolicySettings } from '../../policies/index.js';
 import type { RunCommandHook } from '../../sandbox/hooks/index.js';
 import { probeJail, ShellJail } from '../../sandbox/jail/index.js';
-import { lstatSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { sweepNestedGitConfigs } from './git-sweep.js';
-import { jailOptionsFor, SWEPT_PATHS } from './jail-options.js';
+import { sweepAfterCommand } from './git-sweep.js';
+import { jailOptionsFor } from './jail-options.js';
 import type { ExecContext, ExecResult, Executor } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -46,9 +45,7 @@ export class ShellExecutor implements Executor {
       return { ok: false, output: '', error: `shell refused: ${(e as Error).message}`, truncated: false, bytes: 0 };
     }
     const r = await jail.run(command, { timeoutMs, signal: ctx.signal });
-    const swept = this.sweep();
-    const nested = sweepNestedGitConfigs(this.workspace, this.startedAt);
-    swept.push(...nested.quarantined.map((p) => `${p} (a nested repository's config that runs programs, renamed)`));
+    const swept = sweepAfterCommand(this.workspace, this.startedAt);
     if (swept.length) {
       const note = `[icode: removed ${swept.join(', ')}: protected paths a command may not create or change]`;
       return { ok: false, output: `${r.output}${r.output.endsWith('\n') || !r.output ? '' : '\n'}${note}\n`, error: note, exitCode: r.exitCode, truncated: r.truncated, bytes: Buffer.byteLength(r.output) };
@@ -63,29 +60,6 @@ export class ShellExecutor implements Executor {
       truncated: r.truncated,
       bytes: Buffer.byteLength(r.output),
     };
-  }
-
-  /** Removes swept protected paths (see SWEPT_PATHS) that exist in the workspace; returns their names. */
-  private sweep(): string[] {
-    const removed: string[] = [];
-    for (const rel of SWEPT_PATHS) {
-      const p = join(this.workspace, rel);
-      try {
-        // Every directory on the way must be a real directory: never follow a planted link out.
-        let dir = this.workspace;
-        for (const part of rel.split('/').slice(0, -1)) {
-          dir = join(dir, part);
-          const st = lstatSync(dir);
-          if (st.isSymbolicLink() || !st.isDirectory()) throw new Error('not a plain directory');
-        }
-        lstatSync(p);
-      } catch {
-        continue;
-      }
-      rmSync(p, { recursive: true, force: true });
-      removed.push(rel);
-    }
-    return removed;
   }
 
   private jailFor(session: string): Promise<ShellJail> {
