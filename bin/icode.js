@@ -25,6 +25,8 @@ if (process.execArgv.includes('--no-node-snapshot')) {
   process.on('SIGHUP', forward);
   child.on('exit', (code, signal) => {
     if (signal) {
+      // A crash or an outside SIGKILL would otherwise leave no trace (the shell may say nothing).
+      if (!['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE'].includes(signal)) process.stderr.write(`icode: the process was killed by ${signal}\n`);
       process.removeAllListeners(signal);
       process.kill(process.pid, signal);
     } else process.exit(code ?? 4);

@@ -9,7 +9,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { descendants, killPass, killUntilGone, pidNamespace } from './procs.js';
+import { bootTicksNow, descendants, killPass, killUntilGone, pidNamespace, procInfo, type KillScope } from './procs.js';
 import { NSENTER, untrustedReason } from './trusted.js';
 import { JailError, type JailMode } from './types.js';
 
@@ -101,13 +101,21 @@ export class Instance {
   readonly mode: JailMode;
   /** Host pid of the tree root: the jail's pid 1 (bwrap) or, in mode 'none', the supervisor. */
   root = 0;
+  /** The root's start tick: tells it apart from a later process that got its pid. */
+  rootStart = -1;
   /** Host pid of the supervisor. */
   supervisor = 0;
   /** `pid:[N]` of the jail's pid namespace (bwrap mode). */
   pidNs: string | undefined;
   alive = true;
-  /** Mode 'none': session ids of commands started (each command's pty is a new session). */
-  readonly sessions = new Set<number>();
+  /**
+   * Mode 'none': the sessions of the commands started (each command's pty is a new session), as
+   * session id → its leader's start tick (or the tick of the run request when the leader was already
+   * gone): see KillScope.sessions.
+   */
+  readonly sessions = new Map<number, number>();
+  /** Mode 'none': tick (one early) at which each pending run was requested. */
+  private readonly requested = new Map<number, number>();
   readonly exited: Promise<void>;
   private readonly child: ChildProcess;
   private readonly handlers = new Map<number, RunHandler>();
@@ -172,11 +180,14 @@ export class Instance {
       if (this.mode === 'none') {
         this.root = this.supervisor = this.child.pid!;
         if (supPidInJail !== this.child.pid) throw new JailError('the jail supervisor reported an unexpected pid');
+        this.rootStart = procInfo(this.root)?.start ?? -1;
+        if (this.rootStart < 0) throw new JailError('the jail supervisor vanished while starting');
         return;
       }
       this.root = st!.childPid;
       this.pidNs = `pid:[${st!.pidNs}]`;
-      if (pidNamespace(this.root) !== this.pidNs) throw new JailError('the jail process vanished while starting');
+      this.rootStart = procInfo(this.root)?.start ?? -1;
+      if (pidNamespace(this.root) !== this.pidNs || this.rootStart < 0) throw new JailError('the jail process vanished while starting');
       const kids = descendants(this.root);
       if (kids.length !== 1) throw new JailError(`the jail has ${kids.length} processes at start (expected its supervisor only)`);
       this.supervisor = kids[0]!;
@@ -274,7 +285,7 @@ export class Instance {
         this.onReady?.(m.pid);
         continue;
       }
-      if (m.t === 'spawned' && this.mode === 'none' && this.handlers.has(m.id)) this.sessions.add(m.pid);
+      if (this.mode === 'none' && m.t !== 'd') this.noteSession(m);
       this.handlers.get(m.id)?.onMessage(m);
     }
     if (this.buf.length > MAX_LINE) {
@@ -283,8 +294,25 @@ export class Instance {
     }
   }
 
+  /** Mode 'none': remembers the session a command was started in (see `sessions`). */
+  private noteSession(m: Exclude<SupMsg, { t: 'ready' }>): void {
+    const requested = this.requested.get(m.id);
+    if (requested === undefined) return;
+    if (m.t === 'spawned') this.sessions.set(m.pid, procInfo(m.pid)?.start ?? requested);
+    this.requested.delete(m.id);
+  }
+
+  /** What a kill of this jail's processes may reach: its tree, and in mode 'none' its commands' sessions. */
+  killScope(opts: { sinceTick?: number; session?: number } = {}): KillScope {
+    const scope: KillScope = { root: this.root, rootStart: this.rootStart, keep: new Set([this.supervisor]), sinceTick: opts.sinceTick };
+    if (this.mode === 'bwrap') return { ...scope, pidNs: this.pidNs };
+    const only = opts.session === undefined ? undefined : this.sessions.get(opts.session);
+    return { ...scope, sessions: opts.session === undefined ? this.sessions : new Map(only === undefined ? [] : [[opts.session, only]]) };
+  }
+
   send(req: Request): void {
     if (!this.alive) return;
+    if (req.t === 'run' && this.mode === 'none' && this.handlers.has(req.id)) this.requested.set(req.id, bootTicksNow() - 1);
     this.child.stdin!.write(JSON.stringify(req) + '\n');
   }
 
@@ -303,7 +331,7 @@ export class Instance {
     this.killNowSync();
     // Mode 'none' has no namespace that takes everything down with the supervisor: one pass over the
     // sessions of its commands (processes that left them and the supervisor's tree are out of reach).
-    if (this.mode === 'none' && this.sessions.size > 0) killPass({ root: this.supervisor, keep: new Set(), sessions: this.sessions });
+    if (this.mode === 'none' && this.sessions.size > 0) killPass(this.killScope());
     const hs = [...this.handlers.values()];
     this.handlers.clear();
     for (const h of hs) h.onDeath();
@@ -332,7 +360,7 @@ export class Instance {
   async kill(): Promise<void> {
     if (this.mode === 'none') {
       // No namespace: kill the supervisor's tree and its commands' sessions, then the supervisor.
-      if (this.supervisor > 0) await killUntilGone({ root: this.supervisor, keep: new Set([this.supervisor]), sessions: this.sessions });
+      if (this.supervisor > 0) await killUntilGone(this.killScope());
       this.killNowSync();
       await this.exited;
       this.died();

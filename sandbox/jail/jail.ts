@@ -20,7 +20,7 @@ import { commandLimitPrefix, entryLimitCommand, resolveLimits, type ResolvedLimi
 import { OutputCollector } from './output.js';
 import { probeJail } from './probe.js';
 import { seccompProgram } from './seccomp.js';
-import { bootTicksNow, killUntilGone, type KillScope } from './procs.js';
+import { bootTicksNow, killUntilGone } from './procs.js';
 import { normaliseProtected, planProtection } from './protected.js';
 import { systemArgs } from './system.js';
 import { BWRAP, SETPRIV, untrustedReason } from './trusted.js';
@@ -246,7 +246,7 @@ export class ShellJail {
       resize: (cols, rows) => inst.send({ t: 'resize', id, cols, rows }),
       close: async () => {
         inst.send({ t: 'hup', id });
-        await killUntilGone(this.killScope(inst, this.ticksSince(startHr), null));
+        await killUntilGone(inst.killScope({ sinceTick: this.ticksSince(startHr) }));
       },
     };
   }
@@ -342,11 +342,6 @@ export class ShellJail {
     return bootTicksNow() - elapsedTicks - 1;
   }
 
-  private killScope(inst: Instance, sinceTick: number | undefined, session: number | null): KillScope {
-    if (inst.mode === 'bwrap') return { root: inst.root, keep: new Set([inst.supervisor]), sinceTick, pidNs: inst.pidNs };
-    return { root: inst.supervisor, keep: new Set([inst.supervisor]), sinceTick, sessions: new Set(session === null ? inst.sessions : [session]) };
-  }
-
   private async runNow(command: string, o: Required<Omit<ShellRunOptions, 'signal'>> & { signal?: AbortSignal }): Promise<ShellResult> {
     const t0 = performance.now();
     if (o.signal?.aborted) throw abortError(o.signal);
@@ -359,7 +354,7 @@ export class ShellJail {
       if (out.kind === 'full' || out.kind === 'spawn-error') {
         if (attempt === 0 && !r.aborted) {
           // Probably a runaway (fork bomb) left behind by an earlier command: clear the jail and retry once.
-          const ok = await killUntilGone(this.killScope(inst, undefined, null));
+          const ok = await killUntilGone(inst.killScope());
           if (!ok) await inst.kill();
           notes.push(
             out.kind === 'full'
@@ -381,7 +376,7 @@ export class ShellJail {
       const max = this.maxProcs();
       if (max > 0 && out.procs >= max && !r.killed) {
         // The command left a runaway behind: take back what it started (it ran alone: runs are serialised).
-        const ok = await killUntilGone(this.killScope(inst, r.sinceTick, r.pid));
+        const ok = await killUntilGone(inst.killScope({ sinceTick: r.sinceTick, session: r.pid ?? undefined }));
         if (!ok) await inst.kill();
         notes.push(`[icode: the command left ${out.procs} processes running (limit ${this.cfg.limits.processes}); the processes it started were killed]`);
       }
@@ -433,7 +428,7 @@ export class ShellJail {
         if (killing || settled) return;
         killing = true;
         killDone = (async () => {
-          const ok = await killUntilGone(this.killScope(inst, this.ticksSince(startHr), pid));
+          const ok = await killUntilGone(inst.killScope({ sinceTick: this.ticksSince(startHr), session: pid ?? undefined }));
           if (settled) return;
           // The supervisor reports the exit of the killed command; if it does not, it is broken or
           // was tampered with: replace the whole jail.

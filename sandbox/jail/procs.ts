@@ -90,26 +90,55 @@ export function pidNamespace(pid: number): string | null {
 export interface KillScope {
   /** Root of the tree: the jail's pid 1 (bwrap) or, in mode 'none', the supervisor. */
   root: number;
+  /**
+   * The root's start tick. Its descendants are walked only while `root` is still that process: once
+   * reaped, its pid may belong to anyone (pid_max can be 32768), and their children are not ours.
+   */
+  rootStart: number;
   /** Never killed (the supervisor). */
   keep: ReadonlySet<number>;
   /** Only processes started at or after this tick (undefined: all). */
   sinceTick?: number;
   /** Required pid namespace (`pid:[N]`), checked right before each kill (bwrap mode). */
   pidNs?: string;
-  /** Also processes (anywhere) in these sessions started since sinceTick (mode 'none': daemons leave the tree). */
-  sessions?: ReadonlySet<number>;
+  /** Mode 'none': also processes (anywhere) in these sessions (daemons leave the tree); see sessionMembers. */
+  sessions?: ReadonlyMap<number, number>;
+}
+
+/** Whether `pid` is still the process that started at `start` (not gone, not a reused pid). */
+export function isSameProcess(pid: number, start: number): boolean {
+  return procInfo(pid)?.start === start;
+}
+
+/**
+ * Members of sessions, given as session id → start tick of its leader (or a tick at or before it when
+ * the leader was gone before it could be looked at). A session id is a pid: when a process with that
+ * pid now exists but started at another tick, the pid was reused and the session is no longer ours.
+ * Members started before the leader cannot be in its session.
+ */
+function sessionMembers(sessions: ReadonlyMap<number, number>): number[] {
+  const live = new Map<number, number>();
+  for (const [sid, start] of sessions) {
+    const leader = procInfo(sid);
+    if (leader && leader.start !== start) continue;
+    live.set(sid, start);
+  }
+  if (live.size === 0) return [];
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    const c = e.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const info = procInfo(Number(e));
+    if (!info) continue;
+    const since = live.get(info.sid);
+    if (since !== undefined && info.start >= since) out.push(info.pid);
+  }
+  return out;
 }
 
 function candidates(scope: KillScope): number[] {
-  const pids = new Set(descendants(scope.root));
-  if (scope.sessions && scope.sessions.size > 0) {
-    for (const e of readdirSync('/proc')) {
-      const c = e.charCodeAt(0);
-      if (c < 48 || c > 57) continue;
-      const info = procInfo(Number(e));
-      if (info && scope.sessions.has(info.sid)) pids.add(info.pid);
-    }
-  }
+  const pids = new Set(isSameProcess(scope.root, scope.rootStart) ? descendants(scope.root) : []);
+  if (scope.sessions) for (const pid of sessionMembers(scope.sessions)) pids.add(pid);
   return [...pids];
 }
 

@@ -235,6 +235,8 @@ process.stdin.on('data', (chunk) => {
 // process of the pid namespace; in mode 'none' the running commands' process groups are killed here.
 process.stdin.on('end', () => {
   for (const job of jobs.values()) {
+    // An exited command was reaped: its pid (and group id) may already be someone else's.
+    if (job.exited) continue;
     try {
       process.kill(-job.pid, 'SIGKILL');
     } catch {

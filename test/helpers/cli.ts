@@ -5,6 +5,8 @@ import { packageRoot } from '../../policies/package-root.js';
 
 export interface CliResult {
   code: number | null;
+  /** The signal that ended the process, when one did (code is then null). */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -18,5 +20,7 @@ export function icode(args: string[], opts: { cwd?: string; input?: string; env?
     timeout: opts.timeoutMs ?? 60_000,
     maxBuffer: 256 * 1024 * 1024,
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  // A signal is never an expected outcome: say which, with the stderr, so a CI log can be diagnosed.
+  if (r.signal) console.error(`icode ${args.join(' ')}: killed by ${r.signal}${r.error ? ` (${r.error.message})` : ''}\n${r.stderr}`);
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
