@@ -1,5 +1,7 @@
 /**
- * Secret redaction for audit rows (and, later, a secret-redacting hook).
+ * Secret redaction for audit rows. Token formats (vendor keys, JWTs) come from the one catalogue the
+ * secret-redactor hook also uses (sandbox/hooks/builtin/secret-patterns.ts); this module adds what
+ * an audit row needs on top: URL credentials, Authorization/Bearer values, key/value pairs and keys.
  *
  * `redactSecrets(text)` replaces credentials found in free text with `[REDACTED:kind]`;
  * `redactValue(value)` does the same deep inside a JSON-like value and also blanks the values of
@@ -8,6 +10,7 @@
  * Redaction errs on the side of hiding: a false positive costs a readable audit row, a false negative
  * leaks a credential into a file that lives for years.
  */
+import { redactMatch, TOKEN_FORMATS, TOKEN_HINT, type SecretPattern } from '../../sandbox/hooks/builtin/secret-patterns.js';
 
 export interface RedactResult {
   text: string;
@@ -24,14 +27,14 @@ interface Rule {
 
 const tag = (kind: string): string => `[REDACTED:${kind}]`;
 
-/** Characters that may not touch a token on the left (so `task-…` is not read as `sk-…`). */
-const L = '(?<![A-Za-z0-9_-])';
-/** …nor on the right. */
-const R = '(?![A-Za-z0-9_-])';
-
 /** Key names whose value is a secret, in `key=value` / `key: value` text and in JSON objects. */
 const SECRET_KEY_SOURCE =
   '[A-Za-z0-9_.-]*?(?:passw(?:or)?d|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|auth(?:orization)?)';
+
+/** A rule over one of the shared token formats (the secret-redactor hook's catalogue). */
+function tokenRule(p: SecretPattern): Rule {
+  return { kind: p.kind, re: p.re, replace: (match, groups) => redactMatch(p, match, groups) };
+}
 
 /**
  * Order matters: whole blocks first, then specific token formats, then generic key/value pairs
@@ -39,25 +42,16 @@ const SECRET_KEY_SOURCE =
  */
 const RULES: readonly Rule[] = [
   {
-    kind: 'private-key',
+    kind: 'private_key',
     // An unterminated block (a cut file) is redacted to the end of the text.
     re: /-----BEGIN[ A-Z0-9]*PRIVATE KEY-----[\s\S]*?(?:-----END[ A-Z0-9]*PRIVATE KEY-----|$)/g,
   },
   {
-    kind: 'url-credentials',
+    kind: 'url_credentials',
     re: /\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^\s:@/?#"'<>]+:[^\s@/?#"'<>]+@/g,
-    replace: (_m, g) => `${g[0]}${tag('url-credentials')}@`,
+    replace: (_m, g) => `${g[0]}${tag('url_credentials')}@`,
   },
-  { kind: 'jwt', re: new RegExp(`${L}eyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]*${R}`, 'g') },
-  { kind: 'anthropic-key', re: new RegExp(`${L}sk-ant-[A-Za-z0-9_-]{16,}${R}`, 'g') },
-  // OpenAI (sk-…, sk-proj-…, sk-svcacct-…) and look-alikes; a digit is required so kebab-case words pass.
-  { kind: 'api-key', re: new RegExp(`${L}sk-(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{20,}${R}`, 'g') },
-  { kind: 'github-token', re: new RegExp(`${L}(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})${R}`, 'g') },
-  { kind: 'gitlab-token', re: new RegExp(`${L}glpat-[A-Za-z0-9_-]{20,}${R}`, 'g') },
-  { kind: 'slack-token', re: new RegExp(`${L}xox[bpars]-[A-Za-z0-9-]{10,}${R}`, 'g') },
-  { kind: 'aws-access-key', re: /(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/g },
-  { kind: 'google-api-key', re: new RegExp(`${L}AIza[A-Za-z0-9_-]{35}${R}`, 'g') },
-  { kind: 'npm-token', re: new RegExp(`${L}npm_[A-Za-z0-9]{36}${R}`, 'g') },
+  ...TOKEN_FORMATS.map(tokenRule),
   {
     kind: 'authorization',
     // An Authorization header or key: whatever follows the scheme is a credential.
@@ -71,7 +65,7 @@ const RULES: readonly Rule[] = [
     replace: (_m, g) => `${g[0]}${g[1]}${tag('bearer')}`,
   },
   {
-    kind: 'key-value',
+    kind: 'key_value',
     // key, then = or : (optionally inside JSON quotes), then a quoted value, or a bare one: up to the
     // end of the line after `:` (YAML), up to the next blank after `=` (env, flags, URLs' queries).
     re: new RegExp(
@@ -97,8 +91,8 @@ const RULES: readonly Rule[] = [
 ];
 
 /** Cheap pre-filter: text that cannot contain any secret above skips the rule loop entirely. */
-const MAYBE_SECRET =
-  /PRIVATE KEY|:\/\/[^\s/@]*:[^\s/@]*@|eyJ|sk-|gh[pousr]_|github_pat_|glpat-|xox[bpars]-|AKIA|ASIA|AIza|npm_|bearer|basic|token|passw|passphrase|secret|key|credential|auth/i;
+const MAYBE_STRUCTURED_SECRET = /PRIVATE KEY|:\/\/[^\s/@]*:[^\s/@]*@|bearer|basic|token|passw|passphrase|secret|key|credential|auth/i;
+const maybeSecret = (text: string): boolean => TOKEN_HINT.test(text) || MAYBE_STRUCTURED_SECRET.test(text);
 
 const SECRET_KEY = new RegExp(`^${SECRET_KEY_SOURCE}$`, 'i');
 
@@ -116,14 +110,14 @@ function secretKind(key: string): string {
   const k = key.toLowerCase();
   if (/passw|passphrase/.test(k)) return 'password';
   if (k.includes('token') || k.includes('auth')) return 'token';
-  if (/api[_-]?key|apikey|access[_-]?key/.test(k)) return 'api-key';
-  if (k.includes('private')) return 'private-key';
+  if (/api[_-]?key|apikey|access[_-]?key/.test(k)) return 'api_key';
+  if (k.includes('private')) return 'private_key';
   return 'secret';
 }
 
 /** Replace every credential found in `text` with `[REDACTED:kind]`. */
 export function redactSecrets(text: string): RedactResult {
-  if (!MAYBE_SECRET.test(text)) return { text, count: 0 };
+  if (!maybeSecret(text)) return { text, count: 0 };
   let count = 0;
   let out = text;
   for (const rule of RULES) {

@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,14 +25,15 @@ let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
   mkdirSync(join(ROOT, '.vitest-tmp'), { recursive: true });
   build = mkdtempSync(join(ROOT, '.vitest-tmp', 'audit-js-'));
-  mkdirSync(join(build, 'engine/audit'), { recursive: true });
-  for (const f of ['log', 'redact']) {
-    const src = readFileSync(join(ROOT, `engine/audit/${f}.ts`), 'utf8');
+  // The audit log's modules and what they import.
+  for (const f of ['engine/audit/log', 'engine/audit/redact', 'sandbox/hooks/builtin/secret-patterns']) {
+    const src = readFileSync(join(ROOT, `${f}.ts`), 'utf8');
     const out = ts.transpileModule(src, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
       fileName: `${f}.ts`,
     });
-    writeFileSync(join(build, `engine/audit/${f}.js`), out.outputText);
+    mkdirSync(dirname(join(build, f)), { recursive: true });
+    writeFileSync(join(build, `${f}.js`), out.outputText);
   }
   writeFileSync(join(build, 'package.json'), '{"type":"module"}\n');
   moduleUrl = pathToFileURL(join(build, 'engine/audit/log.js')).href;

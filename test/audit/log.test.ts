@@ -450,8 +450,8 @@ describe('what is stored', () => {
     const { decision: d, outcome: o } = log.get(1)!;
     const text = JSON.stringify([d, o]);
     for (const secret of [token, 'hunter2', 'abc.def123', 'k-123', 'swordfish']) expect(text).not.toContain(secret);
-    expect((d!.input as { env: { API_KEY: string } }).env.API_KEY).toBe('[REDACTED:api-key]');
-    expect(d!.reason).toBe('command mentions [REDACTED:github-token]');
+    expect((d!.input as { env: { API_KEY: string } }).env.API_KEY).toBe('[REDACTED:api_key]');
+    expect(d!.reason).toBe('command mentions [REDACTED:github_token]');
     expect(o!.error).toBe('failed: password=[REDACTED:password]');
     // And the raw file does not hold them either.
     log.close();

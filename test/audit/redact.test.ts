@@ -1,6 +1,7 @@
 /** Secret redaction: each credential format, key/value pairs, deep values, and text that must pass. */
 import { describe, expect, it } from 'vitest';
 import { isSecretKey, redactSecrets, redactValue } from '../../engine/audit/redact.js';
+import { TOKEN_SAMPLES } from '../helpers/secret-samples.js';
 
 const r = (text: string): string => redactSecrets(text).text;
 
@@ -9,19 +10,24 @@ const k = (...parts: string[]): string => parts.join('');
 const ALNUM36 = 'aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY2zA4';
 
 describe('redactSecrets: token formats', () => {
+  it.each(TOKEN_SAMPLES)('redacts every format of the shared catalogue: %s', (kind, secret) => {
+    expect(redactSecrets(`before ${secret} after`)).toEqual({ text: `before [REDACTED:${kind}] after`, count: 1 });
+    expect(redactValue({ note: `x=${secret}` })).toEqual({ note: `x=[REDACTED:${kind}]` });
+  });
+
   const cases: Array<[string, string, string]> = [
-    ['OpenAI key', k('sk-', 'proj-', 'Ab3De5Fg7Hj9Kl1Mn2Pq4Rs6'), '[REDACTED:api-key]'],
-    ['OpenAI legacy key', k('sk-', 'Ab3De5Fg7Hj9Kl1Mn2Pq4Rs6Tu8Vw0Xy'), '[REDACTED:api-key]'],
-    ['Anthropic key', k('sk-ant-', 'api03-', 'Ab3De5Fg7Hj9Kl1Mn2Pq4Rs6Tu8-_Vw0'), '[REDACTED:anthropic-key]'],
-    ['GitHub classic token', k('ghp_', ALNUM36), '[REDACTED:github-token]'],
-    ['GitHub OAuth token', k('gho_', ALNUM36), '[REDACTED:github-token]'],
-    ['GitHub fine-grained PAT', k('github_pat_', '11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ'), '[REDACTED:github-token]'],
-    ['Slack bot token', k('xoxb-', '1234567890-1234567890123-AbCdEfGhIjKlMnOp'), '[REDACTED:slack-token]'],
-    ['Slack user token', k('xoxp-', '1234567890-abcdef'), '[REDACTED:slack-token]'],
-    ['AWS access key id', k('AKIA', 'IOSFODNN7EXAMPLE'), '[REDACTED:aws-access-key]'],
-    ['Google API key', k('AIza', 'SyA-1234567890abcdefghijklmnopqrstu'), '[REDACTED:google-api-key]'],
-    ['GitLab PAT', k('glpat-', 'xxxxxxxxxxxxxxxxxxxx1'), '[REDACTED:gitlab-token]'],
-    ['npm token', k('npm_', ALNUM36), '[REDACTED:npm-token]'],
+    ['OpenAI key', k('sk-', 'proj-', 'Ab3De5Fg7Hj9Kl1Mn2Pq4Rs6'), '[REDACTED:openai_key]'],
+    ['OpenAI legacy key', k('sk-', 'Ab3De5Fg7Hj9Kl1Mn2Pq4Rs6Tu8Vw0Xy'), '[REDACTED:openai_key]'],
+    ['Anthropic key', k('sk-ant-', 'api03-', 'Ab3De5Fg7Hj9Kl1Mn2Pq4Rs6Tu8-_Vw0'), '[REDACTED:anthropic_key]'],
+    ['GitHub classic token', k('ghp_', ALNUM36), '[REDACTED:github_token]'],
+    ['GitHub OAuth token', k('gho_', ALNUM36), '[REDACTED:github_token]'],
+    ['GitHub fine-grained PAT', k('github_pat_', '11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ'), '[REDACTED:github_token]'],
+    ['Slack bot token', k('xoxb-', '1234567890-1234567890123-AbCdEfGhIjKlMnOp'), '[REDACTED:slack_token]'],
+    ['Slack user token', k('xoxp-', '1234567890-abcdef'), '[REDACTED:slack_token]'],
+    ['AWS access key id', k('AKIA', 'IOSFODNN7EXAMPLE'), '[REDACTED:aws_access_key_id]'],
+    ['Google API key', k('AIza', 'SyA-1234567890abcdefghijklmnopqrstu'), '[REDACTED:google_api_key]'],
+    ['GitLab PAT', k('glpat-', 'xxxxxxxxxxxxxxxxxxxx1'), '[REDACTED:gitlab_token]'],
+    ['npm token', k('npm_', ALNUM36), '[REDACTED:npm_token]'],
     [
       'JWT',
       k('eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9', '.', 'eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ', '.', 'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c'),
@@ -46,7 +52,7 @@ describe('redactSecrets: structured secrets', () => {
     expect(r("headers={'authorization': 'token1234'}")).toBe("headers={'authorization': '[REDACTED:authorization]'}");
     expect(r('got Bearer 9f8e7d6c5b4a in the log')).toBe('got Bearer [REDACTED:bearer] in the log');
     // A token format found first is not re-counted, and the scheme word is not taken for the credential.
-    expect(redactSecrets(`Authorization: Bearer ${k('sk-', 'abc123def456ghi789jkl')}`)).toEqual({ text: 'Authorization: Bearer [REDACTED:api-key]', count: 1 });
+    expect(redactSecrets(`Authorization: Bearer ${k('sk-', 'abc123def456ghi789jkl')}`)).toEqual({ text: 'Authorization: Bearer [REDACTED:openai_key]', count: 1 });
   });
 
   it('key/value pairs: password=, token:, secret, api_key, in env, YAML, JSON and flags', () => {
@@ -55,24 +61,24 @@ describe('redactSecrets: structured secrets', () => {
     expect(r('token: abcdef')).toBe('token: [REDACTED:token]');
     expect(r('export GITHUB_TOKEN=abc123')).toBe('export GITHUB_TOKEN=[REDACTED:token]');
     expect(r('client_secret: s3cr3t\nname: app')).toBe('client_secret: [REDACTED:secret]\nname: app');
-    expect(r('{"api_key": "k-123", "model": "x"}')).toBe('{"api_key": "[REDACTED:api-key]", "model": "x"}');
-    expect(r("AWS_SECRET_ACCESS_KEY='wJalrXUtnFEMI/K7MDENG'")).toBe("AWS_SECRET_ACCESS_KEY='[REDACTED:api-key]'");
+    expect(r('{"api_key": "k-123", "model": "x"}')).toBe('{"api_key": "[REDACTED:api_key]", "model": "x"}');
+    expect(r("AWS_SECRET_ACCESS_KEY='wJalrXUtnFEMI/K7MDENG'")).toBe("AWS_SECRET_ACCESS_KEY='[REDACTED:api_key]'");
     expect(r('mysql --password=pw1 -u root')).toBe('mysql --password=[REDACTED:password] -u root');
     expect(r('passphrase: open sesame')).toBe('passphrase: [REDACTED:password]');
   });
 
   it('PEM private key blocks, including a cut one', () => {
     const pem = ['-----BEGIN RSA PRIVATE KEY-----', 'MIIEpAIBAAKCAQEA1234', 'abcd==', '-----END RSA PRIVATE KEY-----'].join('\n');
-    expect(r(`key:\n${pem}\nrest`)).toBe('key:\n[REDACTED:private-key]\nrest');
-    expect(r('-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA')).toBe('[REDACTED:private-key]');
-    expect(r('-----BEGIN PRIVATE KEY-----\nAAA\n-----END PRIVATE KEY-----')).toBe('[REDACTED:private-key]');
+    expect(r(`key:\n${pem}\nrest`)).toBe('key:\n[REDACTED:private_key]\nrest');
+    expect(r('-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA')).toBe('[REDACTED:private_key]');
+    expect(r('-----BEGIN PRIVATE KEY-----\nAAA\n-----END PRIVATE KEY-----')).toBe('[REDACTED:private_key]');
     // Public material is not secret.
     expect(r('-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----')).toBe('-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----');
   });
 
   it('URLs with credentials keep scheme and host', () => {
-    expect(r('git clone https://bob:hunter2@github.com/x/y.git')).toBe('git clone https://[REDACTED:url-credentials]@github.com/x/y.git');
-    expect(r('DATABASE_URL=postgres://app:p%40ss@db:5432/app')).toBe('DATABASE_URL=postgres://[REDACTED:url-credentials]@db:5432/app');
+    expect(r('git clone https://bob:hunter2@github.com/x/y.git')).toBe('git clone https://[REDACTED:url_credentials]@github.com/x/y.git');
+    expect(r('DATABASE_URL=postgres://app:p%40ss@db:5432/app')).toBe('DATABASE_URL=postgres://[REDACTED:url_credentials]@db:5432/app');
     expect(r('see https://example.com/a:b@c')).toBe('see https://example.com/a:b@c');
   });
 
@@ -121,8 +127,8 @@ describe('redactValue', () => {
     const copy = structuredClone(input);
     const out = redactValue(input) as typeof input;
     expect(input).toEqual(copy);
-    expect(out.command).toBe('echo [REDACTED:github-token]');
-    expect(out.env).toEqual({ API_KEY: '[REDACTED:api-key]', GITHUB_TOKEN: '[REDACTED:token]', HOME: '/home/u', PORT: 8080 });
+    expect(out.command).toBe('echo [REDACTED:github_token]');
+    expect(out.env).toEqual({ API_KEY: '[REDACTED:api_key]', GITHUB_TOKEN: '[REDACTED:token]', HOME: '/home/u', PORT: 8080 });
     expect(out.headers[0].Authorization).toBe('[REDACTED:token]');
     expect(out.nested.deeper).toEqual({ password: '[REDACTED:password]', note: 'password=[REDACTED:password]' });
     expect(out.max_tokens).toBe(100);

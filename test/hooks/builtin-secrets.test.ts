@@ -1,27 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { redactSecrets } from '../../sandbox/hooks/builtin/secret-patterns.js';
+import { redactSecrets, TOKEN_FORMATS, TOKEN_HINT } from '../../sandbox/hooks/builtin/secret-patterns.js';
 import { HookRunner } from '../../sandbox/hooks/runner.js';
-
-// Fake secrets assembled at run time, so that this file itself holds no token-shaped strings.
-const rnd = (n: number, alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789') =>
-  Array.from({ length: n }, (_, i) => alphabet[(i * 7 + 3) % alphabet.length]).join('');
-
-const samples: [string, string][] = [
-  ['github_token', 'ghp_' + rnd(36)],
-  ['github_token', 'github_pat_' + rnd(22) + '_' + rnd(59)],
-  ['aws_access_key_id', 'AKIA' + rnd(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')],
-  ['anthropic_key', 'sk-ant-api03-' + rnd(90)],
-  ['openai_key', 'sk-proj-' + rnd(60)],
-  ['slack_token', 'xoxb-' + '123456789012-' + rnd(24)],
-  ['stripe_key', 'sk_' + 'live_' + rnd(24)],
-  ['google_api_key', 'AIza' + rnd(35)],
-  ['npm_token', 'npm_' + rnd(36)],
-  ['gitlab_token', 'glpat-' + rnd(20)],
-  ['huggingface_token', 'hf_' + rnd(34)],
-  ['jwt', 'eyJ' + rnd(20) + '.eyJ' + rnd(30) + '.' + rnd(43)],
-];
+import { rnd, TOKEN_SAMPLES as samples } from '../helpers/secret-samples.js';
 
 describe('secret patterns', () => {
+  it('has a sample of every token format, and the pre-filter lets each through', () => {
+    expect(new Set(samples.map(([kind]) => kind))).toEqual(new Set(TOKEN_FORMATS.map((p) => p.kind)));
+    for (const [, secret] of samples) expect(TOKEN_HINT.test(secret), secret).toBe(true);
+  });
+
   it.each(samples)('redacts a %s', (kind, secret) => {
     const { text, count, kinds } = redactSecrets(`before ${secret} after`);
     expect(text).toBe(`before [REDACTED:${kind}] after`);

@@ -39,16 +39,14 @@ function looksSecret(v: string): boolean {
   return entropy(v) >= 3;
 }
 
-export const SECRET_PATTERNS: readonly SecretPattern[] = [
-  {
-    kind: 'private_key',
-    re: /-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----|$)/g,
-    group: 0,
-  },
+/**
+ * Secrets with a fixed, recognisable format (a vendor prefix or shape). The audit log's redactor
+ * (engine/audit/redact.ts) uses this same list: one catalogue of token formats for both.
+ */
+export const TOKEN_FORMATS: readonly SecretPattern[] = [
   { kind: 'anthropic_key', re: /\bsk-ant-[A-Za-z0-9_-]{20,300}/g, group: 0 },
   { kind: 'openai_key', re: /\bsk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,300}/g, group: 0, accept: (s) => /[0-9]/.test(s) },
   { kind: 'aws_access_key_id', re: /\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b/g, group: 0 },
-  { kind: 'aws_secret_key', re: /\baws_?secret_?access_?key["']?\s{0,5}[:=]\s{0,5}["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi, group: 1 },
   { kind: 'github_token', re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g, group: 0 },
   { kind: 'gitlab_token', re: /\bglpat-[A-Za-z0-9_-]{20,100}/g, group: 0 },
   { kind: 'slack_token', re: /\bxox[abposre]-[A-Za-z0-9-]{10,250}/g, group: 0 },
@@ -61,6 +59,22 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
   { kind: 'huggingface_token', re: /\bhf_[A-Za-z0-9]{34,80}\b/g, group: 0 },
   { kind: 'sendgrid_key', re: /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b/g, group: 0 },
   { kind: 'jwt', re: /\beyJ[A-Za-z0-9_-]{10,2000}\.eyJ[A-Za-z0-9_-]{10,4000}\.[A-Za-z0-9_-]{10,2000}/g, group: 0 },
+];
+
+/**
+ * Every TOKEN_FORMATS match contains one of these: a cheap pre-filter before the patterns run.
+ * A new format needs its prefix here (test/hooks/builtin-secrets.test.ts checks every sample).
+ */
+export const TOKEN_HINT = /sk-|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|glpat-|xox[abposre]-|hooks\.slack\.com|[sr]k_(?:live|test)_|AIza|GOCSPX-|npm_|pypi-|hf_|SG\.|eyJ/;
+
+export const SECRET_PATTERNS: readonly SecretPattern[] = [
+  {
+    kind: 'private_key',
+    re: /-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----|$)/g,
+    group: 0,
+  },
+  ...TOKEN_FORMATS,
+  { kind: 'aws_secret_key', re: /\baws_?secret_?access_?key["']?\s{0,5}[:=]\s{0,5}["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi, group: 1 },
   {
     kind: 'auth_header',
     re: /\b(?:authorization|proxy-authorization)["']?\s{0,5}[:=]\s{0,5}["']?(?:bearer|basic|token|digest)\s{1,5}([A-Za-z0-9._~+/=-]{8,2000})/gi,
@@ -83,6 +97,20 @@ export interface RedactionResult {
   kinds: string[];
 }
 
+/**
+ * One match of `p` with its secret (the whole match, or the pattern's group) replaced by
+ * `[REDACTED:<kind>]`; unchanged when the pattern's own check rejects it or it is already redacted.
+ * `groups` are the capture groups as String.prototype.replace passes them.
+ */
+export function redactMatch(p: SecretPattern, match: string, groups: readonly unknown[]): string {
+  const secret = p.group === 0 ? match : groups[p.group - 1];
+  if (typeof secret !== 'string' || secret === '' || secret.startsWith('[REDACTED') || (p.accept && !p.accept(secret))) return match;
+  const tag = `[REDACTED:${p.kind}]`;
+  if (p.group === 0) return tag;
+  const at = match.lastIndexOf(secret);
+  return match.slice(0, at) + tag + match.slice(at + secret.length);
+}
+
 /** Replaces every secret found in `text` by `[REDACTED:<kind>]`. */
 export function redactSecrets(text: string): RedactionResult {
   let count = 0;
@@ -92,14 +120,12 @@ export function redactSecrets(text: string): RedactionResult {
     p.re.lastIndex = 0;
     let found = false;
     out = out.replace(p.re, (match: string, ...groups: unknown[]) => {
-      const secret = p.group === 0 ? match : (groups[p.group - 1] as string | undefined);
-      if (!secret || secret.startsWith('[REDACTED:') || (p.accept && !p.accept(secret))) return match;
-      count++;
-      found = true;
-      const tag = `[REDACTED:${p.kind}]`;
-      if (p.group === 0) return tag;
-      const at = match.lastIndexOf(secret);
-      return match.slice(0, at) + tag + match.slice(at + secret.length);
+      const replaced = redactMatch(p, match, groups);
+      if (replaced !== match) {
+        count++;
+        found = true;
+      }
+      return replaced;
     });
     if (found) kinds.push(p.kind);
   }
