@@ -33,6 +33,9 @@ describe('redactSecrets: token formats', () => {
       k('eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9', '.', 'eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ', '.', 'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c'),
       '[REDACTED:jwt]',
     ],
+    // alg "none": no signature after the last dot.
+    ['unsigned JWT', k('eyJhbGciOiJub25lIn0', '.', 'eyJzdWIiOiJhZG1pbiJ9', '.'), '[REDACTED:jwt]'],
+    ['GitHub token of 30 characters', k('ghp_', ALNUM36.slice(0, 30)), '[REDACTED:github_token]'],
   ];
   for (const [name, secret, replacement] of cases) {
     it(name, () => {

@@ -44,10 +44,10 @@ function looksSecret(v: string): boolean {
  * (engine/audit/redact.ts) uses this same list: one catalogue of token formats for both.
  */
 export const TOKEN_FORMATS: readonly SecretPattern[] = [
-  { kind: 'anthropic_key', re: /\bsk-ant-[A-Za-z0-9_-]{20,300}/g, group: 0 },
+  { kind: 'anthropic_key', re: /\bsk-ant-[A-Za-z0-9_-]{16,300}/g, group: 0 },
   { kind: 'openai_key', re: /\bsk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,300}/g, group: 0, accept: (s) => /[0-9]/.test(s) },
   { kind: 'aws_access_key_id', re: /\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b/g, group: 0 },
-  { kind: 'github_token', re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g, group: 0 },
+  { kind: 'github_token', re: /\b(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g, group: 0 },
   { kind: 'gitlab_token', re: /\bglpat-[A-Za-z0-9_-]{20,100}/g, group: 0 },
   { kind: 'slack_token', re: /\bxox[abposre]-[A-Za-z0-9-]{10,250}/g, group: 0 },
   { kind: 'slack_webhook', re: /https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9_/]{20,200}/g, group: 0 },
@@ -58,7 +58,8 @@ export const TOKEN_FORMATS: readonly SecretPattern[] = [
   { kind: 'pypi_token', re: /\bpypi-AgE[A-Za-z0-9_-]{50,300}/g, group: 0 },
   { kind: 'huggingface_token', re: /\bhf_[A-Za-z0-9]{34,80}\b/g, group: 0 },
   { kind: 'sendgrid_key', re: /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b/g, group: 0 },
-  { kind: 'jwt', re: /\beyJ[A-Za-z0-9_-]{10,2000}\.eyJ[A-Za-z0-9_-]{10,4000}\.[A-Za-z0-9_-]{10,2000}/g, group: 0 },
+  // Also an unsigned token (`alg: none`: empty signature): its claims are still the bearer's.
+  { kind: 'jwt', re: /\beyJ[A-Za-z0-9_-]{5,2000}\.eyJ[A-Za-z0-9_-]{5,4000}\.[A-Za-z0-9_-]{0,2000}/g, group: 0 },
 ];
 
 /**
