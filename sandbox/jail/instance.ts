@@ -9,7 +9,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { bootTicksNow, descendants, killPass, killUntilGone, pidNamespace, procInfo, type KillScope } from './procs.js';
+import { descendants, killPass, killUntilGone, pidNamespace, procInfo, type KillScope } from './procs.js';
 import { NSENTER, untrustedReason } from './trusted.js';
 import { JailError, type JailMode } from './types.js';
 
@@ -110,12 +110,10 @@ export class Instance {
   alive = true;
   /**
    * Mode 'none': the sessions of the commands started (each command's pty is a new session), as
-   * session id → its leader's start tick (or the tick of the run request when the leader was already
-   * gone): see KillScope.sessions.
+   * session id → its leader's start tick (the supervisor's when the leader was already gone: every
+   * command starts after it). See KillScope.sessions.
    */
   readonly sessions = new Map<number, number>();
-  /** Mode 'none': tick (one early) at which each pending run was requested. */
-  private readonly requested = new Map<number, number>();
   readonly exited: Promise<void>;
   private readonly child: ChildProcess;
   private readonly handlers = new Map<number, RunHandler>();
@@ -285,7 +283,7 @@ export class Instance {
         this.onReady?.(m.pid);
         continue;
       }
-      if (this.mode === 'none' && m.t !== 'd') this.noteSession(m);
+      if (m.t === 'spawned' && this.mode === 'none' && this.handlers.has(m.id)) this.sessions.set(m.pid, procInfo(m.pid)?.start ?? this.rootStart);
       this.handlers.get(m.id)?.onMessage(m);
     }
     if (this.buf.length > MAX_LINE) {
@@ -294,25 +292,17 @@ export class Instance {
     }
   }
 
-  /** Mode 'none': remembers the session a command was started in (see `sessions`). */
-  private noteSession(m: Exclude<SupMsg, { t: 'ready' }>): void {
-    const requested = this.requested.get(m.id);
-    if (requested === undefined) return;
-    if (m.t === 'spawned') this.sessions.set(m.pid, procInfo(m.pid)?.start ?? requested);
-    this.requested.delete(m.id);
-  }
-
   /** What a kill of this jail's processes may reach: its tree, and in mode 'none' its commands' sessions. */
   killScope(opts: { sinceTick?: number; session?: number } = {}): KillScope {
     const scope: KillScope = { root: this.root, rootStart: this.rootStart, keep: new Set([this.supervisor]), sinceTick: opts.sinceTick };
     if (this.mode === 'bwrap') return { ...scope, pidNs: this.pidNs };
-    const only = opts.session === undefined ? undefined : this.sessions.get(opts.session);
-    return { ...scope, sessions: opts.session === undefined ? this.sessions : new Map(only === undefined ? [] : [[opts.session, only]]) };
+    if (opts.session === undefined) return { ...scope, sessions: this.sessions };
+    const start = this.sessions.get(opts.session);
+    return { ...scope, sessions: new Map(start === undefined ? [] : [[opts.session, start]]) };
   }
 
   send(req: Request): void {
     if (!this.alive) return;
-    if (req.t === 'run' && this.mode === 'none' && this.handlers.has(req.id)) this.requested.set(req.id, bootTicksNow() - 1);
     this.child.stdin!.write(JSON.stringify(req) + '\n');
   }
 

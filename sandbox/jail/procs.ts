@@ -106,7 +106,7 @@ export interface KillScope {
 }
 
 /** Whether `pid` is still the process that started at `start` (not gone, not a reused pid). */
-export function isSameProcess(pid: number, start: number): boolean {
+function isSameProcess(pid: number, start: number): boolean {
   return procInfo(pid)?.start === start;
 }
 
