@@ -62,7 +62,8 @@ export async function run(argv: string[]): Promise<void> {
   }
 }
 
-function exitCodeFor(e: unknown): number {
+/** The exit code for an error a command threw, after printing what the user needs to see. */
+export function exitCodeFor(e: unknown): number {
   if (e instanceof CommanderError) {
     // --help and --version exit 0; parse errors were already printed by commander.
     return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;

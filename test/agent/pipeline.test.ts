@@ -3,9 +3,8 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Command } from 'commander';
-import { vi } from 'vitest';
-import { register as registerRun, runCommand } from '../../engine/cli/commands/run.js';
+import { runCommand } from '../../engine/cli/commands/run.js';
+import { icodeInProcess } from '../helpers/cli.js';
 import { SessionStore } from '../../engine/agent/sessions.js';
 
 let dir: string;
@@ -73,25 +72,12 @@ turns:
 
   it('wires the command-line flags (commander) through to the run', async () => {
     writeFileSync(join(dir, 'hello.json'), JSON.stringify({ model: 'hello', turns: [{ tool_calls: [{ name: 'list', input: {} }] }, { text: 'hi' }] }));
-    const program = new Command('icode').exitOverride();
-    registerRun(program);
-    const written: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      written.push(String(chunk));
-      return true;
-    });
-    try {
-      await program.parseAsync([
-        'node', 'icode', 'run', '--provider', `script:${join(dir, 'hello.json')}`, '--workspace', ws, '--policy', 'builtin:readonly',
-        '--audit', join(dir, 'audit.db'), '--sessions-db', join(dir, 'sessions.db'), '--output-format', 'json', '--max-turns', '1', 'say', 'hi',
-      ]);
-    } finally {
-      spy.mockRestore();
-    }
-    const code = process.exitCode;
-    process.exitCode = undefined;
-    expect(code).toBe(1);
-    const result = JSON.parse(written.join('')) as Record<string, unknown>;
+    const r = await icodeInProcess([
+      'run', '--provider', `script:${join(dir, 'hello.json')}`, '--workspace', ws, '--policy', 'builtin:readonly',
+      '--audit', join(dir, 'audit.db'), '--sessions-db', join(dir, 'sessions.db'), '--output-format', 'json', '--max-turns', '1', 'say', 'hi',
+    ]);
+    expect(r.code).toBe(1);
+    const result = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(result).toMatchObject({ type: 'result', subtype: 'error_max_turns', num_turns: 1 });
     const store = SessionStore.open(join(dir, 'sessions.db'));
     try {

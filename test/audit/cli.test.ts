@@ -2,12 +2,13 @@
  * `icode audit …` through commander in-process (the subcommands' output and exit codes).
  */
 import Database from 'better-sqlite3';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../../engine/audit/log.js';
 import { parseSince, register } from '../../engine/cli/commands/audit.js';
+import { icodeInProcess } from '../helpers/cli.js';
 import { decision, outcome, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -38,27 +39,8 @@ interface Run {
 }
 
 async function audit(...args: string[]): Promise<Run> {
-  const program = new Command('icode').exitOverride();
-  register(program);
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
-  program.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s) });
-  process.exitCode = 0;
-  let code = 0;
-  try {
-    await program.parseAsync(['node', 'icode', 'audit', ...args]);
-    code = Number(process.exitCode ?? 0);
-  } catch (x) {
-    // As engine/cli/main.ts does: commander's own parse errors are usage errors.
-    code = x instanceof CommanderError ? (x.exitCode === 0 ? 0 : 2) : -1;
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = 0;
-  }
-  return { code, out, err };
+  const r = await icodeInProcess(['audit', ...args]);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 afterEach(() => {

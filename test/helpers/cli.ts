@@ -1,6 +1,9 @@
-/** Runs the real `icode` binary (bin/icode.js → dist/) as a child process. */
+/** Runs `icode`: the real binary (bin/icode.js → dist/) as a child process, or its command tree in process. */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { CommanderError } from 'commander';
+import { vi } from 'vitest';
+import { buildProgram, exitCodeFor } from '../../engine/cli/main.js';
 import { packageRoot } from '../../policies/package-root.js';
 
 export interface CliResult {
@@ -23,4 +26,38 @@ export function icode(args: string[], opts: { cwd?: string; input?: string; env?
   // A signal is never an expected outcome: say which, with the stderr, so a CI log can be diagnosed.
   if (r.signal) console.error(`icode ${args.join(' ')}: killed by ${r.signal}${r.error ? ` (${r.error.message})` : ''}\n${r.stderr}`);
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface InProcessResult {
+  /** The exit code the CLI would end with. */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `icode ARGS` in this process, through the real command tree (buildProgram), with stdout and stderr
+ * captured: for tests that need spies or in-process state. Commander's own exits (--help, a bad
+ * option) give the code engine/cli/main.ts gives them; what a command throws propagates.
+ * process.exitCode is restored afterwards.
+ */
+export async function icodeInProcess(args: string[]): Promise<InProcessResult> {
+  const program = buildProgram();
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+  const before = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    await program.parseAsync(['node', 'icode', ...args]);
+    return { code: Number(process.exitCode ?? 0), stdout, stderr };
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    return { code: exitCodeFor(error), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    process.exitCode = before;
+  }
 }

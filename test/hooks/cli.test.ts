@@ -1,6 +1,5 @@
-import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { register } from '../../engine/cli/commands/hooks.js';
+import { icodeInProcess } from '../helpers/cli.js';
 import { TempDir } from './helpers.js';
 
 const dirs: TempDir[] = [];
@@ -11,22 +10,8 @@ afterEach(() => {
 });
 
 async function icode(...args: string[]): Promise<{ out: string; exitCode: number }> {
-  const program = new Command('icode').exitOverride();
-  register(program);
-  let out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(['node', 'icode', ...args]);
-  } finally {
-    vi.restoreAllMocks();
-  }
-  const exitCode = typeof process.exitCode === 'number' ? process.exitCode : 0;
-  process.exitCode = undefined;
-  return { out, exitCode };
+  const r = await icodeInProcess(args);
+  return { out: r.stdout, exitCode: r.code };
 }
 
 describe('icode hooks test', () => {

@@ -1,28 +1,10 @@
 /** `icode shell -c` (in process, through commander) and the interactive API behind `icode shell`. */
-import { Command } from 'commander';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { register } from '../../engine/cli/commands/shell.js';
 import { ShellJail } from '../../sandbox/jail/index.js';
+import { icodeInProcess } from '../helpers/cli.js';
 import { fixture } from './helpers.js';
 
-async function cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number | undefined }> {
-  const program = new Command('icode').exitOverride();
-  register(program);
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(['node', 'icode', 'shell', ...args]);
-    return { stdout, stderr, code: process.exitCode as number | undefined };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = before;
-  }
-}
+const cli = (args: string[]) => icodeInProcess(['shell', ...args]);
 
 afterEach(() => vi.restoreAllMocks());
 
