@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCommand } from '../../engine/cli/commands/run.js';
+import { runCommand } from '../../cli/commands/run.js';
 import { icodeInProcess } from '../helpers/cli.js';
 import { SessionStore } from '../../engine/agent/sessions.js';
 

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../../engine/audit/log.js';
-import { parseSince, register } from '../../engine/cli/commands/audit.js';
+import { parseSince, register } from '../../cli/commands/audit.js';
 import { icodeInProcess } from '../helpers/cli.js';
 import { decision, outcome, tempDir } from './helpers.js';
 

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { vi } from 'vitest';
-import { buildProgram, exitCodeFor } from '../../engine/cli/main.js';
+import { buildProgram, exitCodeFor } from '../../cli/main.js';
 import { packageRoot } from '../../policies/package-root.js';
 
 export interface CliResult {
@@ -38,7 +38,7 @@ export interface InProcessResult {
 /**
  * `icode ARGS` in this process, through the real command tree (buildProgram), with stdout and stderr
  * captured: for tests that need spies or in-process state. Commander's own exits (--help, a bad
- * option) give the code engine/cli/main.ts gives them; what a command throws propagates.
+ * option) give the code cli/main.ts gives them; what a command throws propagates.
  * process.exitCode is restored afterwards.
  */
 export async function icodeInProcess(args: string[]): Promise<InProcessResult> {

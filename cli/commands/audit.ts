@@ -17,7 +17,7 @@ import {
   type CallDetail,
   type Decision,
   type ListFilters,
-} from '../../audit/log.js';
+} from '../../engine/audit/log.js';
 import { EXIT, printJson, printTable, UsageError } from '../output.js';
 
 interface DbOpts {
@@ -187,7 +187,7 @@ export function register(program: Command): void {
       });
       const rec = decision as AuditRow | null;
       if (!rec) throw new UsageError(`row ${id} belongs to no tool call (it is a session event)`);
-      const { loadPolicy } = await import('../../../policies/index.js');
+      const { loadPolicy } = await import('../../policies/index.js');
       let policy: Awaited<ReturnType<typeof loadPolicy>>;
       try {
         policy = await loadPolicy(opts.policy);

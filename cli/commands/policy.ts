@@ -4,12 +4,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadPolicy, PolicyError } from '../../../policies/index.js';
-import { importClaudeSettings } from '../../../policies/claude-import.js';
-import { builtinPolicyNames } from '../../../policies/compiler/load.js';
-import { packageRoot } from '../../../policies/package-root.js';
-import { runPolicyTests } from '../../../policies/policy-tests.js';
-import { canonicalToolName } from '../../../policies/tools.js';
+import { loadPolicy, PolicyError } from '../../policies/index.js';
+import { importClaudeSettings } from '../../policies/claude-import.js';
+import { builtinPolicyNames } from '../../policies/compiler/load.js';
+import { packageRoot } from '../../policies/package-root.js';
+import { runPolicyTests } from '../../policies/policy-tests.js';
+import { canonicalToolName } from '../../policies/tools.js';
 import { EXIT, parseJsonArg, printJson, printTable, UsageError } from '../output.js';
 
 export function register(program: Command): void {

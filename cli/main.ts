@@ -2,8 +2,8 @@
  * The `icode` command line: one commander program, one module per command.
  */
 import { Command, CommanderError } from 'commander';
-import { PolicyError } from '../../policies/index.js';
-import { InputError } from '../errors.js';
+import { PolicyError } from '../policies/index.js';
+import { InputError } from '../engine/errors.js';
 import { EXIT } from './output.js';
 import { register as registerAudit } from './commands/audit.js';
 import { register as registerBench } from './commands/bench.js';

@@ -6,9 +6,9 @@
  */
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { HookConfigError } from '../../../sandbox/hooks/errors.js';
-import { HookRunner } from '../../../sandbox/hooks/runner.js';
-import { HOOK_POINTS, ON_ERROR_CHOICES, isHookPoint, type HookDeclaration, type HookOutcome, type HookPoint } from '../../../sandbox/hooks/types.js';
+import { HookConfigError } from '../../sandbox/hooks/errors.js';
+import { HookRunner } from '../../sandbox/hooks/runner.js';
+import { HOOK_POINTS, ON_ERROR_CHOICES, isHookPoint, type HookDeclaration, type HookOutcome, type HookPoint } from '../../sandbox/hooks/types.js';
 import { EXIT, parseJsonArg, printJson, UsageError } from '../output.js';
 import { parsePositiveIntUpTo } from '../parse.js';
 

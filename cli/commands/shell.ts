@@ -5,9 +5,9 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { JailError, probeJail, ShellJail, type JailMode, type ShellResult } from '../../../sandbox/jail/index.js';
-import { loadPolicy } from '../../../policies/index.js';
-import { jailOptionsFor } from '../../executors/jail-options.js';
+import { JailError, probeJail, ShellJail, type JailMode, type ShellResult } from '../../sandbox/jail/index.js';
+import { loadPolicy } from '../../policies/index.js';
+import { jailOptionsFor } from '../../engine/executors/jail-options.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
 interface ShellOpts {

@@ -2,8 +2,8 @@
 import { accessSync, constants, createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { createPipeline } from '../../pipeline.js';
-import { replayLines, type ReplayResult } from '../../replay.js';
+import { createPipeline } from '../../engine/pipeline.js';
+import { replayLines, type ReplayResult } from '../../engine/replay.js';
 import { EXIT, UsageError } from '../output.js';
 import { parseAsk, parsePositiveIntUpTo } from '../parse.js';
 import { startProgress } from '../progress.js';

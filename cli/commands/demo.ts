@@ -7,8 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { packageRoot } from '../../../policies/package-root.js';
-import { AuditLog } from '../../audit/log.js';
+import { packageRoot } from '../../policies/package-root.js';
+import { AuditLog } from '../../engine/audit/log.js';
 import { EXIT, printJson, printTable } from '../output.js';
 import { runCommand } from './run.js';
 

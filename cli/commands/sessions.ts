@@ -4,9 +4,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { EXPORT_FORMATS, exportSession, messageJson, sessionJson, toolCallJson, type ExportFormat } from '../../agent/export.js';
-import { formatCost } from '../../agent/output.js';
-import { SessionStore, defaultSessionsPath, type SessionInfo, type StoredMessage } from '../../agent/sessions.js';
+import { EXPORT_FORMATS, exportSession, messageJson, sessionJson, toolCallJson, type ExportFormat } from '../../engine/agent/export.js';
+import { formatCost } from '../../engine/agent/output.js';
+import { SessionStore, defaultSessionsPath, type SessionInfo, type StoredMessage } from '../../engine/agent/sessions.js';
 import { printJson, printTable } from '../output.js';
 
 interface DbOpts {

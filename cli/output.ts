@@ -1,6 +1,6 @@
 /** Shared output helpers for CLI commands: tables on a terminal, JSON for scripts, exit codes. */
 import Table from 'cli-table3';
-import { InputError } from '../errors.js';
+import { InputError } from '../engine/errors.js';
 
 export const EXIT = Object.freeze({
   OK: 0,

@@ -1,6 +1,6 @@
 /** `icode exec`: one tool call through the full pipeline. */
 import type { Command } from 'commander';
-import { createPipeline } from '../../pipeline.js';
+import { createPipeline } from '../../engine/pipeline.js';
 import { EXIT, parseJsonArg, printJson } from '../output.js';
 import { parseAsk } from '../parse.js';
 

@@ -8,9 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { chooseModel, loadConfigFile, parseModelSpec, type Env, type ModelSpec } from '../../agent/config.js';
-import { AgentConfigError, errorMessage } from '../../agent/errors.js';
-import { DEFAULT_MAX_TURNS, runAgent, type AgentEvent, type LoopOptions, type RunResult } from '../../agent/loop.js';
+import { chooseModel, loadConfigFile, parseModelSpec, type Env, type ModelSpec } from '../../engine/agent/config.js';
+import { AgentConfigError, errorMessage } from '../../engine/agent/errors.js';
+import { DEFAULT_MAX_TURNS, runAgent, type AgentEvent, type LoopOptions, type RunResult } from '../../engine/agent/loop.js';
 import {
   OUTPUT_FORMATS,
   exitCodeFor,
@@ -19,12 +19,12 @@ import {
   streamJsonLines,
   textOutput,
   type OutputFormat,
-} from '../../agent/output.js';
-import { createProvider } from '../../agent/providers/index.js';
-import type { Provider, RetryOptions } from '../../agent/providers/types.js';
-import { createPipelineRunner, type AgentRunner, type RunnerFactory } from '../../agent/runner-factory.js';
-import { SessionStore, defaultSessionsPath, type SessionInfo } from '../../agent/sessions.js';
-import { InputError } from '../../errors.js';
+} from '../../engine/agent/output.js';
+import { createProvider } from '../../engine/agent/providers/index.js';
+import type { Provider, RetryOptions } from '../../engine/agent/providers/types.js';
+import { createPipelineRunner, type AgentRunner, type RunnerFactory } from '../../engine/agent/runner-factory.js';
+import { SessionStore, defaultSessionsPath, type SessionInfo } from '../../engine/agent/sessions.js';
+import { InputError } from '../../engine/errors.js';
 import { EXIT } from '../output.js';
 import { parseAsk } from '../parse.js';
 

@@ -1,9 +1,9 @@
 /** `icode bench [SCENARIO…]`: p50/p99, ops/s and a ratio against a baseline measured in the same run. */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { runBench, selectScenarios, writeReport } from '../../../bench/harness.js';
-import { SCENARIOS } from '../../../bench/index.js';
-import { packageRoot } from '../../../policies/package-root.js';
+import { runBench, selectScenarios, writeReport } from '../../bench/harness.js';
+import { SCENARIOS } from '../../bench/index.js';
+import { packageRoot } from '../../policies/package-root.js';
 import { printJson, printTable, UsageError } from '../output.js';
 import { parsePositiveIntUpTo } from '../parse.js';
 
