@@ -2,7 +2,7 @@
  * A compiled policy: rules indexed by tool, decided with deny > ask > allow.
  */
 import { homedir } from 'node:os';
-import { analyzeShell } from '../shell/command-semantics.js';
+import { analyzeShell } from '../shell/analyze.js';
 import { accessedHost, accessedPaths, canonicalToolName } from '../tools.js';
 import { DECISION_RANK, type Decision, type ToolRequest, type TraceEntry, type Verdict } from '../types.js';
 import { resolvePath } from './paths.js';

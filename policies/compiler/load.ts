@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { packageRoot } from '../package-root.js';
-import { initShellParser } from '../shell/command-semantics.js';
+import { initShellParser } from '../shell/analyze.js';
 import { ALWAYS_PROTECTED, type Decision } from '../types.js';
 import { CompiledPolicy, type PolicySettings } from './compiled.js';
 import { asList, type PolicyDoc, type RuleDoc } from './doc.js';

@@ -5,7 +5,7 @@
  * Literal words containing blanks, quotes or <> are JSON-quoted.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyzeShell, decodeAnsiC, initShellParser, MAX_INPUT_BYTES } from '../../policies/shell/command-semantics.js';
+import { analyzeShell, decodeAnsiC, initShellParser, MAX_INPUT_BYTES } from '../../policies/shell/analyze.js';
 import type { ShellAnalysis, SimpleCommand, Word } from '../../policies/shell/types.js';
 
 beforeAll(async () => {

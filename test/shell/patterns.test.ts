@@ -3,7 +3,7 @@
  * against SimpleCommands from the real analyzer.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyzeShell, initShellParser } from '../../policies/shell/command-semantics.js';
+import { analyzeShell, initShellParser } from '../../policies/shell/analyze.js';
 import { compileCommandPattern, isInertBareAssignment, isSafeAssignment, tokenizePattern } from '../../policies/shell/patterns.js';
 import type { MatchMode, SimpleCommand } from '../../policies/shell/types.js';
 

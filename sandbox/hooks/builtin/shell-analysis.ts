@@ -4,7 +4,7 @@
  * reports problems (then the union of both is checked: more findings, never fewer).
  */
 import type { ShellAnalysis } from '../../../policies/shell/types.js';
-import { analyzeShell, initShellParser } from '../../../policies/shell/command-semantics.js';
+import { analyzeShell, initShellParser } from '../../../policies/shell/analyze.js';
 import { naiveAnalyze } from './naive-shell.js';
 
 export interface AnalyzerModule {
