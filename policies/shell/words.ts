@@ -276,29 +276,54 @@ export function hasUnparsedExpansion(text: string): boolean {
   return false;
 }
 
-/** Splits an `env -S` string. Only plain words and simple quotes are supported; else null. */
-export function splitEnvString(s: string): string[] | null {
-  if (/[\\$#]/.test(s)) return null;
-  const out: string[] = [];
+/**
+ * The one quote-aware splitter for short command-like strings (`env -S` strings, policy command
+ * patterns): blanks separate words; single quotes keep everything; double quotes keep everything but
+ * a backslash before `" \\ $ \``; outside quotes a backslash quotes the next character. Every quoted or
+ * escaped character goes through `quoted` (identity by default; command patterns use it to make
+ * glob characters literal). No expansions: callers refuse strings that need them. Reports the
+ * first quote left open instead of guessing.
+ */
+export function splitQuotedWords(line: string, quoted: (c: string) => string = (c) => c): { words: string[] } | { unclosed: '\'' | '"' } {
+  const words: string[] = [];
   let cur = '';
   let inWord = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
     if (c === ' ' || c === '\t' || c === '\n') {
-      if (inWord) out.push(cur);
+      if (inWord) words.push(cur);
       cur = '';
       inWord = false;
-    } else if (c === '\'' || c === '"') {
-      const end = s.indexOf(c, i + 1);
-      if (end < 0) return null;
-      cur += s.slice(i + 1, end);
+    } else if (c === '\'') {
+      const end = line.indexOf('\'', i + 1);
+      if (end < 0) return { unclosed: '\'' };
+      for (const ch of line.slice(i + 1, end)) cur += quoted(ch);
       i = end;
+      inWord = true;
+    } else if (c === '"') {
+      let j = i + 1;
+      for (; j < line.length && line[j] !== '"'; j++) {
+        if (line[j] === '\\' && j + 1 < line.length && /["\\$`]/.test(line[j + 1])) j++;
+        cur += quoted(line[j]);
+      }
+      if (j >= line.length) return { unclosed: '"' };
+      i = j;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < line.length) {
+      cur += quoted(line[++i]);
       inWord = true;
     } else {
       cur += c;
       inWord = true;
     }
   }
-  if (inWord) out.push(cur);
-  return out;
+  if (inWord) words.push(cur);
+  return { words };
+}
+
+/** Splits an `env -S` string. Only plain words and simple quotes are supported; else null. */
+export function splitEnvString(s: string): string[] | null {
+  if (/[\\$#]/.test(s)) return null;
+  const r = splitQuotedWords(s);
+  return 'words' in r ? r.words : null;
 }
