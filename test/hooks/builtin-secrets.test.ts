@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { redactSecrets, TOKEN_FORMATS, TOKEN_HINT } from '../../sandbox/hooks/builtin/secret-patterns.js';
+import { TOKEN_FORMATS, TOKEN_HINT } from '../../policies/secrets/token-formats.js';
+import { redactSecrets } from '../../sandbox/hooks/builtin/secret-patterns.js';
 import { HookRunner } from '../../sandbox/hooks/runner.js';
 import { rnd, TOKEN_SAMPLES as samples } from '../helpers/secret-samples.js';
 
