@@ -51,7 +51,7 @@ export const createPipelineRunner: RunnerFactory = async (opts) => {
   });
   return {
     runner: p,
-    tools: p.catalog.list().map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
+    tools: p.registry.specs(),
     policyHash: p.policyHash,
     workspace: p.workspace,
     hooks: loopHooksFor(p),
