@@ -9,7 +9,7 @@
  * results · PgUp/PgDn or the mouse wheel scroll.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import blessed from 'neo-blessed';
 import type { Widgets } from 'neo-blessed';
 import type { AgentEvent } from '../engine/agent/loop.js';
@@ -119,7 +119,7 @@ class TuiApp {
     this.status = blessed.box({ parent: this.screen, bottom: 0, left: 0, width: '100%', height: 1, tags: true, style: { bg: 'blue', fg: 'white' } });
     this.dialog = blessed.box({ parent: this.screen, top: 'center', left: 'center', width: '90%', height: '80%', tags: true, border: 'line', label: ' approval needed ', hidden: true, scrollable: true, alwaysScroll: true, mouse: true, style: { border: { fg: 'yellow' } } });
     this.palette = blessed.box({ parent: this.screen, top: 2, left: 'center', width: '70%', height: '60%', tags: true, border: 'line', label: ' command palette ', hidden: true });
-    this.tooSmall = blessed.box({ parent: this.screen, top: 0, left: 0, width: '100%', height: '100%', tags: false, hidden: true, content: 'icode: window too small' });
+    this.tooSmall = blessed.box({ parent: this.screen, top: 0, left: 0, width: '100%', height: '100%', tags: false, hidden: true, content: 'too small' });
     this.stream.on('scroll', () => {
       this.followTail = this.stream.getScrollPerc() >= 100 || this.stream.getScrollHeight() <= Number(this.stream.height);
     });
@@ -232,10 +232,13 @@ class TuiApp {
     const window = contextWindow(c.model);
     const use = c.lastInputTokens ? `${Math.round((c.lastInputTokens / window) * 100)}%` : '0%';
     const cost = c.costUsd === null ? '$?' : `$${c.costUsd.toFixed(4)}`;
-    const parts = [c.model, c.policy, c.workspace, `session ${c.session.id.slice(0, 8)}`, `ctx ${use}`, cost, '^P palette · F2-F6 panels · Esc stop · ^C^C quit'];
-    let line = parts.map((p) => plain(p)).join(' │ ');
-    if (line.length > cols) line = plain(parts.slice(3).join(' │ '));
-    return ` ${line}`;
+    const keys = '^P palette F2-6 panels Esc stop ^C^C quit';
+    // Most important first; what does not fit is dropped from the end, then the workspace shortened.
+    const parts = [c.model, c.policy, `ctx ${use}`, cost, `session ${c.session.id.slice(0, 8)}`, c.workspace, keys];
+    let line = parts.join(' │ ');
+    if (line.length + 1 > cols) line = [c.model, c.policy, `ctx ${use}`, cost, `session ${c.session.id.slice(0, 8)}`, basename(c.workspace), keys].join(' │ ');
+    if (line.length + 1 > cols) line = line.slice(0, Math.max(0, cols - 2)) + '…';
+    return ` ${plain(line)}`;
   }
 
   private panelContent(name: PanelName): string {
