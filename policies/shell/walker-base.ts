@@ -37,7 +37,7 @@ export const WORD_TYPES = new Set([
 export const REDIRECT_TYPES = new Set(['file_redirect', 'heredoc_redirect', 'herestring_redirect']);
 
 /** An unescaped backtick, `$(` or `$[` in text: code that bash would run. */
-export const HIDDEN_CODE = /(?:^|[^\\])(?:\\\\)*(?:`|\$\(|\$\[)/;
+const HIDDEN_CODE = /(?:^|[^\\])(?:\\\\)*(?:`|\$\(|\$\[)/;
 /** Variables whose value bash itself runs or prompt-expands (which runs `$(…)`). */
 export const CODE_VARS = new Set(['PROMPT_COMMAND', 'PS0', 'PS1', 'PS2', 'PS3', 'PS4', 'BASH_ENV', 'ENV']);
 export const SAFE_INDEX = /^(?:\d+|@|\*)$/;

@@ -84,7 +84,7 @@ export function basename(name: string): string {
   return i < 0 ? name : name.slice(i + 1);
 }
 /** `NAME=`, `NAME[…]=` or `NAME+=`: a word bash may read as an assignment. */
-export const ASSIGN_LIKE = /^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=/;
+const ASSIGN_LIKE = /^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=/;
 
 // ---------------------------------------------------------------------------------------------
 // Quote removal
@@ -137,7 +137,7 @@ export function decodeDq(s: string): string {
   return out;
 }
 
-export function readDigits(s: string, i: number, re: RegExp, max: number): string {
+function readDigits(s: string, i: number, re: RegExp, max: number): string {
   let d = '';
   while (d.length < max && i + d.length < s.length && re.test(s[i + d.length])) d += s[i + d.length];
   return d;
@@ -205,7 +205,7 @@ export function decodeAnsiC(s: string): string | null {
   return out;
 }
 
-export function hasGlob(v: string, m: string): boolean {
+function hasGlob(v: string, m: string): boolean {
   let lastClose = -1;
   for (let i = v.length - 1; i >= 0; i--) {
     if (v[i] === ']' && m[i] === '0') {
@@ -223,7 +223,7 @@ export function hasGlob(v: string, m: string): boolean {
 }
 
 /** True when bash would brace-expand: unquoted `{…,…}` or `{x..y}` (one linear pass). */
-export function hasBrace(v: string, m: string): boolean {
+function hasBrace(v: string, m: string): boolean {
   const open: boolean[] = []; // per open brace: saw a top-level comma or `..`
   for (let i = 0; i < v.length; i++) {
     if (m[i] !== '0') continue;

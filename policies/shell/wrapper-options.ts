@@ -24,7 +24,7 @@ export interface OptSpec {
   permute?: boolean;
 }
 
-export interface OptHit {
+interface OptHit {
   name: string;
   value: Arg | null;
 }

@@ -9,7 +9,7 @@
 import { redactMatch, TOKEN_FORMATS, type SecretPattern } from '../../../policies/secrets/token-formats.js';
 
 /** Shannon entropy in bits per character. */
-export function entropy(s: string): number {
+function entropy(s: string): number {
   const counts = new Map<string, number>();
   for (const c of s) counts.set(c, (counts.get(c) ?? 0) + 1);
   let h = 0;
