@@ -176,6 +176,8 @@ class ToolPipeline implements Pipeline {
     let reason: string;
     let approval: string | undefined;
     let effective: 'allow' | 'deny';
+    // Why a deny was not a policy decision (the CLI's exit code: bad input or policy is 2, a decision 3).
+    let refusal: ToolCallResult['refusal'];
     const tooDeep = nestingDepth(input) > MAX_INPUT_DEPTH;
     if (this.closed) {
       decision = 'deny';
@@ -183,20 +185,25 @@ class ToolPipeline implements Pipeline {
     } else if (tooDeep) {
       decision = 'deny';
       reason = `input nested more than ${MAX_INPUT_DEPTH} levels deep`;
+      refusal = 'bad_input';
     } else if (call.malformed !== undefined) {
       decision = 'deny';
       reason = `malformed request: ${call.malformed}`;
+      refusal = 'bad_input';
     } else if (!this.policy) {
       decision = 'deny';
       reason = `the policy failed to load, so every call is denied: ${this.policyError ?? 'unknown error'}`;
+      refusal = 'bad_policy';
     } else if (!spec) {
       decision = 'deny';
       reason = `unknown tool "${tool}" (known: ${this.catalog.names().join(', ')})`;
+      refusal = 'bad_input';
     } else {
       const invalid = this.catalog.validate(tool, input);
       if (invalid !== null) {
         decision = 'deny';
         reason = `invalid input for ${tool}: ${invalid}`;
+        refusal = 'bad_input';
       } else {
         try {
           const v = this.policy.decide({ tool, input: input as Record<string, unknown>, agent, workspace: this.workspace });
@@ -250,7 +257,7 @@ class ToolPipeline implements Pipeline {
       auditId = await this.audit.recordDecision({ ...record, callId });
     }
 
-    const base = { callId, tool, decision, rule, reason, auditId };
+    const base = { callId, tool, decision, rule, reason, auditId, ...(refusal ? { refusal } : {}) };
     if (effective === 'deny') {
       const why = approval ?? reason;
       const message = `Denied by policy${rule ? ` (rule ${rule})` : ''}: ${why}`;

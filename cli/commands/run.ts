@@ -24,7 +24,7 @@ import { createProvider } from '../../engine/agent/providers/index.js';
 import type { Provider, RetryOptions } from '../../engine/agent/providers/types.js';
 import { createPipelineRunner, type AgentRunner, type RunnerFactory } from '../../engine/agent/runner-factory.js';
 import { SessionStore, defaultSessionsPath, type SessionInfo } from '../../engine/agent/sessions.js';
-import { InputError } from '../../engine/errors.js';
+import { reportFault } from '../fault.js';
 import { EXIT } from '../output.js';
 import { parseAsk } from '../parse.js';
 
@@ -132,17 +132,6 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/**
- * Exit code for a failure before or around the loop: errors that carry exit code 2 (InputError and
- * its subclasses, PolicyError — matched by its exitCode so this module does not load the policy
- * compiler) are usage errors, anything else is internal.
- */
-function failureCode(e: unknown): number {
-  if (e instanceof InputError) return EXIT.USAGE;
-  if (e instanceof Error && (e as Error & { exitCode?: unknown }).exitCode === EXIT.USAGE) return EXIT.USAGE;
-  return EXIT.INTERNAL;
 }
 
 /** Title of a new session: the prompt's first line, cut. */
@@ -264,9 +253,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
     });
     return exitCodeFor(result);
   } catch (e) {
-    const code = failureCode(e);
-    const what = e instanceof Error && e.name === 'PolicyError' ? `invalid policy\n${e.message}` : errorMessage(e);
-    err(`icode: ${code === EXIT.INTERNAL ? `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` : what}\n`);
+    const code = reportFault(e, err);
     if (format !== 'text' && (started || code === EXIT.INTERNAL)) {
       // Consumers of json/stream-json always get a final result object.
       line({

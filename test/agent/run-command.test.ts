@@ -239,7 +239,7 @@ describe('resume and fork against a real SDK', () => {
       expect(forkReq[4]!.content).toBe('another second question');
 
       written.length = 0;
-      await program.parseAsync(['node', 'icode', 'sessions', 'list', '--sessions-db', db, '--json']);
+      await program.parseAsync(['node', 'icode', 'sessions', 'list', '--all', '--sessions-db', db, '--json']);
       const list = JSON.parse(written.join('')) as Array<{ id: string; message_count: number }>;
       expect(list.map((s) => [s.id, s.message_count]).sort()).toEqual([[fork.id, 6], [id, 6]].sort());
 
