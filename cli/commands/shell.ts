@@ -51,7 +51,7 @@ export function register(program: Command): void {
       if (mode === 'bwrap') {
         const p = probeJail();
         if (!p.ok) {
-          process.stderr.write(`icode shell: cannot start the jail: ${p.reason}\nfix: ${p.fix}\n`);
+          process.stderr.write(`icode shell: cannot start the jail: ${p.reason}; fix: ${p.fix}\n`);
           process.exitCode = EXIT.INTERNAL;
           return;
         }

@@ -63,12 +63,12 @@ export const BUILTIN_TOOL_SPECS: readonly ToolSpec[] = [
   {
     name: 'glob',
     kind: 'fs',
-    description: 'Find files by glob pattern; paths relative to the workspace root, sorted.',
+    description: 'Find files by glob pattern; paths relative to the workspace root, sorted; files .gitignore excludes are skipped unless include_ignored is true.',
     inputSchema: {
       type: 'object',
       additionalProperties: false,
       required: ['pattern'],
-      properties: { pattern: { type: 'string', minLength: 1, maxLength: 4096 }, path },
+      properties: { pattern: { type: 'string', minLength: 1, maxLength: 4096 }, path, include_ignored: { type: 'boolean' } },
     },
   },
   {

@@ -33,6 +33,8 @@ export interface EditInput {
 export interface GlobInput {
   pattern: string;
   path?: string;
+  /** Also list files .gitignore excludes (default false: ignored files are skipped, as grep does). */
+  include_ignored?: boolean;
 }
 
 export type GrepOutputMode = 'files_with_matches' | 'content' | 'count';
