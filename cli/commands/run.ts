@@ -20,6 +20,7 @@ import {
   textOutput,
   type OutputFormat,
 } from '../../engine/agent/output.js';
+import { loadProjectInstructions } from '../../engine/agent/instructions.js';
 import { createProvider } from '../../engine/agent/providers/index.js';
 import type { Provider, RetryOptions } from '../../engine/agent/providers/types.js';
 import { createPipelineRunner, type AgentRunner, type RunnerFactory } from '../../engine/agent/runner-factory.js';
@@ -48,6 +49,8 @@ export interface RunOptions {
   audit?: string;
   sessionsDb?: string;
   system?: string;
+  /** false (--no-project-instructions): do not read AGENTS.md / CLAUDE.md. */
+  projectInstructions?: boolean;
 }
 
 /** What the command needs from the outside world; tests replace any of it. */
@@ -105,6 +108,7 @@ export function register(program: Command): void {
     .option('--audit <db>', 'audit database (default: $XDG_STATE_HOME/icode/audit.db)')
     .option('--sessions-db <db>', 'sessions database (default: $XDG_STATE_HOME/icode/sessions.db)')
     .option('--system <text>', 'system prompt')
+    .option('--no-project-instructions', 'do not add AGENTS.md / CLAUDE.md (workspace and parents up to the repository root) to the system prompt')
     .option('-p, --print', 'accepted for compatibility: runs are always one-shot')
     .action(async (promptWords: string[], opts: RunOptions) => {
       const ctl = new AbortController();
@@ -202,6 +206,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       ...(opts.audit ? { audit: opts.audit } : {}),
     });
     const system = opts.system ?? resumed?.system ?? undefined;
+    const instructions = opts.projectInstructions === false ? null : loadProjectInstructions(agentRunner.workspace);
     const session =
       resumed ??
       store.createSession({ id, title: prompt ? titleOf(prompt) : null, model: storedSpec, workspace, policy, system: system ?? null });
@@ -216,6 +221,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       permissionMode: `ask-${opts.ask ?? 'deny'}`,
       cwd: agentRunner.workspace,
       resumed: resumed !== null,
+      instructions: instructions?.files ?? [],
     };
     let onEvent: (e: AgentEvent) => void;
     if (format === 'stream-json') {
@@ -230,6 +236,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
     } else {
       const text = textOutput({ out, err });
       if (resumed) err(`icode: resuming session ${session.id} (${session.messageCount} messages)\n`);
+      if (init.instructions.length) err(`icode: project instructions from ${init.instructions.join(', ')}${instructions?.truncated ? ' (cut at the size cap)' : ''}\n`);
       onEvent = text;
     }
 
@@ -243,7 +250,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       sessions: store,
       sessionId: session.id,
       maxTurns: opts.maxTurns ?? DEFAULT_MAX_TURNS,
-      ...(system || startContext ? { system: [system, startContext].filter(Boolean).join('\n\n') } : {}),
+      ...(system || startContext || instructions?.text ? { system: [system, instructions?.text, startContext].filter(Boolean).join('\n\n') } : {}),
       ...(opts.maxBudgetTokens ? { maxBudgetTokens: opts.maxBudgetTokens } : {}),
       ...(opts.maxCostUsd ? { maxCostUsd: opts.maxCostUsd } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),

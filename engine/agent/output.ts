@@ -4,7 +4,7 @@
  * `--output-format stream-json` so tools written for it can read it).
  *
  * stream-json lines, in order:
- *   {"type":"system","subtype":"init", session_id, model, tools, policy, policy_hash, permissionMode, cwd}
+ *   {"type":"system","subtype":"init", session_id, model, tools, policy, policy_hash, permissionMode, cwd, instructions}
  *   {"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":…}}}
  *   {"type":"assistant","message":{role, model, content:[text|tool_use blocks], stop_reason, usage}}
  *   {"type":"tool_use", tool_use_id, name, input, decision, rule, reason, status, audit_id, duration_ms}  (one per call, once decided and run)
@@ -28,6 +28,8 @@ export interface InitInfo {
   permissionMode: string;
   cwd: string;
   resumed: boolean;
+  /** Project instruction files (AGENTS.md, CLAUDE.md) added to the system prompt, root-most first. */
+  instructions?: string[];
 }
 
 export function usageJson(u: Usage): Record<string, number> {
@@ -60,6 +62,7 @@ export function initJson(init: InitInfo): Record<string, unknown> {
     policy_hash: init.policyHash,
     permissionMode: init.permissionMode,
     resumed: init.resumed,
+    instructions: init.instructions ?? [],
   };
 }
 
