@@ -1,7 +1,10 @@
 /**
  * The `icode` command line: one commander program, one module per command.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { packageRoot } from '../policies/package-root.js';
 import { EXIT, UsageError } from './output.js';
 import { reportFault, setDebug } from './fault.js';
 import { suggestCommand } from './suggest.js';
@@ -19,7 +22,7 @@ import { register as registerShell } from './commands/shell.js';
 export function buildProgram(): Command {
   const program = new Command('icode')
     .description('A hardened runtime for AI coding agents: every tool call decided by a policy, audited, and confined.')
-    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .option('--debug', 'print stack traces of internal errors (also ICODE_DEBUG=1)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
@@ -33,6 +36,15 @@ Run a prompt:   icode "fix the failing test"    (same as: icode run "…")
 Exit codes:     0 ok · 1 a check failed · 2 bad input or policy · 3 denied · 4 internal error`,
   );
   return program;
+}
+
+/** The version in the package.json icode runs from (a clone, a global install or an unpacked tarball). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** `icode "prompt"` and `icode --resume ID` are shorthands for `icode run …`. */

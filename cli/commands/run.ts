@@ -21,6 +21,7 @@ import {
   type OutputFormat,
 } from '../../engine/agent/output.js';
 import { loadProjectInstructions } from '../../engine/agent/instructions.js';
+import { useColor } from '../../engine/agent/text-style.js';
 import { createProvider } from '../../engine/agent/providers/index.js';
 import type { Provider, RetryOptions } from '../../engine/agent/providers/types.js';
 import { createPipelineRunner, type AgentRunner, type RunnerFactory } from '../../engine/agent/runner-factory.js';
@@ -66,6 +67,8 @@ export interface RunDeps {
   /** Hooks passed to the loop (the lead wires the todo enforcer here). */
   hooks?: Pick<LoopOptions, 'onStop' | 'onUserPrompt'>;
   cwd?: string;
+  /** Colour the text output (default: stderr is a terminal, NO_COLOR / FORCE_COLOR respected). */
+  color?: boolean;
 }
 
 function intArg(min: number) {
@@ -234,7 +237,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
         if (e.type === 'result') line(resultJson(e.result));
       };
     } else {
-      const text = textOutput({ out, err });
+      const text = textOutput({ out, err, color: deps.color ?? useColor(process.stderr, env), scripted: spec.kind === 'script' });
       if (resumed) err(`icode: resuming session ${session.id} (${session.messageCount} messages)\n`);
       if (init.instructions.length) err(`icode: project instructions from ${init.instructions.join(', ')}${instructions?.truncated ? ' (cut at the size cap)' : ''}\n`);
       onEvent = text;
