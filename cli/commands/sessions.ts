@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { EXPORT_FORMATS, exportSession, messageJson, sessionJson, toolCallJson, type ExportFormat } from '../../engine/agent/export.js';
 import { formatCost } from '../../engine/agent/output.js';
+import { formatDuration } from '../../engine/agent/text-style.js';
 import { SessionStore, defaultSessionsPath, type SessionInfo, type StoredMessage } from '../../engine/agent/sessions.js';
 import { printJson, printTable } from '../output.js';
 
@@ -143,8 +144,8 @@ export function register(program: Command): void {
         if (calls.length) {
           const seqOf = new Map(messages.map((m) => [m.id, m.seq]));
           printTable(
-            ['msg', 'call id', 'tool', 'decision', 'rule', 'status', 'audit id', 'ms'],
-            calls.map((c) => [seqOf.get(c.messageId), c.callId, c.tool, c.decision, c.rule, c.status, c.auditId, c.durationMs]),
+            ['msg', 'call id', 'tool', 'decision', 'rule', 'status', 'audit id', 'took'],
+            calls.map((c) => [seqOf.get(c.messageId), c.callId, c.tool, c.decision, c.rule, c.status, c.auditId, formatDuration(c.durationMs)]),
             40,
           );
         }
