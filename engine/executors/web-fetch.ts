@@ -16,7 +16,7 @@ export class WebFetchExecutor implements Executor {
     private readonly limits: Omit<WebFetchOptions, 'decide' | 'signal'> = {},
   ) {}
 
-  async run(_tool: string, input: Record<string, unknown>, ctx: ExecContext & { agent?: string }): Promise<ExecResult> {
+  async run(_tool: string, input: Record<string, unknown>, ctx: ExecContext): Promise<ExecResult> {
     const policy = this.policy();
     if (!policy) return { ok: false, output: '', error: 'no policy: nothing is fetched', truncated: false, bytes: 0 };
     const url = String(input.url ?? '');
@@ -31,9 +31,10 @@ export class WebFetchExecutor implements Executor {
       ...(r.status !== undefined ? [`Status: ${r.status}${r.contentType ? ` (${r.contentType})` : ''}`] : []),
       ...(typeof input.prompt === 'string' && input.prompt ? [`Prompt: ${input.prompt}`] : []),
     ].join('\n');
+    const auditNote = { note: `final URL ${r.url}`, data: { url: r.url, chain: r.chain, ...(r.status !== undefined ? { status: r.status } : {}) } };
     const body = r.text !== undefined ? `\n\n${r.text}${r.truncated ? '\n[… cut: the page is larger than the web_fetch limit]' : ''}` : '';
-    if (!r.ok) return { ok: false, output: r.text !== undefined ? head + body : head, error: r.error ?? 'failed', truncated: r.truncated, bytes: r.bytes };
-    return { ok: true, output: head + body + '\n', truncated: r.truncated, bytes: r.bytes };
+    if (!r.ok) return { ok: false, output: r.text !== undefined ? head + body : head, error: r.error ?? 'failed', truncated: r.truncated, bytes: r.bytes, auditNote };
+    return { ok: true, output: head + body + '\n', truncated: r.truncated, bytes: r.bytes, auditNote };
   }
 
   describe(): string {

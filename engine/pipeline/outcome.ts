@@ -30,6 +30,12 @@ export function recordDenied(p: StageDeps, c: CallState, hookMessage?: string): 
 /** A call that ran: its outcome row, and the result for the agent. */
 export function recordOutcome(p: StageDeps, c: CallState, result: ExecResult, text: string): ToolCallResult {
   const durationMs = performance.now() - c.started;
+  if (result.auditNote) {
+    const { note, data } = result.auditNote;
+    p.audit.recordHook({ session: c.session, callId: c.callId, hook: c.tool, phase: 'post', result: 'note', reason: note, ...(data ? { data } : {}) }).catch((e: unknown) => {
+      process.stderr.write(`icode: could not record the audit note of call ${c.callId}: ${(e as Error).message}\n`);
+    });
+  }
   queueOutcome(p.audit, {
     session: c.session,
     callId: c.callId,

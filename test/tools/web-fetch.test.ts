@@ -186,3 +186,50 @@ describe('the web_fetch executor', () => {
     expect(r.output).toContain('Release notes');
   });
 });
+
+describe('web_fetch through the pipeline', () => {
+  it('is a registered tool: allowed by a host rule that names the host, audited with the final URL; a direct loopback URL asks (denied without a person); a bad input is bad input', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { lookup } = await import('node:dns/promises');
+    const { createPipeline } = await import('../../engine/pipeline.js');
+    // A server on the address the fetcher will use for "localhost" (127.0.0.1 or ::1, as DNS says).
+    const [first] = await lookup('localhost', { all: true, verbatim: true });
+    const local = createServer(handle);
+    await new Promise<void>((r) => local.listen(0, first!.address, r));
+    const lport = (local.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'icode-webfetch-'));
+    try {
+      const policyFile = join(dir, 'policy.yaml');
+      writeFileSync(policyFile, 'version: 1\nname: t\ndefault: ask\nrules:\n  - {id: lo, decision: allow, reason: the local docs server, tool: web_fetch, host: [localhost]}\n');
+      const p = await createPipeline({ workspace: dir, policy: policyFile, audit: join(dir, 'audit.db'), session: 'wf' });
+      try {
+        expect(p.tools).toContain('web_fetch');
+        // localhost is a loopback address: allowed only because the rule names it. Claude Code's name works.
+        const ok = await p.call({ tool: 'WebFetch', input: { url: `http://localhost:${lport}/to-page`, prompt: 'what changed?' } });
+        expect(ok.status).toBe('ok');
+        expect(ok.output).toContain(`URL: http://localhost:${lport}/page`);
+        expect(ok.output).toContain('Release notes');
+        const direct = await p.call({ tool: 'web_fetch', input: { url: `http://127.0.0.1:${port}/secret` } });
+        expect(direct.status).toBe('denied'); // default ask, no one to ask
+        expect(direct.output).not.toContain('METADATA-SECRET');
+        const bad = await p.call({ tool: 'web_fetch', input: { uri: 'x' } });
+        expect(bad.refusal).toBe('bad_input');
+        p.audit.flush();
+        await eventuallyRows(() => p.audit.list({ session: 'wf' }).filter((r) => JSON.stringify(r).includes(`final URL http://localhost:${lport}/page`)).length === 1);
+      } finally {
+        await p.close();
+      }
+    } finally {
+      local.closeAllConnections();
+      await new Promise<void>((r) => local.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+async function eventuallyRows(cond: () => boolean): Promise<void> {
+  const { eventually } = await import('../helpers/eventually.js');
+  expect(await eventually(cond)).toBe(true);
+}
