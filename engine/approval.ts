@@ -36,7 +36,7 @@ export class StaticApprover implements Approver {
 /** What a user can do so that an `ask` they could not answer is allowed next time. */
 export function howToAllow(req: Pick<ApprovalRequest, 'tool' | 'input' | 'rule'>): string {
   const input = (typeof req.input === 'object' && req.input !== null ? req.input : {}) as Record<string, unknown>;
-  const alternatives = 'rerun with --ask allow, or approve it in the TUI';
+  const alternatives = 'rerun with --ask allow, or run icode in a terminal (the TUI) and approve it';
   // deny > ask > allow: an allow rule cannot outvote a rule that asks, only the policy's default.
   if (req.rule !== null) return `rule ${req.rule} asks for it (an allow rule cannot override it); ${alternatives}`;
   const target =
