@@ -1,6 +1,7 @@
 /** Shared output helpers for CLI commands: tables on a terminal, JSON for scripts, exit codes. */
 import Table from 'cli-table3';
 import { InputError } from '../engine/errors.js';
+import { useColor } from '../engine/agent/text-style.js';
 
 export const EXIT = Object.freeze({
   OK: 0,
@@ -20,10 +21,14 @@ export function printJson(value: unknown): void {
 
 /** A table with a header row; cells are stringified and long cells are cut. */
 export function printTable(head: string[], rows: unknown[][], maxCell = 80): void {
-  const tty = process.stdout.isTTY === true;
-  const table = new Table({ head, style: { head: tty ? ['cyan'] : [], border: tty ? ['grey'] : [] } });
+  process.stdout.write(renderTable(head, rows, maxCell, useColor(process.stdout)) + '\n');
+}
+
+/** A compact table (no rule between rows), coloured header and borders only when `color`. */
+export function renderTable(head: string[], rows: unknown[][], maxCell = 80, color = false): string {
+  const table = new Table({ head, style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [], compact: true } });
   for (const row of rows) table.push(row.map((c) => cut(c === null || c === undefined ? '' : String(c), maxCell)));
-  process.stdout.write(table.toString() + '\n');
+  return table.toString();
 }
 
 function cut(s: string, max: number): string {

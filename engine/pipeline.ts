@@ -204,7 +204,7 @@ class ToolPipeline implements Pipeline, StageDeps {
     if (!def.executor) return this.executors.get(def.kind) ?? null;
     let ex = this.ownExecutors.get(def.name);
     if (!ex && !this.closed) {
-      ex = def.executor({ workspace: this.workspace, settings: this.policy?.settings });
+      ex = def.executor({ workspace: this.workspace, settings: this.policy?.settings, policy: this.policy });
       this.ownExecutors.set(def.name, ex);
     }
     return ex ?? null;

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { chooseModel, loadConfigFile, parseModelSpec, type Env, type ModelSpec } from '../engine/agent/config.js';
+import { loadProjectInstructions } from '../engine/agent/instructions.js';
 import { runAgent, DEFAULT_MAX_TURNS, type AgentEvent, type RunResult } from '../engine/agent/loop.js';
 import { createProvider } from '../engine/agent/providers/index.js';
 import type { Provider } from '../engine/agent/providers/types.js';
@@ -139,7 +140,9 @@ export class AgentController {
     if (!this.session.title) this.store.updateSession(this.session.id, { title: prompt.split('\n')[0]!.slice(0, 120) });
     try {
       const startContext = this.session.messageCount === 0 ? ((await this.runner.onSessionStart?.(this.session.id, 'startup')) ?? '') : '';
-      const system = [this.opts.system ?? this.session.system ?? '', startContext].filter(Boolean).join('\n\n');
+      // AGENTS.md / CLAUDE.md are read for every run (never stored with the session: no duplicates on resume).
+      const instructions = loadProjectInstructions(this.runner.workspace).text;
+      const system = [this.opts.system ?? this.session.system ?? '', instructions, startContext].filter(Boolean).join('\n\n');
       const result = await runAgent(prompt, {
         provider: this.provider,
         runner: this.runner.runner,

@@ -19,6 +19,7 @@ import {
   type ListFilters,
 } from '../../engine/audit/log.js';
 import { EXIT, printJson, printTable, UsageError } from '../output.js';
+import { formatDuration } from '../../engine/agent/text-style.js';
 
 interface DbOpts {
   db?: string;
@@ -327,7 +328,7 @@ function printDetail(d: CallDetail): void {
   );
   if (d.hooks.length) {
     process.stdout.write('hooks\n');
-    printTable(['seq', 'phase', 'hook', 'result', 'reason/error', 'ms'], d.hooks.map((h) => [h.seq, h.phase, h.name, h.result, h.reason ?? h.error ?? '', h.durationMs ?? '']));
+    printTable(['seq', 'phase', 'hook', 'result', 'reason/error', 'took'], d.hooks.map((h) => [h.seq, h.phase, h.name, h.result, h.reason ?? h.error ?? '', formatDuration(h.durationMs)]));
   }
   if (d.outcome) {
     process.stdout.write(`outcome (row ${d.outcome.seq})\n`);

@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .command('replay')
     .description('Replay a JSONL of tool calls (or a Claude Code transcript) through the pipeline; prints one JSON result per call, in input order')
     .argument('<file>', 'JSONL file, or - for standard input')
-    .requiredOption('--workspace <dir>', 'workspace root')
+    .option('--workspace <dir>', 'workspace root (default: the current directory)', '.')
     .requiredOption('--policy <file>', 'policy file or builtin:NAME')
     .option('--audit <db>', 'audit database (default: $XDG_STATE_HOME/icode/audit.db)')
     .option('--ask <answer>', 'how to settle "ask" without a person: deny or allow', parseAsk, 'deny')

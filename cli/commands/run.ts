@@ -20,11 +20,13 @@ import {
   textOutput,
   type OutputFormat,
 } from '../../engine/agent/output.js';
+import { loadProjectInstructions } from '../../engine/agent/instructions.js';
+import { useColor } from '../../engine/agent/text-style.js';
 import { createProvider } from '../../engine/agent/providers/index.js';
 import type { Provider, RetryOptions } from '../../engine/agent/providers/types.js';
 import { createPipelineRunner, type AgentRunner, type RunnerFactory } from '../../engine/agent/runner-factory.js';
 import { SessionStore, defaultSessionsPath, type SessionInfo } from '../../engine/agent/sessions.js';
-import { InputError } from '../../engine/errors.js';
+import { reportFault } from '../fault.js';
 import { EXIT } from '../output.js';
 import { parseAsk } from '../parse.js';
 
@@ -48,6 +50,8 @@ export interface RunOptions {
   audit?: string;
   sessionsDb?: string;
   system?: string;
+  /** false (--no-project-instructions): do not read AGENTS.md / CLAUDE.md. */
+  projectInstructions?: boolean;
 }
 
 /** What the command needs from the outside world; tests replace any of it. */
@@ -63,6 +67,8 @@ export interface RunDeps {
   /** Hooks passed to the loop (the lead wires the todo enforcer here). */
   hooks?: Pick<LoopOptions, 'onStop' | 'onUserPrompt'>;
   cwd?: string;
+  /** Colour the text output (default: stderr is a terminal, NO_COLOR / FORCE_COLOR respected). */
+  color?: boolean;
 }
 
 function intArg(min: number) {
@@ -105,6 +111,7 @@ export function register(program: Command): void {
     .option('--audit <db>', 'audit database (default: $XDG_STATE_HOME/icode/audit.db)')
     .option('--sessions-db <db>', 'sessions database (default: $XDG_STATE_HOME/icode/sessions.db)')
     .option('--system <text>', 'system prompt')
+    .option('--no-project-instructions', 'do not add AGENTS.md / CLAUDE.md (workspace and parents up to the repository root) to the system prompt')
     .option('-p, --print', 'accepted for compatibility: runs are always one-shot')
     .action(async (promptWords: string[], opts: RunOptions) => {
       const ctl = new AbortController();
@@ -161,17 +168,6 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/**
- * Exit code for a failure before or around the loop: errors that carry exit code 2 (InputError and
- * its subclasses, PolicyError — matched by its exitCode so this module does not load the policy
- * compiler) are usage errors, anything else is internal.
- */
-function failureCode(e: unknown): number {
-  if (e instanceof InputError) return EXIT.USAGE;
-  if (e instanceof Error && (e as Error & { exitCode?: unknown }).exitCode === EXIT.USAGE) return EXIT.USAGE;
-  return EXIT.INTERNAL;
 }
 
 /** Title of a new session: the prompt's first line, cut. */
@@ -242,6 +238,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       ...(opts.audit ? { audit: opts.audit } : {}),
     });
     const system = opts.system ?? resumed?.system ?? undefined;
+    const instructions = opts.projectInstructions === false ? null : loadProjectInstructions(agentRunner.workspace);
     const session =
       resumed ??
       store.createSession({ id, title: prompt ? titleOf(prompt) : null, model: storedSpec, workspace, policy, system: system ?? null });
@@ -256,6 +253,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       permissionMode: `ask-${opts.ask ?? 'deny'}`,
       cwd: agentRunner.workspace,
       resumed: resumed !== null,
+      instructions: instructions?.files ?? [],
     };
     let onEvent: (e: AgentEvent) => void;
     if (format === 'stream-json') {
@@ -268,8 +266,9 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
         if (e.type === 'result') line(resultJson(e.result));
       };
     } else {
-      const text = textOutput({ out, err });
+      const text = textOutput({ out, err, color: deps.color ?? useColor(process.stderr, env), scripted: spec.kind === 'script' });
       if (resumed) err(`icode: resuming session ${session.id} (${session.messageCount} messages)\n`);
+      if (init.instructions.length) err(`icode: project instructions from ${init.instructions.join(', ')}${instructions?.truncated ? ' (cut at the size cap)' : ''}\n`);
       onEvent = text;
     }
 
@@ -283,7 +282,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       sessions: store,
       sessionId: session.id,
       maxTurns: opts.maxTurns ?? DEFAULT_MAX_TURNS,
-      ...(system || startContext ? { system: [system, startContext].filter(Boolean).join('\n\n') } : {}),
+      ...(system || startContext || instructions?.text ? { system: [system, instructions?.text, startContext].filter(Boolean).join('\n\n') } : {}),
       ...(opts.maxBudgetTokens ? { maxBudgetTokens: opts.maxBudgetTokens } : {}),
       ...(opts.maxCostUsd ? { maxCostUsd: opts.maxCostUsd } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
@@ -293,9 +292,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
     });
     return exitCodeFor(result);
   } catch (e) {
-    const code = failureCode(e);
-    const what = e instanceof Error && e.name === 'PolicyError' ? `invalid policy\n${e.message}` : errorMessage(e);
-    err(`icode: ${code === EXIT.INTERNAL ? `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` : what}\n`);
+    const code = reportFault(e, err);
     if (format !== 'text' && (started || code === EXIT.INTERNAL)) {
       // Consumers of json/stream-json always get a final result object.
       line({

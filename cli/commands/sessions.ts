@@ -2,10 +2,12 @@
  * `icode sessions list|show|export|fork`: the stored agent sessions (see engine/agent/sessions.ts).
  * Resuming is `icode run --resume ID "next prompt"` (or `icode --resume ID …`).
  */
-import { writeFileSync } from 'node:fs';
+import { realpathSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { EXPORT_FORMATS, exportSession, messageJson, sessionJson, toolCallJson, type ExportFormat } from '../../engine/agent/export.js';
 import { formatCost } from '../../engine/agent/output.js';
+import { formatDuration } from '../../engine/agent/text-style.js';
 import { SessionStore, defaultSessionsPath, type SessionInfo, type StoredMessage } from '../../engine/agent/sessions.js';
 import { printJson, printTable } from '../output.js';
 
@@ -30,6 +32,16 @@ function withStore<T extends DbOpts>(fn: (store: SessionStore, opts: T, ...args:
       store.close();
     }
   };
+}
+
+/** Sessions record the workspace's real path (symlinks resolved). */
+function realWorkspace(dir: string): string {
+  const abs = resolve(dir);
+  try {
+    return realpathSync(abs);
+  } catch {
+    return abs;
+  }
 }
 
 function exportFormat(v: string): ExportFormat {
@@ -71,16 +83,19 @@ export function register(program: Command): void {
 
   sessions
     .command('list')
-    .description('Sessions, newest first')
+    .description("The current workspace's sessions, newest first (--all: every workspace's)")
     .option(...DB_OPTION)
+    .option('--workspace <dir>', 'list the sessions of this workspace (default: the current directory)', '.')
+    .option('--all', 'list the sessions of every workspace')
     .option('--limit <n>', 'at most this many', limitArg, 50)
     .option('--json', 'print as JSON')
     .action(
-      withStore<DbOpts & { limit: number }>((store, opts) => {
-        const list = store.listSessions({ limit: opts.limit });
+      withStore<DbOpts & { limit: number; workspace: string; all?: boolean }>((store, opts) => {
+        const workspace = opts.all ? undefined : realWorkspace(opts.workspace);
+        const list = store.listSessions({ limit: opts.limit, ...(workspace !== undefined ? { workspace } : {}) });
         if (opts.json) return printJson(list.map(sessionJson));
         if (!list.length) {
-          process.stdout.write(`no sessions in ${store.path}\n`);
+          process.stdout.write(workspace !== undefined ? `no sessions for ${workspace} in ${store.path} (--all lists every workspace's)\n` : `no sessions in ${store.path}\n`);
           return;
         }
         printTable(
@@ -129,8 +144,8 @@ export function register(program: Command): void {
         if (calls.length) {
           const seqOf = new Map(messages.map((m) => [m.id, m.seq]));
           printTable(
-            ['msg', 'call id', 'tool', 'decision', 'rule', 'status', 'audit id', 'ms'],
-            calls.map((c) => [seqOf.get(c.messageId), c.callId, c.tool, c.decision, c.rule, c.status, c.auditId, c.durationMs]),
+            ['msg', 'call id', 'tool', 'decision', 'rule', 'status', 'audit id', 'took'],
+            calls.map((c) => [seqOf.get(c.messageId), c.callId, c.tool, c.decision, c.rule, c.status, c.auditId, formatDuration(c.durationMs)]),
             40,
           );
         }

@@ -35,7 +35,7 @@ export function register(program: Command): void {
   program
     .command('shell')
     .description("A shell in the jail an agent's commands run in (bubblewrap + pty, confined to the workspace)")
-    .requiredOption('--workspace <dir>', 'workspace root: the only host path the jail can write')
+    .option('--workspace <dir>', 'workspace root: the only host path the jail can write (default: the current directory)', '.')
     .option('--policy <file>', "take the jail's settings (network, jail mode, env, protected paths) from this policy")
     .option('--network', 'allow network access (default: the policy\'s setting, else a new, empty network namespace)')
     .option('--mode <mode>', 'bwrap, or none (explicit weaker mode: no namespaces); default: the policy\'s setting, else bwrap')
@@ -51,7 +51,7 @@ export function register(program: Command): void {
       if (mode === 'bwrap') {
         const p = probeJail();
         if (!p.ok) {
-          process.stderr.write(`icode shell: cannot start the jail: ${p.reason}\nfix: ${p.fix}\n`);
+          process.stderr.write(`icode shell: cannot start the jail: ${p.reason}; fix: ${p.fix}\n`);
           process.exitCode = EXIT.INTERNAL;
           return;
         }

@@ -55,8 +55,8 @@ export function loadConfigFile(env: Env = process.env): AgentConfigFile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    if (env.ICODE_CONFIG) throw new AgentConfigError(`config ${path}: cannot read it (${(e as Error).message})`);
-    return {};
+    // configPath() only names files that exist (or ICODE_CONFIG): one that cannot be read is an error, not silence.
+    throw new AgentConfigError(`config ${path}: cannot read it (${(e as Error).message}); fix its permissions, or point ICODE_CONFIG at another file`);
   }
   let doc: unknown;
   try {

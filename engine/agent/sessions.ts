@@ -334,10 +334,12 @@ export class SessionStore {
   }
 
   /** Newest first. */
-  listSessions(opts: { limit?: number } = {}): SessionInfo[] {
+  /** Newest first; with `workspace`, only the sessions run in that (real) workspace root. */
+  listSessions(opts: { limit?: number; workspace?: string } = {}): SessionInfo[] {
+    const where = opts.workspace !== undefined ? 'WHERE s.workspace = ?' : '';
     const rows = this.db
-      .prepare(`SELECT ${SESSION_COLUMNS} FROM sessions s ORDER BY s.updated_at DESC, s.rowid DESC LIMIT ?`)
-      .all(opts.limit ?? -1) as SessionRow[];
+      .prepare(`SELECT ${SESSION_COLUMNS} FROM sessions s ${where} ORDER BY s.updated_at DESC, s.rowid DESC LIMIT ?`)
+      .all(...(opts.workspace !== undefined ? [opts.workspace] : []), opts.limit ?? -1) as SessionRow[];
     return rows.map(toSession);
   }
 

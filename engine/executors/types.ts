@@ -3,6 +3,8 @@
 export interface ExecContext {
   session: string;
   callId: string;
+  /** The agent that made the call (executors that decide again while they run: web_fetch). */
+  agent?: string;
   signal?: AbortSignal;
 }
 
@@ -20,6 +22,8 @@ export interface ExecResult {
   truncated: boolean;
   /** Payload size in bytes. */
   bytes: number;
+  /** A fact the audit log keeps beside the outcome (web_fetch: the final URL after redirects). */
+  auditNote?: { note: string; data?: Record<string, unknown> };
 }
 
 export interface Executor {

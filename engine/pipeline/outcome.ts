@@ -15,8 +15,8 @@ function queueOutcome(audit: AuditLog, rec: Parameters<AuditLog['recordOutcome']
   });
 }
 
-function base(c: CallState): Pick<ToolCallResult, 'callId' | 'tool' | 'decision' | 'rule' | 'reason' | 'auditId' | 'timings'> {
-  return { callId: c.callId, tool: c.tool, decision: c.decision, rule: c.rule, reason: c.reason, auditId: c.auditId, timings: c.timings };
+function base(c: CallState): Pick<ToolCallResult, 'callId' | 'tool' | 'decision' | 'rule' | 'reason' | 'auditId' | 'timings' | 'refusal'> {
+  return { callId: c.callId, tool: c.tool, decision: c.decision, rule: c.rule, reason: c.reason, auditId: c.auditId, timings: c.timings, ...(c.refusal ? { refusal: c.refusal } : {}) };
 }
 
 /** A call that does not run: denied by the policy (or its approver), or by a pre-tool hook (`hookMessage`). */
@@ -30,6 +30,12 @@ export function recordDenied(p: StageDeps, c: CallState, hookMessage?: string): 
 /** A call that ran: its outcome row, and the result for the agent. */
 export function recordOutcome(p: StageDeps, c: CallState, result: ExecResult, text: string): ToolCallResult {
   const durationMs = performance.now() - c.started;
+  if (result.auditNote) {
+    const { note, data } = result.auditNote;
+    p.audit.recordHook({ session: c.session, callId: c.callId, hook: c.tool, phase: 'post', result: 'note', reason: note, ...(data ? { data } : {}) }).catch((e: unknown) => {
+      process.stderr.write(`icode: could not record the audit note of call ${c.callId}: ${(e as Error).message}\n`);
+    });
+  }
   queueOutcome(p.audit, {
     session: c.session,
     callId: c.callId,

@@ -563,6 +563,7 @@ function toolGlob(ctx: RootCtx, input: GlobInput, o: FsOptions): FsResult {
     const wantsDotDirs = /(^|\/)\.[^/.]/.test(pattern);
     const out = new Output(o.maxOutputBytes, MAX_GLOB_RESULTS);
     const budget: WalkBudget = { entries: MAX_WALK_ENTRIES, exhausted: false };
+    const honourIgnore = input.include_ignored !== true;
     // The literal base is resolved like any path (a link inside the root is followed, one outside is
     // refused); below it, nothing is followed.
     let baseFd: Opened | null = null;
@@ -579,6 +580,10 @@ function toolGlob(ctx: RootCtx, input: GlobInput, o: FsOptions): FsResult {
       }
     }
     try {
+      // .gitignore rules (workspace-relative frames) of the walk root, its ancestors, and on the way down.
+      const walkRootRel = joinRel(start.rel, baseDir);
+      const frames = honourIgnore ? ignoreFramesFor(ctx, walkRootRel, baseFd ? baseFd.fd : start.fd, o) : [];
+      if (honourIgnore && baseDir && isIgnoredPath(frames, walkRootRel)) return ok('No files found (the path is ignored by .gitignore; include_ignored: true lists it)\n', false);
       walkTree(
         ctx,
         baseFd ? baseFd.fd : start.fd,
@@ -586,8 +591,25 @@ function toolGlob(ctx: RootCtx, input: GlobInput, o: FsOptions): FsResult {
         0,
         {
           // Dot-directories (.git included) only when the pattern names one.
-          dir: (_rel, name) => wantsDotDirs || !name.startsWith('.'),
-          entry: (rel) => (isMatch(rel) ? out.push(joinRel(start.rel, rel)) : true),
+          dir: (rel, name) => (wantsDotDirs || !name.startsWith('.')) && !(honourIgnore && isIgnored(frames, joinRel(start.rel, rel), true)),
+          enter: honourIgnore
+            ? (rel, fd) => {
+                const fr = loadGitignore(ctx, fd, joinRel(start.rel, rel), o);
+                if (fr) frames.push(fr);
+              }
+            : undefined,
+          leave: honourIgnore
+            ? (rel) => {
+                const full = joinRel(start.rel, rel);
+                while (frames.length > 0 && frames[frames.length - 1]!.dir === full) frames.pop();
+              }
+            : undefined,
+          entry: (rel) => {
+            if (!isMatch(rel)) return true;
+            const full = joinRel(start.rel, rel);
+            if (honourIgnore && isIgnored(frames, full, false)) return true;
+            return out.push(full);
+          },
         },
         budget,
         o,
@@ -626,6 +648,39 @@ function loadGitignore(ctx: RootCtx, dirfd: number, dirRel: string, o: FsOptions
   } finally {
     closeQuietly(f.fd);
   }
+}
+
+/** The .gitignore frames that apply below `dirRel` (open as `dirFd`): its ancestors' files and its own. */
+function ignoreFramesFor(ctx: RootCtx, dirRel: string, dirFd: number, o: FsOptions): IgnoreFrame[] {
+  const frames: IgnoreFrame[] = [];
+  const ancestors = dirRel ? dirRel.split('/') : [];
+  let cur: Opened | null = null;
+  const rootOpen = openStart(ctx, '.', o);
+  let curFd = rootOpen.fd;
+  try {
+    for (let i = 0; i <= ancestors.length - 1; i++) {
+      const fr = loadGitignore(ctx, curFd, ancestors.slice(0, i).join('/'), o);
+      if (fr) frames.push(fr);
+      const next = openEntry(ctx, curFd, ancestors[i]!, 'dir', o.allowHardlinks);
+      if (cur) closeQuietly(cur.fd);
+      cur = next;
+      if (!next) break;
+      curFd = next.fd;
+    }
+  } finally {
+    if (cur) closeQuietly(cur.fd);
+    closeQuietly(rootOpen.fd);
+  }
+  const own = loadGitignore(ctx, dirFd, dirRel, o);
+  if (own) frames.push(own);
+  return frames;
+}
+
+/** Whether a directory, or any directory above it up to the root, is ignored. */
+function isIgnoredPath(frames: IgnoreFrame[], dirRel: string): boolean {
+  const parts = dirRel.split('/');
+  for (let i = 1; i <= parts.length; i++) if (isIgnored(frames, parts.slice(0, i).join('/'), true)) return true;
+  return false;
 }
 
 function isIgnored(frames: IgnoreFrame[], rel: string, isDir: boolean): boolean {
@@ -713,30 +768,7 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
     if (start.stat.isFile()) {
       searchFile(start.fd, start.stat.size, start.rel);
     } else {
-      // .gitignore files of the start directory's ancestors apply too.
-      const frames: IgnoreFrame[] = [];
-      const ancestors = start.rel ? start.rel.split('/') : [];
-      let cur: Opened | null = null;
-      let curFd = -1;
-      const rootOpen = openStart(ctx, '.', o);
-      curFd = rootOpen.fd;
-      try {
-        for (let i = 0; i <= ancestors.length - 1; i++) {
-          const dirRel = ancestors.slice(0, i).join('/');
-          const fr = loadGitignore(ctx, curFd, dirRel, o);
-          if (fr) frames.push(fr);
-          const next = openEntry(ctx, curFd, ancestors[i]!, 'dir', o.allowHardlinks);
-          if (cur) closeQuietly(cur.fd);
-          cur = next;
-          if (!next) break;
-          curFd = next.fd;
-        }
-      } finally {
-        if (cur) closeQuietly(cur.fd);
-        closeQuietly(rootOpen.fd);
-      }
-      const own = loadGitignore(ctx, start.fd, start.rel, o);
-      if (own) frames.push(own);
+      const frames = ignoreFramesFor(ctx, start.rel, start.fd, o);
 
       walkTree(
         ctx,

@@ -14,7 +14,7 @@ import type {
 import { abortError } from '../errors.js';
 import type { ContentBlock, Message, StopReason, ToolSpec, ToolUseBlock, Usage } from '../types.js';
 import { costOf, priceOf, type Price } from './pricing.js';
-import { withRetries } from './retry.js';
+import { withRetries, type AttemptFailure } from './retry.js';
 import { classifyOpenError, classifyStreamError, endedEarly, lazySdk } from './sdk-errors.js';
 import { toolUseFromArguments } from './tool-input.js';
 import type { Provider, ProviderEvent, ProviderRequest, RetryOptions } from './types.js';
@@ -36,6 +36,23 @@ export interface OpenAIProviderOptions {
   maxCompletionTokens?: boolean;
   /** Prices from the config file, over the built-in table (keyed `id/model` for local servers). */
   prices?: Readonly<Record<string, Price>>;
+}
+
+/** How to start each local server, for a connection error that names the URL tried. */
+const START_HINTS: Readonly<Record<string, string>> = Object.freeze({
+  ollama: 'start it with `ollama serve` (and `ollama pull MODEL`)',
+  llamacpp: 'start it with `llama-server -m MODEL.gguf --port 8080`',
+  lmstudio: "start LM Studio's server (`lms server start`)",
+  vllm: 'start it with `vllm serve MODEL`',
+  local: 'start your OpenAI-compatible server, or pass its address with --base-url',
+});
+
+/** A connection error says which URL was tried and, for a local server, how to start one. */
+function withServerHint(f: AttemptFailure, vendor: string, baseURL: string): AttemptFailure {
+  if (f.error.kind !== 'connection') return f;
+  const hint = START_HINTS[vendor] ?? 'check the address (--base-url) and your network';
+  f.error.message = `${f.error.message} (tried ${baseURL}; ${hint})`;
+  return f;
 }
 
 const { sdk, errorClasses } = lazySdk<typeof OpenAI>('openai');
@@ -76,7 +93,7 @@ export class OpenAIProvider implements Provider {
     const vendor = this.id;
     return withRetries(
       () => this.client.chat.completions.create(body, signal ? { signal } : {}),
-      (e) => classifyOpenError(vendor, errorClasses(), e, signal),
+      (e) => withServerHint(classifyOpenError(vendor, errorClasses(), e, signal), vendor, this.client.baseURL),
       (stream) => consume(vendor, stream, signal),
       { ...this.opts.retry, ...(signal ? { signal } : {}) },
     );
