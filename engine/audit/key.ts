@@ -27,6 +27,12 @@ export interface AuditKey {
   /** Public id stored in each keyed row: the first 16 hex digits of sha256(key). */
   id: string;
   path: string;
+  /**
+   * When the key file was made (its mtime, ms): rows dated after it must be keyed. Only the key's owner
+   * can change it, and a forger without the key who rewrites the chain unkeyed must then date every
+   * row before the key existed.
+   */
+  createdMs: number;
 }
 
 /** `$XDG_STATE_HOME/icode`, else `~/.local/state/icode`: icode's per-user state directory. */
@@ -79,7 +85,7 @@ export function loadAuditKey(path: string): AuditKey | null {
     const text = fs.readFileSync(fd, 'utf8').trim();
     if (!/^[0-9a-f]{64}$/.test(text)) throw new AuditKeyError(`audit key ${path} is malformed (expected 64 hex digits)`);
     const key = Buffer.from(text, 'hex');
-    return { key, id: keyId(key), path };
+    return { key, id: keyId(key), path, createdMs: st.mtimeMs };
   } finally {
     fs.closeSync(fd);
   }

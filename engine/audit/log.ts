@@ -256,6 +256,8 @@ const COLUMNS = [
 ] as const;
 type Column = (typeof COLUMNS)[number];
 type Cell = string | number | null;
+/** The hashed columns in table order (the cells array `rowHash`/`rowMac` take). */
+export const AUDIT_COLUMNS: readonly string[] = COLUMNS;
 /** Positions of the columns in alphabetical order: the key order of the canonical JSON. */
 const SORTED = [...COLUMNS].map((c, i) => [c, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
 const COL = Object.fromEntries(COLUMNS.map((c, i) => [c, i])) as Record<Column, number>;
@@ -915,6 +917,9 @@ export class AuditLog {
           unkeyed++;
           unkeyedRange = unkeyedRange ? { first: unkeyedRange.first, last: seq } : { first: seq, last: seq };
           if (keyedSeen) add(seq, 'unkeyed row after keyed rows: written or rewritten without the audit key');
+          else if (key && typeof r[COL.ts_ms] === 'number' && (r[COL.ts_ms] as number) > key.createdMs) {
+            add(seq, `unkeyed row dated after the audit key was made (${new Date(key.createdMs).toISOString()}): written or rewritten without the key`);
+          }
           expected = rowHash(prevText, cells);
         } else if (key && macKey === key.id) {
           keyed++;
