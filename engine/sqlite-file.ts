@@ -73,10 +73,24 @@ export function describeDbError(file: string, what: string, e: unknown): DbFileE
   }
   if (code === 'SQLITE_NOTADB') return new DbFileError('NOT_SQLITE', `${file} is not a SQLite database, so not an icode ${what}; refusing to touch it`);
   if (code.startsWith('SQLITE_CORRUPT')) return new DbFileError('DAMAGED', `${what} ${file} is damaged (${msg}); restore it from a copy, or use another path`);
+  if (code.startsWith('SQLITE_CANTOPEN') && dirNotWritable(file)) {
+    // SQLite cannot make its -wal/-shm files beside the database.
+    return new DbFileError('READONLY', `${what} ${file} is on a read-only file system or in a directory icode cannot write (SQLite needs its -wal and -shm files beside it): give a writable path, or copy it to one`);
+  }
   if (code.startsWith('SQLITE_CANTOPEN') || code === 'ENOENT' || code === 'ENOTDIR') {
     return new DbFileError('IO', `cannot open ${what} ${file}: ${msg}`);
   }
   return new DbFileError('IO', `${what} ${file}: ${msg}${code ? ` (${code})` : ''}`);
+}
+
+function dirNotWritable(file: string): boolean {
+  try {
+    fs.accessSync(dirname(file), fs.constants.W_OK);
+    return false;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
+  }
 }
 
 function hex(n: number): string {

@@ -3,7 +3,7 @@
  * Every subcommand opens the log read-only; a missing log is a usage error (exit 2).
  */
 import { Option, type Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { auditKeyPath, loadAuditKey } from '../../engine/audit/key.js';
 import {
@@ -145,8 +145,9 @@ export function register(program: Command): void {
       } catch (e) {
         // A log too damaged to open is a failed check (exit 1), not bad input.
         if (opened || !(e instanceof DbFileError && e.reason === 'DAMAGED')) throw e;
-        if (opts.json) printJson({ ok: false, rows: 0, firstBad: { seq: null, problem: e.message }, problems: [{ seq: null, problem: e.message }] });
-        else process.stdout.write(`audit log BROKEN: first bad: the file itself: ${e.message}\n`);
+        const problem = truncation(resolve(opts.db ?? defaultAuditPath())) ?? `the file itself: ${e.message}`;
+        if (opts.json) printJson({ ok: false, rows: 0, firstBad: { seq: null, problem }, problems: [{ seq: null, problem }] });
+        else process.stdout.write(`audit log BROKEN: first bad: ${problem}\n`);
         process.exitCode = EXIT.FAILED;
       }
     }),
@@ -374,6 +375,29 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: 
       process.exitCode = usage ? EXIT.USAGE : EXIT.INTERNAL;
     }
   };
+}
+
+/** Where a SQLite file shorter than its header says was cut, in words; null when it is not that. */
+function truncation(file: string): string | null {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(32);
+      if (readSync(fd, head, 0, 32, 0) < 32) return `byte 0: the file is truncated before the end of its header (${fstatSync(fd).size} bytes)`;
+      const raw = head.readUInt16BE(16);
+      const pageSize = raw === 1 ? 65536 : raw;
+      const pages = head.readUInt32BE(28);
+      const size = fstatSync(fd).size;
+      if (pageSize >= 512 && pages > 0 && size < pageSize * pages) {
+        return `byte ${size} (page ${Math.floor(size / pageSize) + 1}): the file is truncated; its header says ${pages} pages of ${pageSize} bytes (${pages * pageSize} bytes)`;
+      }
+      return null;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
 }
 
 /** `audit verify` in words: the first bad row, then the keyed/unkeyed counts. */
