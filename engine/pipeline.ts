@@ -19,6 +19,7 @@ import { HookRunner, type HookOutcome, type RunCommandHook, type TodoItem } from
 import { InputError } from './errors.js';
 import { settleAsk, StaticApprover, type Approver } from './approval.js';
 import { AuditLog, defaultAuditPath } from './audit/log.js';
+import { fsGuardRules } from './executors/fs-guard.js';
 import { FsExecutor } from './executors/fs.js';
 import { ShellExecutor } from './executors/shell.js';
 import { TodoExecutor } from './executors/todo.js';
@@ -97,7 +98,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const ownsAudit = typeof opts.audit !== 'object';
   const catalog = opts.catalog ?? new ToolCatalog();
   const settings = policy?.settings;
-  const fs = opts.executors?.fs ?? new FsExecutor(workspace, { allowHardlinks: settings?.allowHardlinks ?? false, protectedPaths: settings?.protectedPaths ?? [] });
+  const fs = opts.executors?.fs ?? new FsExecutor(workspace, { allowHardlinks: settings?.allowHardlinks ?? false, protectedPaths: settings?.protectedPaths ?? [], guard: policy ? fsGuardRules(policy) : [] });
   const shellExec = opts.executors?.shell ?? new ShellExecutor(workspace, settings);
   let hooks: HookRunner | null = null;
   if (policy && Object.values(policy.hooks).some((list) => list.length > 0)) {

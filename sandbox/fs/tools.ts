@@ -7,10 +7,12 @@
 import fs from 'node:fs';
 import picomatch from 'picomatch';
 import ignore, { type Ignore } from 'ignore';
+import { compileGuard, guardWord, type Guard, type GuardLevel } from './guard.js';
 import {
   atomicWrite,
   fdPath,
   kindOf,
+  lexicalComponents,
   O_FILE_READ,
   openEntry,
   prepareRoot,
@@ -26,6 +28,7 @@ import {
   FS_TOOLS,
   FsError,
   type EditInput,
+  type FsGuardRule,
   type FsOptions,
   type FsResult,
   type FsTool,
@@ -88,7 +91,32 @@ export function normalizeOptions(o: unknown): FsOptions {
     maxOutputBytes: posInt(src.maxOutputBytes, DEFAULT_FS_OPTIONS.maxOutputBytes),
     maxLineLength: posInt(src.maxLineLength, DEFAULT_FS_OPTIONS.maxLineLength),
     fsync: src.fsync === true,
+    guard: Array.isArray(src.guard)
+      ? src.guard.filter(
+          (r): r is FsGuardRule =>
+            typeof r === 'object' && r !== null && (r.decision === 'deny' || r.decision === 'ask') && Array.isArray(r.patterns) && r.patterns.every((p: unknown) => typeof p === 'string'),
+        )
+      : [],
   };
+}
+
+/**
+ * Re-applies the policy's deny/ask path rules to what the walk really reached (guard.ts): refuses when
+ * the resolved path `realRel` is under a stricter rule than the path the policy saw. Returns the level
+ * of that path, the bar a tree walk's entries must not pass.
+ */
+function enforceGuard(g: Guard | null, ctx: RootCtx, inputPath: string | undefined, realRel: string): GuardLevel {
+  if (!g) return 0;
+  const lexRel = lexicalComponents(ctx, inputPath === undefined || inputPath === '' ? '.' : inputPath).join('/');
+  const seen = g.lexical(lexRel);
+  const real = g.resolved(realRel);
+  if (real > seen) {
+    throw new FsError(
+      'DENIED',
+      `${JSON.stringify(inputPath ?? '.')} resolves to ${JSON.stringify(realRel || '.')}, a path the policy ${guardWord(real)}; refusing to reach it through another name`,
+    );
+  }
+  return seen;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -212,6 +240,7 @@ function plural(n: number, one: string, many = one + 's'): string {
 function toolRead(ctx: RootCtx, input: ReadInput, o: FsOptions): FsResult {
   const f = walk(ctx, input.path, 'open', { allowHardlinks: o.allowHardlinks });
   try {
+    enforceGuard(compileGuard(o.guard, 'read', ctx), ctx, input.path, f.rel);
     if (f.stat.isDirectory()) throw new FsError('NOT_A_FILE', `${JSON.stringify(f.rel || '.')} is a directory; use list`);
     const size = f.stat.size;
     // The first chunk serves both the binary sniff and the text reader.
@@ -402,6 +431,7 @@ function toolWrite(ctx: RootCtx, input: WriteInput, o: FsOptions): FsResult {
     isProtected: protectedMatcher(o),
   });
   try {
+    enforceGuard(compileGuard(o.guard, 'write', ctx), ctx, input.path, parent.rel);
     atomicWrite(ctx, parent, data, { fsync: o.fsync });
     const verb = parent.existing ? 'Overwrote' : 'Created';
     return ok(`${verb} ${parent.rel} (${plural(data.length, 'byte')})`, false, data.length);
@@ -442,6 +472,7 @@ function toolEdit(ctx: RootCtx, input: EditInput, o: FsOptions): FsResult {
     isProtected: protectedMatcher(o),
   });
   try {
+    enforceGuard(compileGuard(o.guard, 'edit', ctx), ctx, input.path, parent.rel);
     const buf = readExisting(parent, o);
     if (looksBinary(buf.subarray(0, BINARY_SNIFF_BYTES))) throw new FsError('BINARY', `${JSON.stringify(parent.rel)} looks binary; edit refuses it`);
     const text = buf.toString('utf8');
@@ -608,6 +639,8 @@ function toolGlob(ctx: RootCtx, input: GlobInput, o: FsOptions): FsResult {
   const pattern = input.pattern.replace(/^(\.\/)+/, '');
   const start = openStart(ctx, input.path, o);
   try {
+    const guard = compileGuard(o.guard, 'glob', ctx);
+    const bar = enforceGuard(guard, ctx, input.path, start.rel);
     if (!start.stat.isDirectory()) throw new FsError('NOT_A_DIRECTORY', `${JSON.stringify(start.rel)} is not a directory`);
     const isMatch = picomatch(pattern, { dot: false });
     const scan = picomatch.scan(pattern);
@@ -627,11 +660,16 @@ function toolGlob(ctx: RootCtx, input: GlobInput, o: FsOptions): FsResult {
         if (e instanceof FsError && (e.code === 'NOT_FOUND' || e.code === 'NOT_A_DIRECTORY')) return ok('No files found\n', false);
         throw e;
       }
-      if (!baseFd.stat.isDirectory()) {
+      if (!baseFd.stat.isDirectory() || (guard !== null && guard.resolvedDir(baseFd.rel) > bar)) {
         closeQuietly(baseFd.fd);
         return ok('No files found\n', false);
       }
     }
+    // The real workspace-relative path of a walked entry (the base may have been reached through a link).
+    const base = baseFd;
+    const realOf = (rel: string): string =>
+      base ? joinRel(base.rel, rel === baseDir ? '' : rel.slice(baseDir.length + 1)) : joinRel(start.rel, rel);
+    const hidden = (rel: string, dir: boolean): boolean => guard !== null && (dir ? guard.resolvedDir(realOf(rel)) : guard.resolved(realOf(rel))) > bar;
     try {
       walkTree(
         ctx,
@@ -639,9 +677,9 @@ function toolGlob(ctx: RootCtx, input: GlobInput, o: FsOptions): FsResult {
         baseDir,
         0,
         {
-          // Dot-directories (.git included) only when the pattern names one.
-          dir: (_rel, name) => wantsDotDirs || !name.startsWith('.'),
-          entry: (rel) => (isMatch(rel) ? out.push(joinRel(start.rel, rel)) : true),
+          // Dot-directories (.git included) only when the pattern names one; denied paths never.
+          dir: (rel, name) => (wantsDotDirs || !name.startsWith('.')) && !hidden(rel, true),
+          entry: (rel) => (isMatch(rel) && !hidden(rel, false) ? out.push(joinRel(start.rel, rel)) : true),
         },
         budget,
         o,
@@ -764,6 +802,9 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
 
   const start = openStart(ctx, input.path, o);
   try {
+    const guard = compileGuard(o.guard, 'grep', ctx);
+    const bar = enforceGuard(guard, ctx, input.path, start.rel);
+    const hidden = (rel: string, dir: boolean): boolean => guard !== null && (dir ? guard.resolvedDir(rel) : guard.resolved(rel)) > bar;
     if (start.stat.isFile()) {
       searchFile(start.fd, start.stat.size, start.rel);
     } else {
@@ -798,7 +839,7 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
         start.rel,
         0,
         {
-          dir: (rel, name) => name !== '.git' && !isIgnored(frames, rel, true),
+          dir: (rel, name) => name !== '.git' && !hidden(rel, true) && !isIgnored(frames, rel, true),
           enter: (rel, fd) => {
             const fr = loadGitignore(ctx, fd, rel, o); // the directory's own rules, before its entries
             if (fr) frames.push(fr);
@@ -809,6 +850,7 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
           entry: (rel, e, dirfd) => {
             if (e.kind !== 'file') return true; // symlinks are never followed
             if (e.name === '.git') return true;
+            if (hidden(rel, false)) return true; // a denied path is never searched, whatever the pattern
             if (isIgnored(frames, rel, false)) return true;
             if (globMatch && !globMatch(start.rel ? rel.slice(start.rel.length + 1) : rel)) return true;
             const f = openEntry(ctx, dirfd, e.name, 'file', o.allowHardlinks);
@@ -846,10 +888,14 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
 function toolList(ctx: RootCtx, input: ListInput, o: FsOptions): FsResult {
   const d = openStart(ctx, input.path, o);
   try {
+    const guard = compileGuard(o.guard, 'list', ctx);
+    const bar = enforceGuard(guard, ctx, input.path, d.rel);
     if (!d.stat.isDirectory()) throw new FsError('NOT_A_DIRECTORY', `${JSON.stringify(d.rel)} is not a directory; use read`);
     const entries = fs
       .readdirSync(fdPath(d.fd), { withFileTypes: true })
       .map((x) => ({ name: x.name, kind: kindOfDirent(d.fd, x) }))
+      // Denied paths are invisible, not just unreadable.
+      .filter((e) => guard === null || (e.kind === 'dir' ? guard.resolvedDir(joinRel(d.rel, e.name)) : guard.resolved(joinRel(d.rel, e.name))) <= bar)
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (entries.length === 0) return ok('[empty directory]\n', false);
     const out = new Output(o.maxOutputBytes);
