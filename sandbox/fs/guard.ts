@@ -55,7 +55,7 @@ function compilePatterns(patterns: readonly string[], ctx: RootCtx, nocase: bool
   }
   const opts = { dot: true, nocase };
   const relTest = rel.length ? picomatch(rel, opts) : null;
-  const matchesRoot = rel.some((p) => p.includes('**'));
+  const matchesRoot = rel.includes('**'); // only an "everything" pattern covers the root itself
   const absTest = abs.length ? picomatch(abs, opts) : null;
   const roots = [...new Set([ctx.real, ctx.given])];
   return (r: string): boolean => {
