@@ -305,7 +305,8 @@ async function withLog<T>(opts: DbOpts & { key?: ReturnType<typeof loadAuditKey>
   if (!existsSync(path)) throw new UsageError(`no audit log at ${path}${opts.db ? '' : ' (use --db PATH)'}`);
   let log: AuditLog;
   try {
-    log = AuditLog.open(path, opts.key === undefined ? { readonly: true } : { readonly: true, key: opts.key });
+    // Only verify needs the key (and names it); reading rows never depends on the key file.
+    log = AuditLog.open(path, { readonly: true, key: opts.key ?? null });
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new UsageError((e as Error).message);
