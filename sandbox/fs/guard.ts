@@ -29,6 +29,8 @@ export interface Guard {
   resolved(rel: string): GuardLevel;
   /** Level of a directory a walk would enter: its own, or that of everything below it. */
   resolvedDir(rel: string): GuardLevel;
+  /** Workspace-relative literal (glob-free) guarded paths: what a hard link could be another name of. */
+  literals: ReadonlyArray<readonly [GuardLevel, string]>;
 }
 
 const GLOB_CHARS = /[*?[\]{}()!+@]/;
@@ -91,7 +93,15 @@ export function compileGuard(rules: readonly FsGuardRule[] | undefined, tool: Fs
     for (const [lv, t] of tests) if (t(rel)) return lv;
     return 0;
   };
+  const literals: Array<readonly [GuardLevel, string]> = [];
+  for (const r of relevant) {
+    for (const p of r.patterns) {
+      const lit = typeof p === 'string' ? p.replace(/^(\.\/)+/, '').replace(/\/+$/, '') : '';
+      if (lit && !path.isAbsolute(lit) && !GLOB_CHARS.test(lit) && !lit.split('/').includes('..')) literals.push([r.decision === 'deny' ? 2 : 1, lit]);
+    }
+  }
   const guard: Guard = {
+    literals,
     lexical: (rel) => level(exact, rel),
     resolved: (rel) => level(folded, rel),
     resolvedDir: (rel) => Math.max(level(folded, rel), level(folded, rel ? `${rel}/x` : 'x')) as GuardLevel,

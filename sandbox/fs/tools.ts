@@ -119,6 +119,33 @@ function enforceGuard(g: Guard | null, ctx: RootCtx, inputPath: string | undefin
   return seen;
 }
 
+/**
+ * With allowHardlinks on, a file with several links may be another name of a guarded file: its inode
+ * is compared with those of the guarded literal paths (`.env`, `secrets/id_rsa`). Glob patterns cannot
+ * be enumerated this way; hard links stay refused by default.
+ */
+function hardlinkLevel(g: Guard | null, ctx: RootCtx, st: fs.Stats): GuardLevel {
+  if (!g || !st.isFile() || st.nlink < 2) return 0;
+  let worst: GuardLevel = 0;
+  for (const [lv, lit] of g.literals) {
+    if (lv <= worst) continue;
+    let t: Opened;
+    try {
+      t = walk(ctx, lit, 'open', { allowHardlinks: true });
+    } catch {
+      continue; // absent, or a directory path
+    }
+    closeQuietly(t.fd);
+    if (t.stat.ino === st.ino && t.stat.dev === st.dev) worst = lv;
+  }
+  return worst;
+}
+
+function enforceHardlink(g: Guard | null, ctx: RootCtx, st: fs.Stats, bar: GuardLevel, shown: string): void {
+  const lv = hardlinkLevel(g, ctx, st);
+  if (lv > bar) throw new FsError('DENIED', `${shown} is a hard link to a path the policy ${guardWord(lv)}; refusing it`);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Input checks (the engine validated the schema; this is the second, independent look)
 
@@ -240,7 +267,8 @@ function plural(n: number, one: string, many = one + 's'): string {
 function toolRead(ctx: RootCtx, input: ReadInput, o: FsOptions): FsResult {
   const f = walk(ctx, input.path, 'open', { allowHardlinks: o.allowHardlinks });
   try {
-    enforceGuard(compileGuard(o.guard, 'read', ctx), ctx, input.path, f.rel);
+    const guard = compileGuard(o.guard, 'read', ctx);
+    enforceHardlink(guard, ctx, f.stat, enforceGuard(guard, ctx, input.path, f.rel), JSON.stringify(input.path));
     if (f.stat.isDirectory()) throw new FsError('NOT_A_FILE', `${JSON.stringify(f.rel || '.')} is a directory; use list`);
     const size = f.stat.size;
     // The first chunk serves both the binary sniff and the text reader.
@@ -431,7 +459,9 @@ function toolWrite(ctx: RootCtx, input: WriteInput, o: FsOptions): FsResult {
     isProtected: protectedMatcher(o),
   });
   try {
-    enforceGuard(compileGuard(o.guard, 'write', ctx), ctx, input.path, parent.rel);
+    const guard = compileGuard(o.guard, 'write', ctx);
+    const bar = enforceGuard(guard, ctx, input.path, parent.rel);
+    if (parent.existing) enforceHardlink(guard, ctx, parent.existing, bar, JSON.stringify(input.path));
     atomicWrite(ctx, parent, data, { fsync: o.fsync });
     const verb = parent.existing ? 'Overwrote' : 'Created';
     return ok(`${verb} ${parent.rel} (${plural(data.length, 'byte')})`, false, data.length);
@@ -472,7 +502,9 @@ function toolEdit(ctx: RootCtx, input: EditInput, o: FsOptions): FsResult {
     isProtected: protectedMatcher(o),
   });
   try {
-    enforceGuard(compileGuard(o.guard, 'edit', ctx), ctx, input.path, parent.rel);
+    const guard = compileGuard(o.guard, 'edit', ctx);
+    const bar = enforceGuard(guard, ctx, input.path, parent.rel);
+    if (parent.existing) enforceHardlink(guard, ctx, parent.existing, bar, JSON.stringify(input.path));
     const buf = readExisting(parent, o);
     if (looksBinary(buf.subarray(0, BINARY_SNIFF_BYTES))) throw new FsError('BINARY', `${JSON.stringify(parent.rel)} looks binary; edit refuses it`);
     const text = buf.toString('utf8');
@@ -806,6 +838,7 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
     const bar = enforceGuard(guard, ctx, input.path, start.rel);
     const hidden = (rel: string, dir: boolean): boolean => guard !== null && (dir ? guard.resolvedDir(rel) : guard.resolved(rel)) > bar;
     if (start.stat.isFile()) {
+      enforceHardlink(guard, ctx, start.stat, bar, JSON.stringify(input.path));
       searchFile(start.fd, start.stat.size, start.rel);
     } else {
       // .gitignore files of the start directory's ancestors apply too.
@@ -856,6 +889,7 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
             const f = openEntry(ctx, dirfd, e.name, 'file', o.allowHardlinks);
             if (!f) return true;
             try {
+              if (hardlinkLevel(guard, ctx, f.stat) > bar) return true; // another name of a denied file
               return searchFile(f.fd, f.stat.size, rel);
             } finally {
               closeQuietly(f.fd);

@@ -103,6 +103,27 @@ describe('aliases of a denied path are refused on the resolved path', () => {
     const g = call(fx.ws, 'grep', { pattern: 'SECRET', output_mode: 'content' }, opts);
     noSecret(g);
   });
+
+  it('with allowHardlinks on, a hard link to a denied file is recognised by its inode', () => {
+    fs.linkSync(fx.p('.env'), fx.p('src/innocent.txt'));
+    fs.linkSync(fx.p('src/app.ts'), fx.p('src/app-copy.ts')); // an ordinary hard link stays usable
+    const on = { ...opts, allowHardlinks: true };
+    for (const [tool, input] of [
+      ['read', { path: 'src/innocent.txt' }],
+      ['grep', { pattern: 'SECRET', path: 'src/innocent.txt' }],
+      ['edit', { path: 'src/innocent.txt', old_string: ENV_SECRET, new_string: 'attacker' }],
+      ['write', { path: 'src/innocent.txt', content: 'x' }],
+    ] as const) {
+      const r = call(fx.ws, tool, input, on);
+      expect(r, tool).toMatchObject({ ok: false, code: 'DENIED' });
+      noSecret(r);
+    }
+    const g = call(fx.ws, 'grep', { pattern: 'SECRET|ok', output_mode: 'content' }, on);
+    noSecret(g);
+    expect(out(g)).toContain('src/app-copy.ts');
+    expect(out(call(fx.ws, 'read', { path: 'src/app-copy.ts' }, on))).toContain('ok = 1');
+    expect(fs.readFileSync(fx.p('.env'), 'utf8')).toBe(`TOKEN=${ENV_SECRET}\n`);
+  });
 });
 
 describe('tree walks do not see denied paths', () => {
