@@ -17,6 +17,7 @@ import { HookRunner, type RunCommandHook, type TodoItem } from '../sandbox/hooks
 import { InputError } from './errors.js';
 import { StaticApprover, type Approver } from './approval.js';
 import { AuditLog, defaultAuditPath } from './audit/log.js';
+import { fsGuardRules } from './executors/fs-guard.js';
 import { FsExecutor } from './executors/fs.js';
 import { ShellExecutor } from './executors/shell.js';
 import type { Executor } from './executors/types.js';
@@ -93,7 +94,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const ownsAudit = typeof opts.audit !== 'object';
   const registry = opts.registry ?? opts.catalog ?? new ToolRegistry();
   const settings = policy?.settings;
-  const fs = opts.executors?.fs ?? new FsExecutor(workspace, { allowHardlinks: settings?.allowHardlinks ?? false, protectedPaths: settings?.protectedPaths ?? [] });
+  const fs = opts.executors?.fs ?? new FsExecutor(workspace, { allowHardlinks: settings?.allowHardlinks ?? false, protectedPaths: settings?.protectedPaths ?? [], guard: policy ? fsGuardRules(policy) : [] });
   const shellExec = opts.executors?.shell ?? new ShellExecutor(workspace, settings);
   let hooks: HookRunner | null = null;
   if (policy && Object.values(policy.hooks).some((list) => list.length > 0)) {

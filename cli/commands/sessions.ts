@@ -10,6 +10,7 @@ import { formatCost } from '../../engine/agent/output.js';
 import { formatDuration } from '../../engine/agent/text-style.js';
 import { SessionStore, defaultSessionsPath, type SessionInfo, type StoredMessage } from '../../engine/agent/sessions.js';
 import { printJson, printTable } from '../output.js';
+import { parseWholeNumber } from '../parse.js';
 
 interface DbOpts {
   sessionsDb?: string;
@@ -49,16 +50,13 @@ function exportFormat(v: string): ExportFormat {
   return v as ExportFormat;
 }
 
+// Plain decimal digits only, bounded: `1e99` is a usage error, not a SQLite datatype mismatch (exit 4).
 function atArg(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a message number >= 0');
-  return n;
+  return parseWholeNumber(v, 0, Number.MAX_SAFE_INTEGER);
 }
 
 function limitArg(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1');
-  return n;
+  return parseWholeNumber(v, 1, 1_000_000_000);
 }
 
 const DB_OPTION = ['--sessions-db <db>', 'sessions database (default: $XDG_STATE_HOME/icode/sessions.db)'] as const;

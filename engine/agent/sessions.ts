@@ -10,11 +10,12 @@
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Decision } from '../../policies/types.js';
 import { InputError } from '../errors.js';
+import { describeDbError, ICODE_APP_IDS, openIcodeDb } from '../sqlite-file.js';
 import type { CallStatus } from '../pipeline-types.js';
 import type { ContentBlock, Message, Role, Usage } from './types.js';
 
@@ -261,6 +262,16 @@ export interface CreateSessionOptions {
   system?: string | null;
 }
 
+/** A sessions database written before application_id existed: schema 1 with its three tables. */
+function isLegacySessionsDb(db: Database.Database): boolean {
+  if ((db.pragma('user_version', { simple: true }) as number) !== 1) return false;
+  const tables = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
+  const cols = new Set(db.prepare("SELECT name FROM pragma_table_info('sessions')").pluck().all() as string[]);
+  return ['sessions', 'messages', 'tool_calls'].every((t) => tables.has(t)) && cols.has('head_message_id') && cols.has('fork_message_id');
+}
+
+const SESSIONS_DB_SPEC = { what: 'sessions database', appId: ICODE_APP_IDS.sessions, version: SESSIONS_SCHEMA_VERSION, isLegacy: isLegacySessionsDb };
+
 export class SessionStore {
   readonly path: string;
   private readonly db: Database.Database;
@@ -273,14 +284,11 @@ export class SessionStore {
   /** Open (creating if needed) a sessions database; `:memory:` works for tests. */
   static open(path: string = defaultSessionsPath(), opts: { readonly?: boolean } = {}): SessionStore {
     const file = path === ':memory:' ? path : resolve(path);
-    const fresh = file !== ':memory:' && !existsSync(file);
-    if (fresh) {
-      if (opts.readonly) throw new SessionError(`no sessions database at ${file}`);
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    }
-    const db = new Database(file, { readonly: opts.readonly === true, fileMustExist: opts.readonly === true, timeout: 5000 });
+    if (file !== ':memory:' && opts.readonly && !existsSync(file)) throw new SessionError(`no sessions database at ${file}`);
+    // Only icode's own sessions database (application_id, schema version) is opened; anything else is
+    // refused with one line saying what it is, and never written.
+    const db = file === ':memory:' ? new Database(file) : openIcodeDb(file, SESSIONS_DB_SPEC, { readonly: opts.readonly === true }).db;
     try {
-      if (fresh) chmodSync(file, 0o600);
       if (!opts.readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
@@ -290,13 +298,18 @@ export class SessionStore {
       if (version > SESSIONS_SCHEMA_VERSION) {
         throw new SessionError(`${file}: sessions schema ${version} is newer than this icode (${SESSIONS_SCHEMA_VERSION})`);
       }
-      if (version < SESSIONS_SCHEMA_VERSION && !opts.readonly) {
-        db.exec(SCHEMA);
-        db.pragma(`user_version = ${SESSIONS_SCHEMA_VERSION}`);
+      if (!opts.readonly && (version < SESSIONS_SCHEMA_VERSION || db.pragma('application_id', { simple: true }) !== ICODE_APP_IDS.sessions)) {
+        db.transaction(() => {
+          db.exec(SCHEMA);
+          db.pragma(`user_version = ${SESSIONS_SCHEMA_VERSION}`);
+          db.pragma(`application_id = ${ICODE_APP_IDS.sessions}`);
+        }).immediate();
       }
     } catch (e) {
       db.close();
-      throw e;
+      if (e instanceof InputError || file === ':memory:') throw e;
+      const err = describeDbError(file, 'sessions database', e);
+      throw new SessionError(err.message);
     }
     return new SessionStore(file, db);
   }
