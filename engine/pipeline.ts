@@ -25,6 +25,7 @@ import { TodoExecutor } from './executors/todo.js';
 import type { ExecResult, Executor } from './executors/types.js';
 import type { ToolCall, ToolCallResult, ToolRunner } from './pipeline-types.js';
 import { ToolCatalog } from './tools/catalog.js';
+import type { Checkpointer } from './state/checkpointer.js';
 import { fromClaudeInput } from './tools/claude-compat.js';
 
 export interface PipelineOptions {
@@ -44,6 +45,8 @@ export interface PipelineOptions {
   executors?: Partial<Record<'fs' | 'shell', Executor>>;
   /** How command hooks run (default: inside the session's shell jail). */
   runCommandHook?: RunCommandHook;
+  /** Workspace checkpoints, taken before each call that may change the workspace (engine/state). */
+  checkpoints?: Checkpointer;
 }
 
 export interface Pipeline extends ToolRunner {
@@ -112,7 +115,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
       policy = null;
     }
   }
-  return new ToolPipeline(workspace, policy, policyError, audit, ownsAudit, catalog, { fs, shell: shellExec }, opts.approver ?? new StaticApprover(opts.ask ?? 'deny'), opts.session ?? randomUUID(), hooks);
+  return new ToolPipeline(workspace, policy, policyError, audit, ownsAudit, catalog, { fs, shell: shellExec }, opts.approver ?? new StaticApprover(opts.ask ?? 'deny'), opts.session ?? randomUUID(), hooks, opts.checkpoints);
 }
 
 /** Hook scripts are resolved against the folder of the policy that declares them. */
@@ -148,6 +151,7 @@ class ToolPipeline implements Pipeline {
     private readonly approver: Approver,
     readonly session: string,
     readonly hooks: HookRunner | null,
+    private readonly checkpoints?: Checkpointer,
   ) {
     this.policyHash = policy?.hash ?? NO_POLICY;
   }
@@ -294,6 +298,8 @@ class ToolPipeline implements Pipeline {
     // 5. execute
     let result: ExecResult;
     try {
+      // A checkpoint that cannot be taken fails the call: nothing runs that could not be undone.
+      await this.checkpoints?.beforeCall({ session, callId, tool, kind: spec!.kind, auditId, mutates: (spec as { mutates?: boolean }).mutates });
       const executor = spec!.kind === 'shell' ? this.executors.shell : spec!.kind === 'agent' ? this.todoExecutor : this.executors.fs;
       result = await executor.run(tool, runInput, { session, callId, signal });
     } catch (e) {

@@ -8,6 +8,7 @@ import { EXPORT_FORMATS, exportSession, messageJson, sessionJson, toolCallJson, 
 import { formatCost } from '../../engine/agent/output.js';
 import { SessionStore, defaultSessionsPath, type SessionInfo, type StoredMessage } from '../../engine/agent/sessions.js';
 import { printJson, printTable } from '../output.js';
+import { forkWithWorkspace, registerCheckpointCommands } from './checkpoints.js';
 
 interface DbOpts {
   sessionsDb?: string;
@@ -67,7 +68,7 @@ export function summarize(m: StoredMessage): string {
 }
 
 export function register(program: Command): void {
-  const sessions = program.command('sessions').description('List, show, export and fork stored agent sessions');
+  const sessions = program.command('sessions').description('List, show, export, fork, checkpoint, diff, revert and compact stored agent sessions');
 
   sessions
     .command('list')
@@ -152,19 +153,26 @@ export function register(program: Command): void {
       }),
     );
 
+  registerCheckpointCommands(sessions);
+
   sessions
     .command('fork')
     .description('Start a new session that shares the history of ID up to message N (see `sessions show`)')
     .argument('<id>', 'session id or unique prefix')
     .requiredOption('--at <n>', 'last shared message number (0 = none)', atArg)
+    .option('--with-workspace', "also restore the workspace files of that point (the session's own changes since)")
+    .option('--audit <db>', 'audit database the restore is recorded in (with --with-workspace)')
     .option(...DB_OPTION)
     .option('--json', 'print as JSON')
-    .action(
-      withStore<DbOpts & { at: number }>((store, opts, id) => {
-        const fork = store.fork(id!, opts.at);
-        if (opts.json) return printJson(sessionJson(fork));
-        process.stdout.write(`${fork.id}\n`);
-        process.stderr.write(`forked ${fork.parentSessionId} at message ${opts.at}; continue with: icode run --resume ${fork.id} "…"\n`);
-      }),
-    );
+    .action(async (id: string, opts: DbOpts & { at: number; withWorkspace?: boolean; audit?: string }, cmd: Command) => {
+      if (opts.withWorkspace) return forkWithWorkspace(id, opts.at, opts);
+      return plainFork(id, opts, cmd);
+    });
 }
+
+const plainFork = withStore<DbOpts & { at: number }>((store, opts, id) => {
+  const fork = store.fork(id!, opts.at);
+  if (opts.json) return printJson(sessionJson(fork));
+  process.stdout.write(`${fork.id}\n`);
+  process.stderr.write(`forked ${fork.parentSessionId} at message ${opts.at}; continue with: icode run --resume ${fork.id} "…"\n`);
+});

@@ -121,6 +121,8 @@ export interface LoopOptions {
   onEvent?: (event: AgentEvent) => void;
   onUserPrompt?: (prompt: string, state: { sessionId: string | null }) => UserPromptHookResult | void | Promise<UserPromptHookResult | void>;
   onStop?: (state: LoopState) => StopHookResult | void | Promise<StopHookResult | void>;
+  /** Called when a turn's results are in (and when the run ends its last turn): end-of-turn checkpoints. */
+  onTurnEnd?: (state: { sessionId: string | null; turn: number }) => Promise<void>;
 }
 
 /**
@@ -330,6 +332,7 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
           stopHookActive = true;
           continue;
         }
+        await opts.onTurnEnd?.({ sessionId, turn });
         return finish('success');
       }
       stopHookActive = false;
@@ -388,6 +391,7 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
       const resultsId = append(resultsMessage);
       if (store && assistantId !== null && resultsId !== null) store.linkToolResults(assistantId, resultsId);
       emit({ type: 'user_message', message: resultsMessage, messageId: resultsId, origin: 'tool_results' });
+      await opts.onTurnEnd?.({ sessionId, turn });
     }
   } catch (e) {
     if (store) {

@@ -3,6 +3,7 @@
  * Kept in one small module so the CLI can be tested with a fake runner (`RunDeps.createRunner`).
  */
 import type { ToolRunner } from '../pipeline-types.js';
+import type { Checkpointer } from '../state/checkpointer.js';
 import type { LoopHooks } from './loop-hooks.js';
 import type { ToolSpec } from './types.js';
 
@@ -14,6 +15,8 @@ export interface RunnerOptions {
   ask?: 'deny' | 'allow';
   /** Session id recorded on every audit row of the run. */
   session?: string;
+  /** Workspace checkpoints taken before calls that may change the workspace. */
+  checkpoints?: Checkpointer;
 }
 
 export interface AgentRunner {
@@ -48,6 +51,7 @@ export const createPipelineRunner: RunnerFactory = async (opts) => {
     ...(opts.audit ? { audit: opts.audit } : {}),
     ...(opts.ask ? { ask: opts.ask } : {}),
     ...(opts.session ? { session: opts.session } : {}),
+    ...(opts.checkpoints ? { checkpoints: opts.checkpoints } : {}),
   });
   return {
     runner: p,
