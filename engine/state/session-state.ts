@@ -55,9 +55,11 @@ export function findCheckpoint(list: ListedCheckpoint[], id: string): ListedChec
  * (for an assistant message that asked for calls: before its first call), else the last one before.
  */
 export function checkpointAtMessage(list: ListedCheckpoint[], n: number): ListedCheckpoint | null {
-  const exact = list.find((c) => c.seq === n && c.kind !== 'restore');
+  // Undo points of earlier restores are not states the conversation went through.
+  const states = list.filter((c) => c.kind !== 'restore');
+  const exact = states.find((c) => c.seq === n);
   if (exact) return exact;
-  const before = list.filter((c) => c.seq < n);
+  const before = states.filter((c) => c.seq < n);
   return before[before.length - 1] ?? null;
 }
 

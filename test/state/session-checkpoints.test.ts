@@ -139,7 +139,8 @@ describe('checkpoints of a scripted session', () => {
     expect(userGitState()).toEqual(stateAfterRuns);
     expect(userGitState().stash).toBe(gitBefore.stash);
     expect(userGitState().refs).toBe(gitBefore.refs);
-    expect(existsSync(join(ws, '.icode'))).toBe(false);
+    expect(cs.dir.startsWith(ws)).toBe(false);
+    expect(existsSync(join(ws, 'checkpoints'))).toBe(false);
 
     // revert (files and conversation): a new session forked at the checkpoint's message
     const cp = byCall.get('e1')!;
