@@ -26,6 +26,7 @@ import { createPipelineRunner, type AgentRunner, type RunnerFactory } from '../.
 import { SessionStore, defaultSessionsPath, type SessionInfo } from '../../engine/agent/sessions.js';
 import { InputError } from '../../engine/errors.js';
 import { SessionCheckpointer, checkpointBaseDir } from '../../engine/state/checkpointer.js';
+import { Compactor, contextWindowFor } from '../../engine/agent/compaction.js';
 import type { AgentConfigFile } from '../../engine/agent/config.js';
 import { EXIT } from '../output.js';
 import { parseAsk } from '../parse.js';
@@ -268,6 +269,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       ...(agentRunner.hooks ?? {}),
       ...(deps.hooks ?? {}),
       ...(checkpointer ? { onTurnEnd: endOfTurnCheckpoint(checkpointer, err) } : {}),
+      ...compactionFor(provider, config, store, agentRunner, format === 'text' ? err : null),
       onEvent,
     });
     return exitCodeFor(result);
@@ -328,5 +330,26 @@ function endOfTurnCheckpoint(c: SessionCheckpointer, err: (s: string) => void): 
     if (!sessionId) return;
     // The next call's checkpoint covers what this one misses; a failure here does not end the run.
     await c.turnEnd(sessionId).catch((e: unknown) => err(`icode: end-of-turn checkpoint failed: ${errorMessage(e)}\n`));
+  };
+}
+
+/** Automatic compaction, when the model's context window is known (built-in table or `context_windows:`). */
+function compactionFor(provider: Provider, config: AgentConfigFile, store: SessionStore, runner: AgentRunner, err: ((s: string) => void) | null): Pick<LoopOptions, 'compaction'> {
+  const window = contextWindowFor(provider.id, provider.model, config.context_windows);
+  if (window === null) return {};
+  return {
+    compaction: new Compactor({
+      provider,
+      window,
+      ...(config.compact_threshold !== undefined ? { threshold: config.compact_threshold } : {}),
+      sessions: store,
+      ...(runner.onPreCompact ? { onPreCompact: runner.onPreCompact } : {}),
+      onCompact: (e) =>
+        err?.(
+          e.vetoed
+            ? `icode: compaction vetoed: ${e.vetoed}\n`
+            : `icode: context compacted: ~${e.tokensBefore} → ~${e.tokensAfter} tokens (${e.pruned} tool outputs pruned${e.summarized ? ', older turns summarised' : ''})${e.error ? `; summary failed: ${e.error}` : ''}\n`,
+        ),
+    }),
   };
 }

@@ -57,7 +57,7 @@ function tokens(s: SessionInfo): string {
 }
 
 /** One line describing a message: its text, its calls, or its results. */
-export function summarize(m: StoredMessage): string {
+export function summarize(m: Pick<StoredMessage, 'content'>): string {
   const parts: string[] = [];
   for (const b of m.content) {
     if (b.type === 'text') parts.push(b.text);
@@ -104,16 +104,26 @@ export function register(program: Command): void {
 
   sessions
     .command('show')
-    .description("A session's details, messages (numbered for --at) and tool calls")
+    .description("A session's details, messages (numbered for --at) and tool calls; a compacted session shows what the model sees unless --full")
     .argument('<id>', 'session id or unique prefix')
+    .option('--full', 'every stored message, with the points where the context was compacted')
     .option(...DB_OPTION)
-    .option('--json', 'print as JSON')
+    .option('--json', 'print as JSON (always the full history, plus the compactions and the model\'s view)')
     .action(
-      withStore<DbOpts>((store, opts, id) => {
+      withStore<DbOpts & { full?: boolean }>((store, opts, id) => {
         const s = store.getSession(id!);
         const messages = store.history(s.id);
         const calls = store.toolCalls(s.id);
-        if (opts.json) return printJson({ session: sessionJson(s), messages: messages.map(messageJson), tool_calls: calls.map(toolCallJson) });
+        const compactions = store.compactions(s.id);
+        if (opts.json) {
+          return printJson({
+            session: sessionJson(s),
+            messages: messages.map(messageJson),
+            tool_calls: calls.map(toolCallJson),
+            compactions: compactions.map((c) => ({ id: c.id, at_message: messages.find((m) => m.id === c.atMessageId)?.seq ?? null, trigger: c.trigger, created_at: c.createdAt, tokens_before: c.tokensBefore, tokens_after: c.tokensAfter, pruned: c.pruned, summary: c.summary })),
+            context: compactions.length ? store.contextMessages(s.id) : null,
+          });
+        }
         const w = (t: string): void => void process.stdout.write(t + '\n');
         w(`session   ${s.id}${s.title ? `  “${s.title}”` : ''}`);
         w(`status    ${s.status}${s.error ? ` — ${s.error}` : ''}`);
@@ -125,8 +135,23 @@ export function register(program: Command): void {
           const at = s.forkMessageId === null ? 0 : (messages.find((m) => m.id === s.forkMessageId)?.seq ?? '?');
           w(`forked    from ${s.parentSessionId} at message ${at}`);
         }
+        const last = compactions[compactions.length - 1];
+        if (last) w(`context   compacted ${compactions.length}× (last at message ${messages.find((m) => m.id === last.atMessageId)?.seq ?? '?'}); ${opts.full ? 'full history below' : "the model's view below; --full for every message"}`);
         w('');
-        if (messages.length) printTable(['#', 'role', 'content', 'tokens in/out'], messages.map((m) => [m.seq, m.role, summarize(m), m.usage ? `${m.usage.inputTokens}/${m.usage.outputTokens}` : '']), 90);
+        const rows: unknown[][] = [];
+        if (last && !opts.full) {
+          const at = messages.findIndex((m) => m.id === last.atMessageId);
+          for (const m of last.view) rows.push(['·', m.role, summarize(m), '']);
+          for (const m of messages.slice(at + 1)) rows.push([m.seq, m.role, summarize(m), m.usage ? `${m.usage.inputTokens}/${m.usage.outputTokens}` : '']);
+        } else {
+          for (const m of messages) {
+            rows.push([m.seq, m.role, summarize(m), m.usage ? `${m.usage.inputTokens}/${m.usage.outputTokens}` : '']);
+            for (const c of compactions.filter((x) => x.atMessageId === m.id)) {
+              rows.push(['—', 'compacted', `${c.trigger}: ~${c.tokensBefore ?? '?'} → ~${c.tokensAfter ?? '?'} tokens, ${c.pruned} outputs pruned${c.summary ? ', older turns summarised' : ''}`, '']);
+            }
+          }
+        }
+        if (rows.length) printTable(['#', 'role', 'content', 'tokens in/out'], rows, 90);
         if (calls.length) {
           const seqOf = new Map(messages.map((m) => [m.id, m.seq]));
           printTable(

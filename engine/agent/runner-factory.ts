@@ -5,6 +5,7 @@
 import type { ToolRunner } from '../pipeline-types.js';
 import type { Checkpointer } from '../state/checkpointer.js';
 import type { LoopHooks } from './loop-hooks.js';
+import type { PreCompactAnswer, PreCompactInfo } from './compaction.js';
 import type { ToolSpec } from './types.js';
 
 export interface RunnerOptions {
@@ -30,6 +31,8 @@ export interface AgentRunner {
   hooks?: LoopHooks;
   /** Runs the policy's session_start hooks; resolves with the context they add, if any. */
   onSessionStart?: (sessionId: string, source: 'startup' | 'resume') => Promise<string | undefined>;
+  /** Runs the policy's pre_compact hooks (veto, or context kept with the summary). */
+  onPreCompact?: (info: PreCompactInfo) => Promise<PreCompactAnswer>;
   close(): Promise<void>;
 }
 
@@ -43,7 +46,7 @@ export type RunnerFactory = (opts: RunnerOptions) => Promise<AgentRunner>;
 export const createPipelineRunner: RunnerFactory = async (opts) => {
   const { loadPolicy } = await import('../../policies/index.js');
   const { createPipeline } = await import('../pipeline.js');
-  const { loopHooksFor, sessionStartHook } = await import('./loop-hooks.js');
+  const { loopHooksFor, preCompactHook, sessionStartHook } = await import('./loop-hooks.js');
   const policy = await loadPolicy(opts.policy);
   const p = await createPipeline({
     workspace: opts.workspace,
@@ -60,6 +63,7 @@ export const createPipelineRunner: RunnerFactory = async (opts) => {
     workspace: p.workspace,
     hooks: loopHooksFor(p),
     onSessionStart: sessionStartHook(p),
+    onPreCompact: preCompactHook(p),
     close: () => p.close(),
   };
 };
