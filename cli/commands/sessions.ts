@@ -9,6 +9,7 @@ import { formatCost } from '../../engine/agent/output.js';
 import { SessionStore, defaultSessionsPath, type SessionInfo, type StoredMessage } from '../../engine/agent/sessions.js';
 import { printJson, printTable } from '../output.js';
 import { forkWithWorkspace, registerCheckpointCommands } from './checkpoints.js';
+import { registerCompactCommand } from './compact.js';
 
 interface DbOpts {
   sessionsDb?: string;
@@ -179,6 +180,7 @@ export function register(program: Command): void {
     );
 
   registerCheckpointCommands(sessions);
+  registerCompactCommand(sessions);
 
   sessions
     .command('fork')
