@@ -210,7 +210,7 @@ export class CheckpointStore {
   /** Record the workspace as it is now. */
   take(opts: TakeOptions): Promise<Checkpoint> {
     return this.serial(async () => {
-      const { tree, notRestorable } = await this.snapshotTree(opts.paths);
+      const { tree, notRestorable } = await this.retryLocked(() => this.snapshotTree(opts.paths));
       const info = this.db
         .prepare(
           `INSERT INTO checkpoints (session_id, kind, turn, message_id, call_id, audit_id, tool, tree, not_restorable, created_at)
@@ -223,7 +223,19 @@ export class CheckpointStore {
 
   /** The tree of the workspace now, without recording a checkpoint. */
   snapshot(): Promise<string> {
-    return this.serial(async () => (await this.snapshotTree()).tree);
+    return this.serial(async () => (await this.retryLocked(() => this.snapshotTree())).tree);
+  }
+
+  /** Another icode process on the same workspace holds the shadow index: wait for it (bounded). */
+  private async retryLocked<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (attempt >= 40 || !/index\.lock/.test((e as Error).message)) throw e;
+        await new Promise((r) => setTimeout(r, 25 + attempt * 5));
+      }
+    }
   }
 
   private lastNotRestorable(): NotRestorable[] {
