@@ -313,9 +313,18 @@ export class CheckpointStore {
     }
     // Removals first: a file replaced by a directory (or the reverse) must leave before it comes back.
     const remove = [...gone, ...drop];
+    // `last-tree` caches the index's tree: dropped before the index changes, written after write-tree,
+    // so an unchanged workspace costs one git process and a crash in between costs a write-tree.
+    const lastTree = join(this.dir, 'last-tree');
+    if (!remove.length && !update.length && existsSync(lastTree)) {
+      const cached = readFileSync(lastTree, 'utf8').trim();
+      if (/^[0-9a-f]{40}$/.test(cached)) return { tree: cached, notRestorable: [...large.values()].sort((a, b) => (a.path < b.path ? -1 : 1)) };
+    }
+    if (existsSync(lastTree)) unlinkSync(lastTree);
     if (remove.length) await git(g, ['update-index', '-z', '--force-remove', '--stdin'], { input: remove.join('\0') + '\0' });
     if (update.length) await git(g, ['update-index', '-z', '--add', '--remove', '--stdin'], { input: update.join('\0') + '\0' });
     const tree = (await git(g, ['write-tree'])).stdout.toString('utf8').trim();
+    writeFileSync(lastTree, tree + '\n');
     return { tree, notRestorable: [...large.values()].sort((a, b) => (a.path < b.path ? -1 : 1)) };
   }
 
