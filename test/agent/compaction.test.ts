@@ -154,6 +154,27 @@ describe('context compaction', () => {
     expect(store.history(session)).toHaveLength(9);
   });
 
+  it('a real pre_compact hook (isolated-vm) can veto or add context: its result is validated and merged', async () => {
+    const { HookRunner } = await import('../../sandbox/hooks/runner.js');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(
+      join(dir, 'guard.ts'),
+      `export default function (e: { tokens: number; trigger: string }) {
+  if (e.tokens > 100000) return { block: true, reason: 'too big to summarise safely' };
+  return { context: 'hook saw ' + e.trigger };
+}`,
+    );
+    const hooks = await HookRunner.create({ pre_compact: [{ script: 'guard.ts' }] }, { baseDir: dir });
+    try {
+      const veto = await hooks.run('pre_compact', { session: 's', agent: 'main', trigger: 'auto', tokens: 200000 });
+      expect(veto.result).toEqual({ context: [], block: true, reason: 'guard.ts: too big to summarise safely' });
+      const add = await hooks.run('pre_compact', { session: 's', agent: 'main', trigger: 'manual', tokens: 10 });
+      expect(add.result).toEqual({ context: ['hook saw manual'], block: false });
+    } finally {
+      hooks.dispose();
+    }
+  });
+
   it('knows context windows, with config overrides', () => {
     expect(contextWindowFor('anthropic', 'claude-sonnet-4-5')).toBe(200_000);
     expect(contextWindowFor('openai', 'gpt-4o')).toBe(128_000);
