@@ -21,7 +21,7 @@ export interface ReplayResult {
 }
 
 /** The calls one input line stands for, or a reason it is malformed. `[]` for lines to skip. */
-export function callsFromLine(text: string): ToolCall[] | { malformed: string } {
+function callsFromLine(text: string): ToolCall[] | { malformed: string } {
   const trimmed = text.trim();
   if (trimmed === '') return [];
   let v: unknown;
@@ -54,7 +54,7 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-export function toReplayResult(index: number, line: number, r: ToolCallResult): ReplayResult {
+function toReplayResult(index: number, line: number, r: ToolCallResult): ReplayResult {
   return {
     index,
     line,

@@ -1,6 +1,7 @@
 /** `icode bench [SCENARIO…]`: p50/p99, ops/s and a ratio against a baseline measured in the same run. */
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { BaselineMissingError } from '../../bench/baseline.js';
 import { runBench, selectScenarios, writeReport } from '../../bench/harness.js';
 import { SCENARIOS } from '../../bench/index.js';
 import { packageRoot } from '../../policies/package-root.js';
@@ -22,7 +23,14 @@ export function register(program: Command): void {
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
-      const report = await runBench(scenarios, opts.iterations, !opts.json && process.stderr.isTTY === true);
+      let report;
+      try {
+        report = await runBench(scenarios, opts.iterations, !opts.json && process.stderr.isTTY === true);
+      } catch (e) {
+        // A baseline package left out of the install: one clear line, exit 2.
+        if (e instanceof BaselineMissingError) throw new UsageError(e.message);
+        throw e;
+      }
       writeReport(report, opts.out);
       if (opts.json) {
         printJson(report);

@@ -58,7 +58,7 @@ function tokens(s: SessionInfo): string {
 }
 
 /** One line describing a message: its text, its calls, or its results. */
-export function summarize(m: Pick<StoredMessage, 'content'>): string {
+function summarize(m: Pick<StoredMessage, 'content'>): string {
   const parts: string[] = [];
   for (const b of m.content) {
     if (b.type === 'text') parts.push(b.text);

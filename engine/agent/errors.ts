@@ -36,11 +36,6 @@ export class ProviderError extends Error {
   }
 }
 
-export function isAbortError(e: unknown): boolean {
-  if (e instanceof ProviderError) return e.kind === 'aborted';
-  return typeof e === 'object' && e !== null && 'name' in e && (e as { name: unknown }).name === 'AbortError';
-}
-
 export function abortError(): ProviderError {
   return new ProviderError('aborted', 'cancelled');
 }

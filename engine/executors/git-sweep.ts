@@ -52,7 +52,7 @@ export interface SweepResult {
   incomplete: boolean;
 }
 
-export function sweepNestedGitConfigs(workspace: string, sinceMs: number): SweepResult {
+function sweepNestedGitConfigs(workspace: string, sinceMs: number): SweepResult {
   const quarantined: string[] = [];
   const queue: string[] = [workspace];
   let visited = 0;

@@ -14,7 +14,7 @@ export function jailOptionsFor(workspace: string, settings: Readonly<PolicySetti
 }
 
 /** The values of the variables a policy passes into the jail (names only come from the policy). */
-export function passedEnv(names: readonly string[]): Record<string, string> {
+function passedEnv(names: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const n of names) {
     const v = process.env[n];
@@ -27,7 +27,7 @@ export function passedEnv(names: readonly string[]): Record<string, string> {
  * Protected globs that name a path (`.git/hooks/**` → `.git/hooks`) become read-only binds in the jail;
  * other globs are enforced by the policy and the fs workers only.
  */
-export function bindablePaths(globs: readonly string[]): string[] {
+function bindablePaths(globs: readonly string[]): string[] {
   const out = new Set<string>();
   for (const g of globs) {
     const p = g.replace(/\/\*\*$/, '').replace(/^\.\//, '');

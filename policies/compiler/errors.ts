@@ -23,14 +23,14 @@ export class PolicyError extends Error {
   }
 }
 
-export function formatProblem(p: PolicyProblem): string {
+function formatProblem(p: PolicyProblem): string {
   return `${p.file}:${p.line}:${p.col}: ${p.key ? p.key + ': ' : ''}${p.message}`;
 }
 
 export type PathSegment = string | number;
 
 /** `['rules', 3, 'decision']` → `rules[3].decision`. */
-export function dottedKey(path: readonly PathSegment[]): string {
+function dottedKey(path: readonly PathSegment[]): string {
   let out = '';
   for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
   return out;

@@ -15,7 +15,7 @@ export const EXAMPLE_WORKSPACE = '/workspace';
 const FS_TOOLS: readonly string[] = [...FS_READ_TOOLS, ...FS_WRITE_TOOLS];
 
 /** The request an example stands for, or an error message. */
-export function exampleRequest(rule: CompiledRule, ex: RuleExample, home: string): ToolRequest | string {
+function exampleRequest(rule: CompiledRule, ex: RuleExample, home: string): ToolRequest | string {
   if (typeof ex !== 'string') {
     return { tool: canonicalToolName(ex.tool), input: ex.input ?? {}, agent: ex.agent, workspace: EXAMPLE_WORKSPACE, home };
   }

@@ -295,7 +295,7 @@ function compose(source: string, layers: Layer[], home: string): CompiledPolicy 
 }
 
 /** JSON with sorted keys and no undefined values: the same policy hashes the same everywhere. */
-export function canonicalJson(v: unknown): string {
+function canonicalJson(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
   if (Array.isArray(v)) return '[' + v.map(canonicalJson).join(',') + ']';
   const entries = Object.entries(v as Record<string, unknown>)

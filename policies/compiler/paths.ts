@@ -33,7 +33,7 @@ export function resolvePath(p: string, workspace: string, home: string): Resolve
 }
 
 /** Paths that are never a file access worth deciding on when a shell redirects to them. */
-export const NEUTRAL_DEVICE_PATHS: ReadonlySet<string> = new Set([
+const NEUTRAL_DEVICE_PATHS: ReadonlySet<string> = new Set([
   '/dev/null',
   '/dev/stdout',
   '/dev/stderr',

@@ -1,6 +1,6 @@
 /** Bounded log of one hook call (`api.log`), recorded in the call's outcome. */
 
-export const MAX_LOG_LINES = 50;
+const MAX_LOG_LINES = 50;
 export const MAX_LOG_LINE_CHARS = 1000;
 
 export class CallLog {

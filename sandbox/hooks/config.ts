@@ -33,7 +33,7 @@ function integer(v: unknown, min: number, max: number, where: string): number {
   return v;
 }
 
-export function parseDeclaration(point: HookPoint, raw: unknown, where: string): HookDeclaration {
+function parseDeclaration(point: HookPoint, raw: unknown, where: string): HookDeclaration {
   if (!isPlainObject(raw)) throw new HookConfigError(`${where}: expected an object`);
   for (const key of Object.keys(raw)) {
     if (!DECL_KEYS.has(key)) throw new HookConfigError(`${where}: unknown key "${key}"`);

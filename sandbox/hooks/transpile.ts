@@ -22,7 +22,7 @@ interface EsbuildModule {
   transformSync(input: string, options: Record<string, unknown>): { code: string };
 }
 
-export function isTypeScriptFile(file: string): boolean {
+function isTypeScriptFile(file: string): boolean {
   return /\.m?ts$/.test(file);
 }
 
@@ -39,7 +39,7 @@ async function optionalImport(name: string): Promise<unknown> {
 let tsPromise: Promise<unknown> | undefined;
 let esbuildPromise: Promise<unknown> | undefined;
 
-export async function transpileTypeScript(source: string, fileName: string): Promise<string> {
+async function transpileTypeScript(source: string, fileName: string): Promise<string> {
   tsPromise ??= optionalImport('typescript');
   const ts = (await tsPromise) as TsModule | undefined;
   if (ts && typeof ts.transpileModule === 'function') {

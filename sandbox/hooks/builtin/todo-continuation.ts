@@ -27,7 +27,7 @@ function validTodos(todos: unknown): TodoItem[] {
   );
 }
 
-export function reminderText(todos: TodoItem[], n: number, max: number): string {
+function reminderText(todos: TodoItem[], n: number, max: number): string {
   const done = todos.filter((t) => t.status === 'completed').length;
   const open = todos.filter(isOpen);
   const lines = open.slice(0, 20).map((t) => `- [${t.status}] ${t.content.length > 200 ? t.content.slice(0, 199) + '…' : t.content}`);

@@ -1,0 +1,56 @@
+/**
+ * Stage 7, record the outcome and answer. Outcome rows are queued, not awaited: a result may reach the
+ * agent before its outcome row is durable (its decision row always is), so group commit costs the caller
+ * one commit wait per call, not two. A failed write is reported, never silent; close() flushes the queue.
+ */
+import { createHash } from 'node:crypto';
+import type { AuditLog } from '../audit/log.js';
+import type { ExecResult } from '../executors/types.js';
+import type { ToolCallResult } from '../pipeline-types.js';
+import type { CallState, StageDeps } from './state.js';
+
+function queueOutcome(audit: AuditLog, rec: Parameters<AuditLog['recordOutcome']>[0]): void {
+  audit.recordOutcome(rec).catch((e: unknown) => {
+    process.stderr.write(`icode: could not record the outcome of call ${rec.callId}: ${(e as Error).message}\n`);
+  });
+}
+
+function base(c: CallState): Pick<ToolCallResult, 'callId' | 'tool' | 'decision' | 'rule' | 'reason' | 'auditId' | 'timings'> {
+  return { callId: c.callId, tool: c.tool, decision: c.decision, rule: c.rule, reason: c.reason, auditId: c.auditId, timings: c.timings };
+}
+
+/** A call that does not run: denied by the policy (or its approver), or by a pre-tool hook (`hookMessage`). */
+export function recordDenied(p: StageDeps, c: CallState, hookMessage?: string): ToolCallResult {
+  const why = hookMessage ?? c.approval ?? c.reason;
+  const message = hookMessage ?? `Denied by policy${c.rule ? ` (rule ${c.rule})` : ''}: ${why}`;
+  queueOutcome(p.audit, { session: c.session, callId: c.callId, status: 'denied', bytes: 0, durationMs: performance.now() - c.started, outputHash: null, truncated: false, error: why });
+  return { ...base(c), status: 'denied', error: message, output: message, durationMs: performance.now() - c.started, ...(c.context.length ? { context: c.context } : {}) };
+}
+
+/** A call that ran: its outcome row, and the result for the agent. */
+export function recordOutcome(p: StageDeps, c: CallState, result: ExecResult, text: string): ToolCallResult {
+  const durationMs = performance.now() - c.started;
+  queueOutcome(p.audit, {
+    session: c.session,
+    callId: c.callId,
+    status: result.ok ? 'ok' : 'error',
+    exitCode: result.exitCode ?? null,
+    bytes: result.bytes,
+    durationMs,
+    outputHash: createHash('sha256').update(text).digest('hex'),
+    truncated: result.truncated,
+    error: result.ok ? undefined : result.error,
+    ...(result.ok || result.code === undefined ? {} : { code: result.code }),
+  });
+  return {
+    ...base(c),
+    status: result.ok ? 'ok' : 'error',
+    output: text,
+    error: result.ok ? undefined : result.error,
+    ...(result.ok || result.code === undefined ? {} : { code: result.code }),
+    exitCode: result.exitCode,
+    truncated: result.truncated,
+    durationMs,
+    ...(c.context.length ? { context: c.context } : {}),
+  };
+}
