@@ -32,6 +32,9 @@ import type { ToolCall, ToolCallResult, ToolRunner } from './pipeline-types.js';
 import { TodoWriteExecutor } from './tools/builtin/todo-write.js';
 import type { ToolDefinition } from './tools/definition.js';
 import { ToolRegistry } from './tools/registry.js';
+import type { Checkpointer } from './state/checkpointer.js';
+import type { ExecResult } from './executors/types.js';
+import type { CallState } from './pipeline/state.js';
 
 export interface PipelineOptions {
   /** Workspace root; must be an existing directory. */
@@ -56,6 +59,8 @@ export interface PipelineOptions {
   executors?: Partial<Record<string, Executor>>;
   /** How command hooks run (default: inside the session's shell jail). */
   runCommandHook?: RunCommandHook;
+  /** Workspace checkpoints, taken before each call that may change the workspace (engine/state). */
+  checkpoints?: Checkpointer;
 }
 
 export interface Pipeline extends ToolRunner {
@@ -121,6 +126,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
     approver: opts.approver ?? new StaticApprover(opts.ask ?? 'deny'),
     session: opts.session ?? randomUUID(),
     hooks,
+    ...(opts.checkpoints ? { checkpoints: opts.checkpoints } : {}),
   });
 }
 
@@ -155,6 +161,7 @@ interface ToolPipelineParts {
   approver: Approver;
   session: string;
   hooks: HookRunner | null;
+  checkpoints?: Checkpointer;
 }
 
 class ToolPipeline implements Pipeline, StageDeps {
@@ -169,6 +176,7 @@ class ToolPipeline implements Pipeline, StageDeps {
   readonly hooks: HookRunner | null;
   closed = false;
   private readonly ownsAudit: boolean;
+  private readonly checkpoints: Checkpointer | undefined;
   private readonly executors: ReadonlyMap<string, Executor>;
   /** Executors that tool definitions brought (built on first use), by tool name. */
   private readonly ownExecutors = new Map<string, Executor>();
@@ -185,6 +193,7 @@ class ToolPipeline implements Pipeline, StageDeps {
     this.approver = parts.approver;
     this.session = parts.session;
     this.hooks = parts.hooks;
+    this.checkpoints = parts.checkpoints;
   }
 
   get catalog(): ToolRegistry {
@@ -230,7 +239,7 @@ class ToolPipeline implements Pipeline, StageDeps {
     clock.lap('preHooks');
     if (hookDenial !== null) return recordDenied(this, c, hookDenial);
 
-    const result = await dispatch(c, signal);
+    const result = (await checkpointBefore(this.checkpoints, c)) ?? (await dispatch(c, signal));
     clock.lap('execute');
     const text = await postHooks(this, c, result);
     clock.lap('postHooks');
@@ -248,3 +257,15 @@ class ToolPipeline implements Pipeline, StageDeps {
     else this.audit.flush();
   }
 }
+
+/** The checkpoint before a call runs; a checkpoint that cannot be taken fails the call (nothing runs that could not be undone). */
+async function checkpointBefore(cp: Checkpointer | undefined, c: CallState): Promise<ExecResult | null> {
+  if (!cp || !c.def) return null;
+  try {
+    await cp.beforeCall({ session: c.session, callId: c.callId, tool: c.tool, kind: c.def.kind, auditId: c.auditId ?? -1, mutates: c.def.mutates });
+    return null;
+  } catch (e) {
+    return { ok: false, output: '', error: `icode could not checkpoint the workspace before ${c.tool}: ${(e as Error).message}`, code: 'internal', truncated: false, bytes: 0 };
+  }
+}
+

@@ -27,6 +27,10 @@ import type { Provider, RetryOptions } from '../../engine/agent/providers/types.
 import { createPipelineRunner, type AgentRunner, type RunnerFactory } from '../../engine/agent/runner-factory.js';
 import { SessionStore, defaultSessionsPath, type SessionInfo } from '../../engine/agent/sessions.js';
 import { reportFault } from '../fault.js';
+import { InputError } from '../../engine/errors.js';
+import { SessionCheckpointer, checkpointBaseDir } from '../../engine/state/checkpointer.js';
+import { Compactor, contextWindowFor } from '../../engine/agent/compaction.js';
+import type { AgentConfigFile } from '../../engine/agent/config.js';
 import { EXIT } from '../output.js';
 import { parseAsk } from '../parse.js';
 
@@ -193,10 +197,12 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
   let agentRunner: AgentRunner | null = null;
   let sessionId: string | null = null;
   let started = false;
+  let checkpointer: SessionCheckpointer | null = null;
   try {
     if (prompt === null && !opts.resume) throw new AgentConfigError('give a prompt: icode run "…" (or pipe it on stdin)');
     const config = loadConfigFile(env);
-    store = SessionStore.open(opts.sessionsDb || env.ICODE_SESSIONS_DB || defaultSessionsPath(env));
+    const sessionsPath = opts.sessionsDb || env.ICODE_SESSIONS_DB || defaultSessionsPath(env);
+    store = SessionStore.open(sessionsPath);
     const resumed: SessionInfo | null = opts.resume ? store.getSession(opts.resume) : null;
 
     const cwd = deps.cwd ?? process.cwd();
@@ -230,12 +236,14 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
     // once the pipeline is up (a bad policy or workspace leaves no empty session behind).
     const id = resumed?.id ?? randomUUID();
     sessionId = id;
+    checkpointer = await openCheckpointer(workspace, store, sessionsPath, config, env, err);
     agentRunner = await (deps.createRunner ?? createPipelineRunner)({
       workspace,
       policy,
       ask: opts.ask ?? 'deny',
       session: id,
       ...(opts.audit ? { audit: opts.audit } : {}),
+      ...(checkpointer ? { checkpoints: checkpointer } : {}),
     });
     const system = opts.system ?? resumed?.system ?? undefined;
     const instructions = opts.projectInstructions === false ? null : loadProjectInstructions(agentRunner.workspace);
@@ -243,6 +251,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       resumed ??
       store.createSession({ id, title: prompt ? titleOf(prompt) : null, model: storedSpec, workspace, policy, system: system ?? null });
     store.updateSession(id, { policyHash: agentRunner.policyHash, workspace: agentRunner.workspace, policy, model: storedSpec });
+    await checkpointer?.start(id);
 
     const init = {
       sessionId: session.id,
@@ -288,6 +297,8 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       ...(deps.signal ? { signal: deps.signal } : {}),
       ...(agentRunner.hooks ?? {}),
       ...(deps.hooks ?? {}),
+      ...(checkpointer ? { onTurnEnd: endOfTurnCheckpoint(checkpointer, err) } : {}),
+      ...compactionFor(provider, config, store, agentRunner, format === 'text' ? err : null),
       onEvent,
     });
     return exitCodeFor(result);
@@ -309,6 +320,63 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
     return code;
   } finally {
     await agentRunner?.close().catch(() => undefined);
+    checkpointer?.close();
     store?.close();
   }
+}
+
+/**
+ * Workspace checkpoints for the run, unless turned off (`ICODE_CHECKPOINTS=0`, `checkpoints:
+ * {enabled: false}`) or impossible (an in-memory sessions database, a state directory inside the
+ * workspace): then the run goes on without them, and says so.
+ */
+async function openCheckpointer(
+  workspace: string,
+  store: SessionStore,
+  sessionsPath: string,
+  config: AgentConfigFile,
+  env: Env,
+  err: (s: string) => void,
+): Promise<SessionCheckpointer | null> {
+  if (env.ICODE_CHECKPOINTS === '0' || config.checkpoints?.enabled === false || sessionsPath === ':memory:') return null;
+  const baseDir = checkpointBaseDir(resolve(sessionsPath));
+  const ws = resolve(workspace);
+  if (baseDir === ws || baseDir.startsWith(ws + '/')) {
+    err(`icode: checkpoints are off: their store (${baseDir}) would be inside the workspace\n`);
+    return null;
+  }
+  return SessionCheckpointer.open(workspace, store, {
+    baseDir,
+    ...(config.checkpoints?.include_ignored !== undefined ? { includeIgnored: config.checkpoints.include_ignored } : {}),
+    ...(config.checkpoints?.max_file_bytes !== undefined ? { maxFileBytes: config.checkpoints.max_file_bytes } : {}),
+  });
+}
+
+function endOfTurnCheckpoint(c: SessionCheckpointer, err: (s: string) => void): NonNullable<LoopOptions['onTurnEnd']> {
+  return async ({ sessionId }) => {
+    if (!sessionId) return;
+    // The next call's checkpoint covers what this one misses; a failure here does not end the run.
+    await c.turnEnd(sessionId).catch((e: unknown) => err(`icode: end-of-turn checkpoint failed: ${errorMessage(e)}\n`));
+  };
+}
+
+/** Automatic compaction, when the model's context window is known (built-in table or `context_windows:`). */
+function compactionFor(provider: Provider, config: AgentConfigFile, store: SessionStore, runner: AgentRunner, err: ((s: string) => void) | null): Pick<LoopOptions, 'compaction'> {
+  const window = contextWindowFor(provider.id, provider.model, config.context_windows);
+  if (window === null) return {};
+  return {
+    compaction: new Compactor({
+      provider,
+      window,
+      ...(config.compact_threshold !== undefined ? { threshold: config.compact_threshold } : {}),
+      sessions: store,
+      ...(runner.onPreCompact ? { onPreCompact: runner.onPreCompact } : {}),
+      onCompact: (e) =>
+        err?.(
+          e.vetoed
+            ? `icode: compaction vetoed: ${e.vetoed}\n`
+            : `icode: context compacted: ~${e.tokensBefore} → ~${e.tokensAfter} tokens (${e.pruned} tool outputs pruned${e.summarized ? ', older turns summarised' : ''})${e.error ? `; summary failed: ${e.error}` : ''}\n`,
+        ),
+    }),
+  };
 }

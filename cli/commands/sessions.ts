@@ -11,6 +11,8 @@ import { formatDuration } from '../../engine/agent/text-style.js';
 import { SessionStore, defaultSessionsPath, type SessionInfo, type StoredMessage } from '../../engine/agent/sessions.js';
 import { printJson, printTable } from '../output.js';
 import { parseWholeNumber } from '../parse.js';
+import { forkWithWorkspace, registerCheckpointCommands } from './checkpoints.js';
+import { registerCompactCommand } from './compact.js';
 
 interface DbOpts {
   sessionsDb?: string;
@@ -66,7 +68,7 @@ function tokens(s: SessionInfo): string {
 }
 
 /** One line describing a message: its text, its calls, or its results. */
-function summarize(m: StoredMessage): string {
+function summarize(m: Pick<StoredMessage, 'content'>): string {
   const parts: string[] = [];
   for (const b of m.content) {
     if (b.type === 'text') parts.push(b.text);
@@ -77,7 +79,7 @@ function summarize(m: StoredMessage): string {
 }
 
 export function register(program: Command): void {
-  const sessions = program.command('sessions').description('List, show, export and fork stored agent sessions');
+  const sessions = program.command('sessions').description('List, show, export, fork, checkpoint, diff, revert and compact stored agent sessions');
 
   sessions
     .command('list')
@@ -116,16 +118,26 @@ export function register(program: Command): void {
 
   sessions
     .command('show')
-    .description("A session's details, messages (numbered for --at) and tool calls")
+    .description("A session's details, messages (numbered for --at) and tool calls; a compacted session shows what the model sees unless --full")
     .argument('<id>', 'session id or unique prefix')
+    .option('--full', 'every stored message, with the points where the context was compacted')
     .option(...DB_OPTION)
-    .option('--json', 'print as JSON')
+    .option('--json', 'print as JSON (always the full history, plus the compactions and the model\'s view)')
     .action(
-      withStore<DbOpts>((store, opts, id) => {
+      withStore<DbOpts & { full?: boolean }>((store, opts, id) => {
         const s = store.getSession(id!);
         const messages = store.history(s.id);
         const calls = store.toolCalls(s.id);
-        if (opts.json) return printJson({ session: sessionJson(s), messages: messages.map(messageJson), tool_calls: calls.map(toolCallJson) });
+        const compactions = store.compactions(s.id);
+        if (opts.json) {
+          return printJson({
+            session: sessionJson(s),
+            messages: messages.map(messageJson),
+            tool_calls: calls.map(toolCallJson),
+            compactions: compactions.map((c) => ({ id: c.id, at_message: messages.find((m) => m.id === c.atMessageId)?.seq ?? null, trigger: c.trigger, created_at: c.createdAt, tokens_before: c.tokensBefore, tokens_after: c.tokensAfter, pruned: c.pruned, summary: c.summary })),
+            context: compactions.length ? store.contextMessages(s.id) : null,
+          });
+        }
         const w = (t: string): void => void process.stdout.write(t + '\n');
         w(`session   ${s.id}${s.title ? `  “${s.title}”` : ''}`);
         w(`status    ${s.status}${s.error ? ` — ${s.error}` : ''}`);
@@ -137,8 +149,23 @@ export function register(program: Command): void {
           const at = s.forkMessageId === null ? 0 : (messages.find((m) => m.id === s.forkMessageId)?.seq ?? '?');
           w(`forked    from ${s.parentSessionId} at message ${at}`);
         }
+        const last = compactions[compactions.length - 1];
+        if (last) w(`context   compacted ${compactions.length}× (last at message ${messages.find((m) => m.id === last.atMessageId)?.seq ?? '?'}); ${opts.full ? 'full history below' : "the model's view below; --full for every message"}`);
         w('');
-        if (messages.length) printTable(['#', 'role', 'content', 'tokens in/out'], messages.map((m) => [m.seq, m.role, summarize(m), m.usage ? `${m.usage.inputTokens}/${m.usage.outputTokens}` : '']), 90);
+        const rows: unknown[][] = [];
+        if (last && !opts.full) {
+          const at = messages.findIndex((m) => m.id === last.atMessageId);
+          for (const m of last.view) rows.push(['·', m.role, summarize(m), '']);
+          for (const m of messages.slice(at + 1)) rows.push([m.seq, m.role, summarize(m), m.usage ? `${m.usage.inputTokens}/${m.usage.outputTokens}` : '']);
+        } else {
+          for (const m of messages) {
+            rows.push([m.seq, m.role, summarize(m), m.usage ? `${m.usage.inputTokens}/${m.usage.outputTokens}` : '']);
+            for (const c of compactions.filter((x) => x.atMessageId === m.id)) {
+              rows.push(['—', 'compacted', `${c.trigger}: ~${c.tokensBefore ?? '?'} → ~${c.tokensAfter ?? '?'} tokens, ${c.pruned} outputs pruned${c.summary ? ', older turns summarised' : ''}`, '']);
+            }
+          }
+        }
+        if (rows.length) printTable(['#', 'role', 'content', 'tokens in/out'], rows, 90);
         if (calls.length) {
           const seqOf = new Map(messages.map((m) => [m.id, m.seq]));
           printTable(
@@ -165,19 +192,27 @@ export function register(program: Command): void {
       }),
     );
 
+  registerCheckpointCommands(sessions);
+  registerCompactCommand(sessions);
+
   sessions
     .command('fork')
     .description('Start a new session that shares the history of ID up to message N (see `sessions show`)')
     .argument('<id>', 'session id or unique prefix')
     .requiredOption('--at <n>', 'last shared message number (0 = none)', atArg)
+    .option('--with-workspace', "also restore the workspace files of that point (the session's own changes since)")
+    .option('--audit <db>', 'audit database the restore is recorded in (with --with-workspace)')
     .option(...DB_OPTION)
     .option('--json', 'print as JSON')
-    .action(
-      withStore<DbOpts & { at: number }>((store, opts, id) => {
-        const fork = store.fork(id!, opts.at);
-        if (opts.json) return printJson(sessionJson(fork));
-        process.stdout.write(`${fork.id}\n`);
-        process.stderr.write(`forked ${fork.parentSessionId} at message ${opts.at}; continue with: icode run --resume ${fork.id} "…"\n`);
-      }),
-    );
+    .action(async (id: string, opts: DbOpts & { at: number; withWorkspace?: boolean; audit?: string }, cmd: Command) => {
+      if (opts.withWorkspace) return forkWithWorkspace(id, opts.at, opts);
+      return plainFork(id, opts, cmd);
+    });
 }
+
+const plainFork = withStore<DbOpts & { at: number }>((store, opts, id) => {
+  const fork = store.fork(id!, opts.at);
+  if (opts.json) return printJson(sessionJson(fork));
+  process.stdout.write(`${fork.id}\n`);
+  process.stderr.write(`forked ${fork.parentSessionId} at message ${opts.at}; continue with: icode run --resume ${fork.id} "…"\n`);
+});

@@ -32,8 +32,22 @@ export interface AgentConfigFile {
   max_output_tokens?: number;
   providers?: Record<string, ProviderConfig>;
   prices?: Record<string, Price>;
+  /** Workspace checkpoints (engine/state): on by default. */
+  checkpoints?: CheckpointConfig;
+  /** Context windows in tokens by `provider/model` (or bare model), over the built-in table. */
+  context_windows?: Record<string, number>;
+  /** Share of the context window at which the conversation is compacted (default 0.8). */
+  compact_threshold?: number;
   /** Where it was read from (absent when there is no file). */
   path?: string;
+}
+
+export interface CheckpointConfig {
+  enabled?: boolean;
+  /** Record `.gitignore`d paths too (default false). */
+  include_ignored?: boolean;
+  /** Files larger than this are listed as not restorable (default 16 MiB). */
+  max_file_bytes?: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -112,6 +126,29 @@ export function loadConfigFile(env: Env = process.env): AgentConfigFile {
       if (cacheWrite !== undefined) price.cacheWrite = cacheWrite;
       out.prices[key] = price;
     }
+  }
+  if (doc.checkpoints !== undefined) {
+    const c = doc.checkpoints;
+    if (!isPlainObject(c)) bad('checkpoints', 'a mapping (enabled, include_ignored, max_file_bytes)');
+    const cc = c as Record<string, unknown>;
+    out.checkpoints = {};
+    for (const k of Object.keys(cc)) if (!['enabled', 'include_ignored', 'max_file_bytes'].includes(k)) bad(`checkpoints.${k}`, 'one of enabled, include_ignored, max_file_bytes');
+    if (cc.enabled !== undefined) out.checkpoints.enabled = typeof cc.enabled === 'boolean' ? cc.enabled : bad('checkpoints.enabled', 'true or false');
+    if (cc.include_ignored !== undefined) out.checkpoints.include_ignored = typeof cc.include_ignored === 'boolean' ? cc.include_ignored : bad('checkpoints.include_ignored', 'true or false');
+    if (cc.max_file_bytes !== undefined) {
+      out.checkpoints.max_file_bytes = Number.isInteger(cc.max_file_bytes) && (cc.max_file_bytes as number) > 0 ? (cc.max_file_bytes as number) : bad('checkpoints.max_file_bytes', 'an integer > 0');
+    }
+  }
+  if (doc.context_windows !== undefined) {
+    if (!isPlainObject(doc.context_windows)) bad('context_windows', 'a mapping of provider/model to a token count');
+    out.context_windows = {};
+    for (const [k, v] of Object.entries(doc.context_windows as Record<string, unknown>)) {
+      out.context_windows[k] = Number.isInteger(v) && (v as number) > 0 ? (v as number) : bad(`context_windows.${k}`, 'an integer > 0');
+    }
+  }
+  if (doc.compact_threshold !== undefined) {
+    const t = doc.compact_threshold;
+    out.compact_threshold = typeof t === 'number' && t > 0 && t <= 1 ? t : bad('compact_threshold', 'a number in (0, 1]');
   }
   return out;
 }

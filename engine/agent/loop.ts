@@ -16,7 +16,8 @@ import type { ToolCallResult, ToolRunner } from '../pipeline-types.js';
 import { AgentConfigError, ProviderError, errorMessage } from './errors.js';
 import { addCost } from './providers/pricing.js';
 import type { Provider, ProviderEvent } from './providers/types.js';
-import { toMessages, type SessionStore } from './sessions.js';
+import type { SessionStore } from './sessions.js';
+import type { ContextCompaction } from './compaction.js';
 import {
   ZERO_USAGE,
   addUsage,
@@ -121,6 +122,10 @@ export interface LoopOptions {
   onEvent?: (event: AgentEvent) => void;
   onUserPrompt?: (prompt: string, state: { sessionId: string | null }) => UserPromptHookResult | void | Promise<UserPromptHookResult | void>;
   onStop?: (state: LoopState) => StopHookResult | void | Promise<StopHookResult | void>;
+  /** Context compaction (engine/agent/compaction.ts): checked before each model call. */
+  compaction?: ContextCompaction;
+  /** Called when a turn's results are in (and when the run ends its last turn): end-of-turn checkpoints. */
+  onTurnEnd?: (state: { sessionId: string | null; turn: number }) => Promise<void>;
 }
 
 /**
@@ -174,7 +179,7 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
     throw new AgentConfigError(`a cost budget needs known prices, and ${provider.id}/${provider.model} has none`);
   }
 
-  const messages: Message[] = store ? toMessages(store.history(sessionId!)) : [...(opts.history ?? [])];
+  const messages: Message[] = store ? store.contextMessages(sessionId!) : [...(opts.history ?? [])];
   let usage: Usage = { ...ZERO_USAGE };
   let cost: number | null = 0;
   let numTurns = 0;
@@ -255,6 +260,8 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
         return finish('error_max_budget_usd', { error: `spent $${cost.toFixed(4)}, budget $${opts.maxCostUsd}` });
       }
 
+      const compacted = await opts.compaction?.beforeRequest(messages, { sessionId, ...(opts.system ? { system: opts.system } : {}), tools: opts.tools, ...(signal ? { signal } : {}) });
+      if (compacted) messages.splice(0, messages.length, ...compacted);
       const turn = ++numTurns;
       emit({ type: 'turn_start', turn });
       let final: Extract<ProviderEvent, { type: 'message' }> | null = null;
@@ -310,6 +317,7 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
         costUsd: turnCost,
       });
       if (store) store.addTurn(sessionId!, final.usage, turnCost);
+      opts.compaction?.observe(final.usage, messages.length);
       emit({ type: 'assistant_message', turn, message: assistant, messageId: assistantId, usage: final.usage, costUsd: turnCost, stopReason: final.stopReason });
 
       const uses = toolUsesOf(assistant);
@@ -330,6 +338,7 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
           stopHookActive = true;
           continue;
         }
+        await opts.onTurnEnd?.({ sessionId, turn });
         return finish('success');
       }
       stopHookActive = false;
@@ -388,6 +397,7 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
       const resultsId = append(resultsMessage);
       if (store && assistantId !== null && resultsId !== null) store.linkToolResults(assistantId, resultsId);
       emit({ type: 'user_message', message: resultsMessage, messageId: resultsId, origin: 'tool_results' });
+      await opts.onTurnEnd?.({ sessionId, turn });
     }
   } catch (e) {
     if (store) {

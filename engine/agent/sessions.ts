@@ -19,7 +19,7 @@ import { describeDbError, ICODE_APP_IDS, openIcodeDb } from '../sqlite-file.js';
 import type { CallStatus } from '../pipeline-types.js';
 import type { ContentBlock, Message, Role, Usage } from './types.js';
 
-export const SESSIONS_SCHEMA_VERSION = 1;
+export const SESSIONS_SCHEMA_VERSION = 2;
 
 /** `$XDG_STATE_HOME/icode/sessions.db`, else `~/.local/state/icode/sessions.db`. */
 export function defaultSessionsPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -98,6 +98,25 @@ export interface ToolCallRecord {
   durationMs?: number | null;
   /** Audit row id of the decision (null when the call never reached the pipeline). */
   auditId?: number | null;
+}
+
+export interface CompactionRecord {
+  sessionId: string;
+  /** The newest message the view replaces (it and everything before it). */
+  atMessageId: number;
+  trigger: 'auto' | 'manual';
+  tokensBefore: number | null;
+  tokensAfter: number | null;
+  /** Tool outputs replaced by a stub. */
+  pruned: number;
+  /** The model's summary of the older turns, when one was made. */
+  summary: string | null;
+  view: Message[];
+}
+
+export interface StoredCompaction extends CompactionRecord {
+  id: number;
+  createdAt: string;
 }
 
 export interface StoredToolCall extends Required<Omit<ToolCallRecord, 'truncated'>> {
@@ -180,6 +199,21 @@ CREATE TABLE IF NOT EXISTS tool_calls (
 CREATE INDEX IF NOT EXISTS tool_calls_message ON tool_calls(message_id);
 CREATE INDEX IF NOT EXISTS tool_calls_session ON tool_calls(session_id);
 CREATE INDEX IF NOT EXISTS tool_calls_audit ON tool_calls(audit_id);
+-- Compactions (schema 2): the full history stays in messages; a compaction stores the view the model
+-- gets instead of the history up to at_message_id (later messages follow it).
+CREATE TABLE IF NOT EXISTS compactions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  session_id TEXT NOT NULL REFERENCES sessions(id),
+  at_message_id INTEGER NOT NULL REFERENCES messages(id),
+  created_at TEXT NOT NULL,
+  trigger TEXT NOT NULL,
+  tokens_before INTEGER,
+  tokens_after INTEGER,
+  pruned INTEGER NOT NULL DEFAULT 0,
+  summary TEXT,
+  view TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS compactions_session ON compactions(session_id);
 `;
 
 interface SessionRow {
@@ -451,6 +485,55 @@ export class SessionStore {
       )
       .all(sessionId) as MessageRow[];
     return rows.map(toMessage);
+  }
+
+  addCompaction(rec: CompactionRecord): StoredCompaction {
+    const info = this.db
+      .prepare(
+        `INSERT INTO compactions (session_id, at_message_id, created_at, trigger, tokens_before, tokens_after, pruned, summary, view)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(rec.sessionId, rec.atMessageId, now(), rec.trigger, rec.tokensBefore, rec.tokensAfter, rec.pruned, rec.summary, JSON.stringify(rec.view));
+    return this.compactions(rec.sessionId).find((c) => c.id === Number(info.lastInsertRowid))!;
+  }
+
+  /** Compactions that apply to the session's history (a fork inherits those before its fork point), oldest first. */
+  compactions(sessionId: string): StoredCompaction[] {
+    const ids = new Set(this.history(sessionId).map((m) => m.id));
+    if (!ids.size) return [];
+    const rows = this.db.prepare('SELECT * FROM compactions ORDER BY id').all() as Array<Record<string, unknown>>;
+    return rows
+      .filter((r) => ids.has(r.at_message_id as number) && (r.session_id === sessionId || this.isAncestor(r.session_id as string, sessionId)))
+      .map((r) => ({
+        id: r.id as number,
+        sessionId: r.session_id as string,
+        atMessageId: r.at_message_id as number,
+        createdAt: r.created_at as string,
+        trigger: r.trigger as 'auto' | 'manual',
+        tokensBefore: r.tokens_before as number | null,
+        tokensAfter: r.tokens_after as number | null,
+        pruned: r.pruned as number,
+        summary: r.summary as string | null,
+        view: JSON.parse(r.view as string) as Message[],
+      }));
+  }
+
+  private isAncestor(candidate: string, sessionId: string): boolean {
+    let cur = this.findSession(sessionId);
+    for (let i = 0; cur?.parentSessionId && i < 1000; i++) {
+      if (cur.parentSessionId === candidate) return true;
+      cur = this.findSession(cur.parentSessionId);
+    }
+    return false;
+  }
+
+  /** What the model is sent: the latest compaction's view, then the messages after it (or the whole history). */
+  contextMessages(sessionId: string): Message[] {
+    const hist = this.history(sessionId);
+    const c = this.compactions(sessionId).pop();
+    if (!c) return toMessages(hist);
+    const at = hist.findIndex((m) => m.id === c.atMessageId);
+    return [...c.view, ...toMessages(hist.slice(at + 1))];
   }
 
   recordToolCall(rec: ToolCallRecord): StoredToolCall {
