@@ -20,6 +20,8 @@ import { InputError } from './errors.js';
 import { settleAsk, StaticApprover, type Approver } from './approval.js';
 import { AuditLog, defaultAuditPath } from './audit/log.js';
 import { FsExecutor } from './executors/fs.js';
+import { sessionControls } from './executors/controls.js';
+import { gateOptionsFor } from './executors/jail-options.js';
 import { ShellExecutor } from './executors/shell.js';
 import { TodoExecutor } from './executors/todo.js';
 import type { ExecResult, Executor } from './executors/types.js';
@@ -97,8 +99,10 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const ownsAudit = typeof opts.audit !== 'object';
   const catalog = opts.catalog ?? new ToolCatalog();
   const settings = policy?.settings;
-  const fs = opts.executors?.fs ?? new FsExecutor(workspace, { allowHardlinks: settings?.allowHardlinks ?? false, protectedPaths: settings?.protectedPaths ?? [] });
-  const shellExec = opts.executors?.shell ?? new ShellExecutor(workspace, settings);
+  // The session's own controls (policy, hooks, config, databases) inside the workspace: never writable.
+  const controls = sessionControls(workspace, policy, typeof opts.audit === 'object' ? opts.audit.path : (opts.audit ?? defaultAuditPath()), policy ? policyDir(policy) : null);
+  const fs = opts.executors?.fs ?? new FsExecutor(workspace, { allowHardlinks: settings?.allowHardlinks ?? false, protectedPaths: [...(settings?.protectedPaths ?? []), ...controls.inside.flatMap((p) => [p, `${p}/**`])] });
+  const shellExec = opts.executors?.shell ?? new ShellExecutor(workspace, settings, gateOptionsFor(workspace, policy, controls));
   let hooks: HookRunner | null = null;
   if (policy && Object.values(policy.hooks).some((list) => list.length > 0)) {
     try {
@@ -300,6 +304,7 @@ class ToolPipeline implements Pipeline {
       result = { ok: false, output: '', error: `icode failed to run ${tool}: ${(e as Error).message}`, truncated: false, bytes: 0 };
     }
     let text = result.ok ? result.output : result.output ? `${result.output}\n${result.error ?? ''}` : (result.error ?? 'failed');
+    await recordGate(this.audit, session, callId, result);
 
     // 6. post-tool hooks: they may redact or replace the output (before the model or the audit sees it)
     if (this.hooks?.has('post_tool')) {
@@ -382,4 +387,16 @@ function hookVerb(o: HookOutcome): string {
   if (r.decision === 'ask') return 'ask';
   if (r.input !== undefined || r.output !== undefined) return 'modify';
   return 'continue';
+}
+
+/** The change gate's verdicts beside the call: one row per refusal, and one for the applied change set (its hash). */
+async function recordGate(audit: AuditLog, session: string, callId: string, r: ExecResult): Promise<void> {
+  const rows: Promise<number>[] = (r.refusals ?? []).map((f) =>
+    audit.recordHook({ session, callId, hook: 'change-gate', phase: 'post', result: 'refuse', reason: `${f.path}: ${f.reason}`, data: f }),
+  );
+  if (r.changes?.length) {
+    const sha256 = createHash('sha256').update(JSON.stringify(r.changes)).digest('hex');
+    rows.push(audit.recordHook({ session, callId, hook: 'change-gate', phase: 'post', result: 'applied', reason: `${r.changes.length} change(s) applied to the workspace`, data: { count: r.changes.length, sha256 } }));
+  }
+  await Promise.all(rows);
 }

@@ -15,6 +15,10 @@ export interface ExecResult {
   truncated: boolean;
   /** Payload size in bytes. */
   bytes: number;
+  /** Shell: what the command changed in the workspace (the change gate's change set). */
+  changes?: { path: string; kind: 'created' | 'modified' | 'deleted'; type: string; sha256?: string }[];
+  /** Shell: changes the change gate refused, each with its path and reason (audited beside the call). */
+  refusals?: { path: string; reason: string }[];
 }
 
 export interface Executor {

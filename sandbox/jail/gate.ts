@@ -155,6 +155,11 @@ export class Gate {
     const at = parts.indexOf('.git');
     if (at < 0) {
       const base = parts[parts.length - 1]!;
+      // Hooks of a bare-repository layout (a folder with HEAD): the host's git would run them there.
+      const hooksAt = parts.lastIndexOf('hooks');
+      if (hooksAt >= 0 && hooksAt < parts.length - 1 && type !== 'dir' && !(type !== 'gone' && base.endsWith('.sample'))) {
+        if (lstatOrNull(join(this.workspace, ...parts.slice(0, hooksAt), 'HEAD')) !== null) return 'git hooks of a repository layout (a folder with HEAD): the host would run them';
+      }
       if ((base === 'config' || base === 'HEAD') && type === 'file') {
         const dir = parts.slice(0, -1).join('/');
         const head = base === 'HEAD' ? true : lstatOrNull(join(this.workspace, dir, 'HEAD')) !== null;
@@ -168,10 +173,11 @@ export class Gate {
     }
     const repo = parts.slice(0, at + 1).join('/');
     const sub = parts.slice(at + 1);
-    const existed = lstatOrNull(join(this.workspace, repo))?.isDirectory() === true && !this.state.createdRepos.has(repo);
+    const before = lstatOrNull(join(this.workspace, repo));
+    const existed = before?.isDirectory() === true && !this.state.createdRepos.has(repo);
     if (sub.length === 0) {
       if (type === 'file' || type === 'symlink') return 'a .git file or link (gitdir: redirection) is never accepted';
-      if (type === 'gone' && existed) return 'a repository that existed before the session';
+      if (type === 'gone' && before !== null && !this.state.createdRepos.has(repo)) return 'a repository that existed before the session';
       if (type === 'dir' && !existed) this.state.createdRepos.add(repo);
       return null;
     }

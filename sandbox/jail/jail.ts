@@ -25,7 +25,7 @@ import { OutputCollector } from './output.js';
 import { probeJail } from './probe.js';
 import { seccompProgram } from './seccomp.js';
 import { bootTicksNow, descendants, killUntilGone, pidNamespace } from './procs.js';
-import { normaliseProtected, planProtection } from './protected.js';
+import { normaliseProtected, planProtection, refuseLinkedProtected } from './protected.js';
 import { systemArgs } from './system.js';
 import { BWRAP, SETPRIV, untrustedReason } from './trusted.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT_MS, JailError, type JailMode, type JailOptions, type ShellResult, type ShellRunOptions } from './types.js';
@@ -187,6 +187,7 @@ export class ShellJail {
         controlPaths: normaliseRelative(opts.controlPaths ?? []),
       };
       if (cfg.gate) {
+        refuseLinkedProtected(workspace, [...protectedPaths, ...cfg.controlPaths]);
         const bad = overlayPathProblem(workspace);
         if (bad) throw new JailError(`cannot start the shell jail's change gate: ${bad}`, 'move the workspace to a path without those characters');
       }
@@ -389,8 +390,14 @@ export class ShellJail {
     mkdirSync(dir, { mode: 0o700 });
     mkdirSync(join(dir, 'upper'), { mode: 0o755 });
     mkdirSync(join(dir, 'work'), { mode: 0o700 });
-    const masks = this.cfg.masks.map((m) => join(this.cfg.workspace, m));
-    mountLayer(inst.root, this.cfg.workspace, name, masks, first);
+    const abs = (l: string[]) => l.map((m) => join(this.cfg.workspace, m));
+    // Read-only inside the jail as well as refused by the gate: a write fails at once instead of vanishing.
+    const guarded = [...this.cfg.protectedPaths, ...this.cfg.controlPaths];
+    // Their parent folders are pinned (bound onto themselves): `mv .git x` cannot move them away.
+    const pins = new Set<string>();
+    for (const g of guarded) g.split('/').slice(0, -1).forEach((_, i, a) => pins.add(a.slice(0, i + 1).join('/')));
+    const sorted = [...pins].sort((a, b) => a.split('/').length - b.split('/').length);
+    mountLayer(inst.root, this.cfg.workspace, name, { pins: abs(sorted), masks: abs(this.cfg.masks), readOnly: abs(guarded) }, first);
     const merged = `/proc/${inst.root}/root${this.cfg.workspace}`;
     return { name, dev: statSync(merged).dev, root: inst.root, scan: { upper: join(dir, 'upper'), merged, seen: new Map() } };
   }

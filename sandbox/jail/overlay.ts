@@ -43,11 +43,14 @@ if ($first ne '1') {
 my $o = "lowerdir=$H/lower,upperdir=$H/layers/$layer/upper,workdir=$H/layers/$layer/work,userxattr";
 my ($ovl, $tmpfs, $none) = ("overlay", "tmpfs", "none");
 syscall($mount, $ovl, $ws, $ovl, 0, $o) == 0 or die1 "mount overlay";
-for my $p (@masks) {
+for my $arg (@masks) {
+  my ($kind, $p) = split(/:/, $arg, 2);
   next if -l $p || !-e $p;
-  my $src = -d $p ? '${EMPTY_DIR}' : '${EMPTY_FILE}';
+  # m: an empty read-only object over it; r: itself, read-only; p: itself (a mount point cannot be renamed).
+  my $src = $kind eq 'm' ? (-d $p ? '${EMPTY_DIR}' : '${EMPTY_FILE}') : $p;
   my $t = $p;
   syscall($mount, $src, $t, 0, 4096, 0) == 0 or die1 "mask $p";
+  next if $kind eq 'p';
   syscall($mount, $src, $t, 0, 4096|32|1|2|4|8, 0) == 0 or die1 "mask $p read-only";
 }
 my $copt = "size=4k,mode=000";
@@ -62,10 +65,12 @@ function numbers(): [number, number, number] {
 
 /**
  * Mounts layer `layer` (a directory name under the runtime's layers/, holding upper/ and work/) on the
- * workspace path of the jail whose pid-1 host pid is `pid`, masking `masks` (absolute jail paths).
+ * workspace path of the jail whose pid-1 host pid is `pid`, binding `readOnly` onto themselves read-only
+ * and masking `masks` (absolute jail paths; links and missing paths skipped: the gate refuses changes there).
  * `first`: the initial mount (nothing to detach or uncover yet). Throws JailError when it cannot.
  */
-export function mountLayer(pid: number, workspace: string, layer: string, masks: readonly string[], first: boolean): void {
+export function mountLayer(pid: number, workspace: string, layer: string, mounts: { pins: readonly string[]; masks: readonly string[]; readOnly: readonly string[] }, first: boolean): void {
+  const masks = [...mounts.pins.map((p) => `p:${p}`), ...mounts.readOnly.map((p) => `r:${p}`), ...mounts.masks.map((p) => `m:${p}`)];
   const bad = untrustedReason(PERL);
   if (bad) throw new JailError(`cannot mount the jail's overlay: ${bad}`, 'install perl-base');
   const [setns, mount, umount] = numbers();
