@@ -84,14 +84,19 @@ export class Gate {
     this.isProtected = globs.length ? picomatch(globs, { dot: true }) : () => false;
   }
 
+  /** Workspace folders checked (or made) during this apply: real folders, not links (the jail is frozen). */
+  private okDirs = new Set<string>();
+
   /** Judges and applies one layer. */
   apply(layer: LayerScan): GateResult {
     const out: GateResult = { changes: [], refusals: [] };
-    this.walk(layer, '', out);
+    this.okDirs = new Set();
+    this.walk(layer, '', out, true);
     return out;
   }
 
-  private walk(layer: LayerScan, dirRel: string, out: GateResult): void {
+  /** `existed`: the folder was in the workspace before this apply (else nothing of it can have been deleted). */
+  private walk(layer: LayerScan, dirRel: string, out: GateResult, existed: boolean): void {
     const upperDir = dirRel ? join(layer.upper, dirRel) : layer.upper;
     let names: string[];
     try {
@@ -100,7 +105,8 @@ export class Gate {
       return;
     }
     // Opaque folder of the live layer: what the workspace has and the merged view no longer shows is gone.
-    if (layer.merged !== null) {
+    // (The layer's root is the mount's root: never opaque; its deletions are whiteouts.)
+    if (layer.merged !== null && existed && dirRel !== '') {
       const wsDir = join(this.workspace, dirRel);
       const wsSt = lstatOrNull(wsDir);
       if (wsSt?.isDirectory()) {
@@ -126,7 +132,8 @@ export class Gate {
       layer.seen.set(rel, sig);
       if (isWhiteout(st)) this.remove(rel, out);
       else if (st.isDirectory()) {
-        if (this.dir(rel, st, out)) this.walk(layer, rel, out);
+        const made = this.dir(rel, st, out);
+        if (made !== 'refused') this.walk(layer, rel, out, made === 'existed');
       } else if (st.isFile()) this.file(rel, up, st, out);
       else if (st.isSymbolicLink()) this.link(rel, up, out);
       else out.refusals.push({ path: rel, reason: 'special file (device, FIFO or socket): never copied into the workspace' });
@@ -208,8 +215,10 @@ export class Gate {
     let p = this.workspace;
     for (const part of parts.slice(0, -1)) {
       p = join(p, part);
+      if (this.okDirs.has(p)) continue;
       const st = lstatOrNull(p);
       if (!st || !st.isDirectory()) return false;
+      this.okDirs.add(p);
     }
     return true;
   }
@@ -234,28 +243,29 @@ export class Gate {
     return null;
   }
 
-  /** Returns whether to descend. */
-  private dir(rel: string, st: Stats, out: GateResult): boolean {
+  /** Whether to descend, and whether the folder was there before. */
+  private dir(rel: string, st: Stats, out: GateResult): 'existed' | 'made' | 'refused' {
     const target = join(this.workspace, rel);
     const cur = lstatOrNull(target);
     if (cur?.isDirectory()) {
       const mode = st.mode & 0o777;
       if ((cur.mode & 0o7777) !== mode) chmodSync(target, mode | 0o700);
-      return true;
+      return 'existed';
     }
     const why = this.refusal(rel, 'dir');
     if (why) {
       this.refuse(rel, why, out);
-      return false;
+      return 'refused';
     }
     if (!this.parentsOk(rel)) {
       this.refuse(rel, 'a parent folder is not a folder in the workspace', out);
-      return false;
+      return 'refused';
     }
     if (cur) rmSync(target, { recursive: true, force: true });
     mkdirSync(target, { mode: (st.mode & 0o777) | 0o700 });
+    this.okDirs.add(target);
     out.changes.push({ path: rel, kind: cur ? 'modified' : 'created', type: 'dir' });
-    return true;
+    return 'made';
   }
 
   private file(rel: string, up: string, st: Stats, out: GateResult): void {

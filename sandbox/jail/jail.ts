@@ -11,6 +11,7 @@
  */
 import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { dirname, join, posix, sep } from 'node:path';
@@ -181,7 +182,7 @@ export class ShellJail {
         supervisor,
         isRoot: process.getuid?.() === 0,
         seccomp: null,
-        gate: mode === 'bwrap' && opts.readOnly !== true,
+        gate: mode === 'bwrap' && opts.readOnly !== true && opts.benchmarkWithoutGate !== true,
         readOnly: opts.readOnly === true,
         masks: normaliseRelative(opts.maskedPaths ?? []),
         controlPaths: normaliseRelative(opts.controlPaths ?? []),
@@ -295,7 +296,9 @@ export class ShellJail {
     if (inst) await inst.kill();
     // What the jail left in its layers (background processes included) is gated one last time.
     if (this.cfg.gate) this.lastGate = this.gateLayers(null, false);
-    rmSync(this.cfg.runtime, { recursive: true, force: true });
+    // Layers can be big (an npm install): removed in the background (or by the next start if icode exits).
+    if (this.cfg.gate) void rm(this.cfg.runtime, { recursive: true, force: true }).catch(() => undefined);
+    else rmSync(this.cfg.runtime, { recursive: true, force: true });
   }
 
   /**
@@ -351,6 +354,8 @@ export class ShellJail {
   private commandEnv(term: string): Record<string, string> {
     const none = this.cfg.mode === 'none';
     const env = jailEnv(this.cfg.extraEnv, { term, home: none ? join(this.cfg.runtime, 'home') : JAIL_HOME });
+    // The workspace is its own mount in the jail: git may look for the repository above it (read-only).
+    if (!none && parentRepoArgs(this.cfg.workspace).length > 0) env.GIT_DISCOVERY_ACROSS_FILESYSTEM = '1';
     if (none) env.TMPDIR = join(this.cfg.runtime, 'tmp');
     return env;
   }
@@ -409,11 +414,14 @@ export class ShellJail {
    */
   private async gateNow(inst: Instance): Promise<GateResult> {
     if (!this.cfg.gate || !inst.alive || !inst.pidNs) return { changes: [], refusals: [] };
+    const t0 = performance.now();
     const frozen = await freezeJail(inst.root, inst.pidNs);
+    const t1 = performance.now();
     try {
       return this.gateLayers(inst, true);
     } finally {
       thawJail(frozen);
+      if (process.env.ICODE_GATE_DEBUG) process.stderr.write(`gate: freeze ${(t1 - t0).toFixed(1)} ms, gate ${(performance.now() - t1).toFixed(1)} ms, old layers ${this.oldLayers.length}\n`);
     }
   }
 
@@ -439,10 +447,12 @@ export class ShellJail {
       }
     }
     // A detached layer no process of the jail uses any more has been read for the last time.
+    if (this.oldLayers.length === 0) return all;
     const users = inst && inst.alive ? devicesInUse(inst.root, inst.pidNs ?? '') : new Set<number>();
     this.oldLayers = this.oldLayers.filter((l) => {
       if (inst && l.root === inst.root && users.has(l.dev)) return true;
-      rmSync(join(this.cfg.runtime, 'layers', l.name), { recursive: true, force: true });
+      // In the background: a big layer (an npm install) takes a while to delete, and nothing reads it now.
+      void rm(join(this.cfg.runtime, 'layers', l.name), { recursive: true, force: true }).catch(() => undefined);
       return false;
     });
     return all;

@@ -45,6 +45,11 @@ export interface JailOptions {
   maskedPaths?: string[];
   /** The policy allows no writes: the workspace is mounted read-only (no overlay, no gate). */
   readOnly?: boolean;
+  /**
+   * Benchmarks only (`bench/scenarios/gate.ts`): the workspace bound read-write with read-only pinned
+   * protected paths, as before the change gate, to measure the gate's cost. Never set from a policy.
+   */
+  benchmarkWithoutGate?: boolean;
   /** 'none' = explicit weaker mode a policy opted into: no namespaces (still pty, env allowlist, limits, timeout). */
   mode?: JailMode;
 }
