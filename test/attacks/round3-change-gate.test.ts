@@ -7,12 +7,15 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { AuditLog } from '../../engine/audit/log.js';
 import { createPipeline } from '../../engine/pipeline.js';
 import { ShellJail } from '../../sandbox/jail/index.js';
 import { hostGit } from '../helpers/git.js';
 import { fixture } from '../jail/helpers.js';
+
+// Deleting a 20 000-folder tree (the workspace, the jail's layer) takes a while on a loaded machine.
+vi.setConfig({ hookTimeout: 300_000 });
 
 /** A config line that makes the host's git create `marker` (core.fsmonitor runs a program on `git status`). */
 const fsmonitor = (marker: string) => `touch ${marker}`;
