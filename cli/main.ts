@@ -37,7 +37,8 @@ Exit codes:     0 ok · 1 a check failed · 2 bad input or policy · 3 denied ·
 /** `icode "prompt"` and `icode --resume ID` are shorthands for `icode run …`. */
 function withDefaultCommand(program: Command, argv: string[]): string[] {
   const first = argv[2];
-  if (first === undefined) return argv;
+  // `icode` alone in a terminal opens the TUI (through `run` without a prompt); without one, help.
+  if (first === undefined) return process.stdin.isTTY && process.stdout.isTTY ? [argv[0], argv[1], 'run'] : argv;
   const names = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
   names.add('help');
   // Any option other than the program's own (--help, --version) belongs to `run`.

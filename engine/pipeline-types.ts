@@ -15,6 +15,22 @@ export interface ToolCall {
 
 export type CallStatus = 'ok' | 'error' | 'denied';
 
+/**
+ * Milliseconds spent in each stage of one call (engine/pipeline/): what `--timings` and the workload
+ * benchmark read. Stages a call did not reach are 0.
+ */
+export interface StageTimings {
+  validate: number;
+  decide: number;
+  commit: number;
+  preHooks: number;
+  /** Waiting for an executor to take the call (when the executor reports it; included in execute). */
+  queue?: number;
+  execute: number;
+  postHooks: number;
+  outcome: number;
+}
+
 export interface ToolCallResult {
   callId: string;
   /** Canonical tool name, or the name as given when unknown. */
@@ -26,9 +42,13 @@ export interface ToolCallResult {
   /** Text for the model (tool output, or the error/denial message). */
   output?: string;
   error?: string;
+  /** Why an executed call failed, as a stable code (ENOENT, not_unique, timeout, …); see ExecResult.code. */
+  code?: string;
   exitCode?: number | null;
   truncated?: boolean;
   durationMs: number;
+  /** Time spent in each stage of the pipeline. */
+  timings?: StageTimings;
   /** Audit row id of the decision. */
   auditId?: number;
   /** Extra context for the model added by hooks. */

@@ -1,34 +1,44 @@
 /**
- * Canonical tool names, their aliases, and what each tool touches — the policy's access model.
- * The engine owns the tools' JSON Schemas; the policy only needs to know which input fields are paths.
+ * The policy's access model of the tools it understands specially: the path-aware file tools and the
+ * shell. Pure data, because policies are loaded and tested without the engine (`icode policy test`,
+ * rule examples); the engine's tool definitions (engine/tools/builtin/*.ts) read their aliases from
+ * here. Any other tool (todo_write, MCP tools, sub-agents) is known to the engine's ToolRegistry only:
+ * the engine canonicalizes a call's tool name before the policy sees it.
  */
 
-export const FS_READ_TOOLS = ['read', 'glob', 'grep', 'list'] as const;
-export const FS_WRITE_TOOLS = ['write', 'edit'] as const;
-export const BUILTIN_TOOLS = [...FS_READ_TOOLS, ...FS_WRITE_TOOLS, 'shell', 'task', 'todo_write'] as const;
+export type PathAccess = 'read' | 'write';
 
-/** Claude Code's and other agents' names for icode's tools. */
-const ALIASES: Readonly<Record<string, string>> = Object.freeze({
-  Read: 'read',
-  Write: 'write',
-  Edit: 'edit',
-  MultiEdit: 'edit',
-  Glob: 'glob',
-  Grep: 'grep',
-  LS: 'list',
-  ls: 'list',
-  Bash: 'shell',
-  bash: 'shell',
-  Task: 'task',
-  TodoWrite: 'todo_write',
-});
+export interface ToolAccess {
+  /** Claude Code's and other agents' names for the tool. */
+  readonly aliases: readonly string[];
+  /** The input field holding the one path the tool touches, and how it touches it. */
+  readonly path?: { readonly access: PathAccess; /** used when the field is absent or empty (search tools: the root) */ readonly default?: string };
+}
+
+export const TOOL_ACCESS = {
+  read: { aliases: ['Read'], path: { access: 'read' } },
+  write: { aliases: ['Write'], path: { access: 'write' } },
+  edit: { aliases: ['Edit', 'MultiEdit'], path: { access: 'write' } },
+  glob: { aliases: ['Glob'], path: { access: 'read', default: '.' } },
+  grep: { aliases: ['Grep'], path: { access: 'read', default: '.' } },
+  list: { aliases: ['LS', 'ls'], path: { access: 'read', default: '.' } },
+  shell: { aliases: ['Bash', 'bash'] },
+} as const satisfies Record<string, ToolAccess>;
+
+export type PolicyTool = keyof typeof TOOL_ACCESS;
+
+const ACCESS: ReadonlyMap<string, ToolAccess> = new Map(Object.entries(TOOL_ACCESS));
+const toolsWith = (access: PathAccess): string[] => Object.entries(TOOL_ACCESS).filter(([, a]) => 'path' in a && a.path.access === access).map(([n]) => n);
+
+export const FS_READ_TOOLS: readonly string[] = Object.freeze(toolsWith('read'));
+export const FS_WRITE_TOOLS: readonly string[] = Object.freeze(toolsWith('write'));
+
+const ALIASES: ReadonlyMap<string, string> = new Map(Object.entries(TOOL_ACCESS).flatMap(([name, a]) => a.aliases.map((alias) => [alias, name] as const)));
 
 /** The canonical name for a tool name as an agent or a rule wrote it (unknown names are returned as given). */
 export function canonicalToolName(name: string): string {
-  return Object.prototype.hasOwnProperty.call(ALIASES, name) ? ALIASES[name] : name;
+  return ALIASES.get(name) ?? name;
 }
-
-export type PathAccess = 'read' | 'write';
 
 /** A path a tool call touches, as written in its input (not yet resolved). */
 export interface AccessedPath {
@@ -38,20 +48,11 @@ export interface AccessedPath {
 
 /** The paths an fs tool call touches. Search tools default to the workspace root. */
 export function accessedPaths(tool: string, input: Record<string, unknown>): AccessedPath[] {
+  const spec = ACCESS.get(tool)?.path;
+  if (!spec) return [];
   const p = input.path;
-  switch (tool) {
-    case 'read':
-      return typeof p === 'string' ? [{ path: p, access: 'read' }] : [];
-    case 'write':
-    case 'edit':
-      return typeof p === 'string' ? [{ path: p, access: 'write' }] : [];
-    case 'glob':
-    case 'grep':
-    case 'list':
-      return [{ path: typeof p === 'string' && p !== '' ? p : '.', access: 'read' }];
-    default:
-      return [];
-  }
+  if (typeof p === 'string' && (p !== '' || spec.default === undefined)) return [{ path: p, access: spec.access }];
+  return spec.default !== undefined ? [{ path: spec.default, access: spec.access }] : [];
 }
 
 /** The network host a call reaches, for tools that take a `url` or `host`. */

@@ -6,7 +6,7 @@
  * a model error) · 2 bad usage, configuration, policy or session id · 4 internal error · 130 Ctrl-C.
  */
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { chooseModel, loadConfigFile, parseModelSpec, type Env, type ModelSpec } from '../../engine/agent/config.js';
 import { AgentConfigError, errorMessage } from '../../engine/agent/errors.js';
@@ -119,6 +119,13 @@ export function register(program: Command): void {
       process.on('SIGTERM', onSignal);
       try {
         let prompt: string | null = promptWords.join(' ').trim() || null;
+        if (prompt === null && process.stdin.isTTY && process.stdout.isTTY && (opts.outputFormat ?? 'text') === 'text') {
+          // No prompt in a terminal: the interactive TUI (`icode`, `icode --resume ID`).
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          process.exitCode = await openTui(opts);
+          return;
+        }
         if (prompt === '-' || (prompt === null && !process.stdin.isTTY)) prompt = (await readStdin()).trim() || null;
         process.exitCode = await runCommand(prompt, opts, { signal: ctl.signal });
       } finally {
@@ -126,6 +133,28 @@ export function register(program: Command): void {
         process.off('SIGTERM', onSignal);
       }
     });
+}
+
+/** The TUI is loaded only when it opens: one-shot runs never load neo-blessed. */
+async function openTui(opts: RunOptions): Promise<number> {
+  const { startTui } = await import('../../tui/index.js');
+  const env = process.env;
+  return startTui({
+    cwd: process.cwd(),
+    env,
+    logFile: join(dirname(defaultSessionsPath(env)), 'tui.log'),
+    ...(opts.model ? { model: opts.model } : {}),
+    ...(opts.provider ? { provider: opts.provider } : {}),
+    ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
+    ...(opts.policy ? { policy: opts.policy } : {}),
+    ...(opts.workspace ? { workspace: opts.workspace } : {}),
+    ...(opts.resume ? { resume: opts.resume } : {}),
+    ...(opts.audit ? { audit: opts.audit } : {}),
+    ...(opts.sessionsDb ? { sessionsDb: opts.sessionsDb } : {}),
+    ...(opts.system ? { system: opts.system } : {}),
+    ...(opts.maxTurns ? { maxTurns: opts.maxTurns } : {}),
+    ...(env.ICODE_APPROVAL_TIMEOUT_MS ? { approvalTimeoutMs: Number(env.ICODE_APPROVAL_TIMEOUT_MS) } : {}),
+  });
 }
 
 async function readStdin(): Promise<string> {

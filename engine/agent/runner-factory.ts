@@ -2,6 +2,7 @@
  * Where the agent gets its ToolRunner: the tool-call pipeline (validate → policy → audit → execute).
  * Kept in one small module so the CLI can be tested with a fake runner (`RunDeps.createRunner`).
  */
+import type { Approver } from '../approval.js';
 import type { ToolRunner } from '../pipeline-types.js';
 import type { LoopHooks } from './loop-hooks.js';
 import type { ToolSpec } from './types.js';
@@ -14,6 +15,8 @@ export interface RunnerOptions {
   ask?: 'deny' | 'allow';
   /** Session id recorded on every audit row of the run. */
   session?: string;
+  /** Who settles `ask` verdicts interactively (the TUI); without one, `ask` decides. */
+  approver?: Approver;
 }
 
 export interface AgentRunner {
@@ -48,10 +51,11 @@ export const createPipelineRunner: RunnerFactory = async (opts) => {
     ...(opts.audit ? { audit: opts.audit } : {}),
     ...(opts.ask ? { ask: opts.ask } : {}),
     ...(opts.session ? { session: opts.session } : {}),
+    ...(opts.approver ? { approver: opts.approver } : {}),
   });
   return {
     runner: p,
-    tools: p.catalog.list().map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
+    tools: p.registry.specs(),
     policyHash: p.policyHash,
     workspace: p.workspace,
     hooks: loopHooksFor(p),

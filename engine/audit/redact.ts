@@ -1,6 +1,6 @@
 /**
  * Secret redaction for audit rows. Token formats (vendor keys, JWTs) come from the one catalogue the
- * secret-redactor hook also uses (sandbox/hooks/builtin/secret-patterns.ts); this module adds what
+ * secret-redactor hook also uses (policies/secrets/token-formats.ts); this module adds what
  * an audit row needs on top: URL credentials, Authorization/Bearer values, key/value pairs and keys.
  *
  * `redactSecrets(text)` replaces credentials found in free text with `[REDACTED:kind]`;
@@ -10,7 +10,7 @@
  * Redaction errs on the side of hiding: a false positive costs a readable audit row, a false negative
  * leaks a credential into a file that lives for years.
  */
-import { redactMatch, TOKEN_FORMATS, TOKEN_HINT, type SecretPattern } from '../../sandbox/hooks/builtin/secret-patterns.js';
+import { redactMatch, TOKEN_FORMATS, TOKEN_HINT, type SecretPattern } from '../../policies/secrets/token-formats.js';
 
 export interface RedactResult {
   text: string;

@@ -11,6 +11,11 @@ export interface ExecResult {
   /** Output for the model (for a failed shell command: what it printed). */
   output: string;
   error?: string;
+  /**
+   * Why the call failed, as a stable machine-readable code (the fs worker's NOT_FOUND, NOT_UNIQUE, …;
+   * `timeout`, `exit_code`, `killed` for the shell), kept apart from the message down to the audit row.
+   */
+  code?: string;
   exitCode?: number | null;
   truncated: boolean;
   /** Payload size in bytes. */

@@ -25,6 +25,7 @@
  *   (`/bin/rm` is `rm`), and assignments only matter when the pattern names them.
  */
 import type { MatchMode, SimpleCommand, Word } from './types.js';
+import { basename, splitQuotedWords } from './words.js';
 
 export interface CommandPattern {
   source: string;
@@ -93,41 +94,10 @@ interface Token {
 
 /** Splits a pattern string into shell-like tokens; quoted glob characters are escaped. */
 export function tokenizePattern(source: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inToken = false;
   const esc = (c: string): string => (/[*?[\]\\]/.test(c) ? `\\${c}` : c);
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    if (c === ' ' || c === '\t' || c === '\n') {
-      if (inToken) out.push(cur);
-      cur = '';
-      inToken = false;
-    } else if (c === '\'') {
-      const end = source.indexOf('\'', i + 1);
-      if (end < 0) throw new Error(`command pattern ${JSON.stringify(source)}: unterminated '`);
-      for (const ch of source.slice(i + 1, end)) cur += esc(ch);
-      i = end;
-      inToken = true;
-    } else if (c === '"') {
-      let j = i + 1;
-      for (; j < source.length && source[j] !== '"'; j++) {
-        if (source[j] === '\\' && j + 1 < source.length && /["\\$`]/.test(source[j + 1])) j++;
-        cur += esc(source[j]);
-      }
-      if (j >= source.length) throw new Error(`command pattern ${JSON.stringify(source)}: unterminated "`);
-      i = j;
-      inToken = true;
-    } else if (c === '\\' && i + 1 < source.length) {
-      cur += esc(source[++i]);
-      inToken = true;
-    } else {
-      cur += c;
-      inToken = true;
-    }
-  }
-  if (inToken) out.push(cur);
-  return out;
+  const r = splitQuotedWords(source, esc);
+  if ('unclosed' in r) throw new Error(`command pattern ${JSON.stringify(source)}: unterminated ${r.unclosed}`);
+  return r.words;
 }
 
 /** Compiles one glob token (backslash escapes the next character). */
@@ -193,11 +163,6 @@ function findClassEnd(glob: string, open: number): number {
 
 function tokenMatches(t: Token, value: string): boolean {
   return t.re ? t.re.test(value) : t.raw === value;
-}
-
-function basename(name: string): string {
-  const i = name.lastIndexOf('/');
-  return i < 0 ? name : name.slice(i + 1);
 }
 
 // ---------------------------------------------------------------------------------------------

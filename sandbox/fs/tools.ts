@@ -21,6 +21,8 @@ import {
   type ParentRef,
   type RootCtx,
 } from './confine.js';
+import { checkInput } from './check-input.js';
+import { FS_INPUT_SCHEMAS, type FsInputs } from './schemas.js';
 import {
   DEFAULT_FS_OPTIONS,
   FS_TOOLS,
@@ -44,7 +46,6 @@ const MAX_WALK_DEPTH = 128;
 const MAX_GLOB_RESULTS = 10_000;
 const MAX_GITIGNORE_BYTES = 1024 * 1024;
 const MAX_PATTERN_LENGTH = 10_000;
-const MAX_CONTEXT = 100;
 
 // ---------------------------------------------------------------------------------------------------
 // Entry point
@@ -63,17 +64,17 @@ export function runTool(req: unknown): FsResult {
   const input = r.input as Record<string, unknown>;
   switch (tool) {
     case 'read':
-      return toolRead(ctx, checkRead(input), options);
+      return toolRead(ctx, checked('read', input), options);
     case 'write':
-      return toolWrite(ctx, checkWrite(input), options);
+      return toolWrite(ctx, checked('write', input), options);
     case 'edit':
-      return toolEdit(ctx, checkEdit(input), options);
+      return toolEdit(ctx, checked('edit', input), options);
     case 'glob':
-      return toolGlob(ctx, checkGlob(input), options);
+      return toolGlob(ctx, checked('glob', input), options);
     case 'grep':
-      return toolGrep(ctx, checkGrep(input), options);
+      return toolGrep(ctx, checked('grep', input), options);
     case 'list':
-      return toolList(ctx, checkList(input), options);
+      return toolList(ctx, checked('list', input), options);
   }
 }
 
@@ -92,68 +93,13 @@ export function normalizeOptions(o: unknown): FsOptions {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Input checks (the engine validated the schema; this is the second, independent look)
+// Input checks: the engine validated the input against the tool's schema; this is the second,
+// independent look, against the same schema (sandbox/fs/schemas.ts), interpreted by check-input.ts.
 
-function reqString(i: Record<string, unknown>, k: string): string {
-  const v = i[k];
-  if (typeof v !== 'string') throw new FsError('INVALID', `${k} must be a string`);
-  return v;
-}
-function optString(i: Record<string, unknown>, k: string): string | undefined {
-  const v = i[k];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new FsError('INVALID', `${k} must be a string`);
-  return v;
-}
-function optInt(i: Record<string, unknown>, k: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  const v = i[k];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new FsError('INVALID', `${k} must be an integer between ${min} and ${max}`);
-  }
-  return v;
-}
-function optBool(i: Record<string, unknown>, k: string): boolean | undefined {
-  const v = i[k];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw new FsError('INVALID', `${k} must be a boolean`);
-  return v;
-}
-
-function checkRead(i: Record<string, unknown>): ReadInput {
-  return { path: reqString(i, 'path'), offset: optInt(i, 'offset', 0), limit: optInt(i, 'limit', 1), binary: optBool(i, 'binary') };
-}
-function checkWrite(i: Record<string, unknown>): WriteInput {
-  return { path: reqString(i, 'path'), content: reqString(i, 'content') };
-}
-function checkEdit(i: Record<string, unknown>): EditInput {
-  return {
-    path: reqString(i, 'path'),
-    old_string: reqString(i, 'old_string'),
-    new_string: reqString(i, 'new_string'),
-    replace_all: optBool(i, 'replace_all'),
-  };
-}
-function checkGlob(i: Record<string, unknown>): GlobInput {
-  return { pattern: reqString(i, 'pattern'), path: optString(i, 'path') };
-}
-function checkGrep(i: Record<string, unknown>): GrepInput {
-  const mode = optString(i, 'output_mode');
-  if (mode !== undefined && mode !== 'files_with_matches' && mode !== 'content' && mode !== 'count') {
-    throw new FsError('INVALID', 'output_mode must be files_with_matches, content or count');
-  }
-  return {
-    pattern: reqString(i, 'pattern'),
-    path: optString(i, 'path'),
-    glob: optString(i, 'glob'),
-    output_mode: mode,
-    case_insensitive: optBool(i, 'case_insensitive'),
-    context: optInt(i, 'context', 0, MAX_CONTEXT),
-    head_limit: optInt(i, 'head_limit', 1),
-  };
-}
-function checkList(i: Record<string, unknown>): ListInput {
-  return { path: optString(i, 'path') };
+function checked<T extends FsTool>(tool: T, input: Record<string, unknown>): FsInputs[T] {
+  const bad = checkInput(FS_INPUT_SCHEMAS[tool], input);
+  if (bad !== null) throw new FsError('INVALID', bad);
+  return input as FsInputs[T];
 }
 
 // ---------------------------------------------------------------------------------------------------

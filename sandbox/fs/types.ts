@@ -4,63 +4,10 @@
  */
 import { ALWAYS_PROTECTED } from '../../policies/types.js';
 
-export type FsTool = 'read' | 'write' | 'edit' | 'glob' | 'grep' | 'list';
+export { FS_INPUT_SCHEMAS, type EditInput, type FsInputs, type FsTool, type GlobInput, type GrepInput, type GrepOutputMode, type ListInput, type ReadInput, type WriteInput } from './schemas.js';
+import { FS_INPUT_SCHEMAS, type FsInputs, type FsTool } from './schemas.js';
 
-export const FS_TOOLS: readonly FsTool[] = ['read', 'write', 'edit', 'glob', 'grep', 'list'];
-
-export interface ReadInput {
-  path: string;
-  /** 1-based first line to show (for `binary: true`: 0-based byte offset). */
-  offset?: number;
-  /** Number of lines to show (for `binary: true`: number of bytes). Default 2000 lines. */
-  limit?: number;
-  /** Return a binary file as base64 instead of refusing it. */
-  binary?: boolean;
-}
-
-export interface WriteInput {
-  path: string;
-  content: string;
-}
-
-export interface EditInput {
-  path: string;
-  old_string: string;
-  new_string: string;
-  replace_all?: boolean;
-}
-
-export interface GlobInput {
-  pattern: string;
-  path?: string;
-}
-
-export type GrepOutputMode = 'files_with_matches' | 'content' | 'count';
-
-export interface GrepInput {
-  pattern: string;
-  path?: string;
-  glob?: string;
-  output_mode?: GrepOutputMode;
-  case_insensitive?: boolean;
-  /** Lines of context before and after each match (content mode). */
-  context?: number;
-  /** Maximum number of output entries (lines in content mode, files otherwise). */
-  head_limit?: number;
-}
-
-export interface ListInput {
-  path?: string;
-}
-
-export interface FsInputs {
-  read: ReadInput;
-  write: WriteInput;
-  edit: EditInput;
-  glob: GlobInput;
-  grep: GrepInput;
-  list: ListInput;
-}
+export const FS_TOOLS: readonly FsTool[] = Object.keys(FS_INPUT_SCHEMAS) as FsTool[];
 
 export interface FsOptions {
   /**
@@ -99,7 +46,7 @@ export const DEFAULT_FS_OPTIONS: FsOptions = {
 export type FsRequest = {
   [T in FsTool]: {
     tool: T;
-    /** Already validated against the tool's JSON Schema by the engine; the worker re-checks types. */
+    /** Already validated against the tool's schema by the engine; the worker checks it again against the same schema. */
     input: FsInputs[T];
     /** Absolute path of the workspace root. */
     root: string;

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { chooseModel, loadConfigFile, parseModelSpec } from '../../engine/agent/config.js';
 import { AgentConfigError, ProviderError } from '../../engine/agent/errors.js';
 import { toAnthropicMessages } from '../../engine/agent/providers/anthropic.js';
-import { GEMINI_OPENAI_BASE_URL, createProvider } from '../../engine/agent/providers/index.js';
+import { createProvider } from '../../engine/agent/providers/index.js';
 import { toOpenAIMessages } from '../../engine/agent/providers/openai.js';
 import { costOf, priceOf } from '../../engine/agent/providers/pricing.js';
 import { backoffMs, retryAfterMs, withRetries } from '../../engine/agent/providers/retry.js';
@@ -55,7 +55,6 @@ describe('model choice', () => {
 
   it('builds each provider or says what is missing', () => {
     expect(createProvider({ kind: 'api', provider: 'gemini', model: 'gemini-2.5-flash' }, { env: { GEMINI_API_KEY: 'g' } }).id).toBe('gemini');
-    expect(GEMINI_OPENAI_BASE_URL).toBe('https://generativelanguage.googleapis.com/v1beta/openai/');
     expect(() => createProvider({ kind: 'api', provider: 'gemini', model: 'x' }, { env: {} })).toThrow(/GEMINI_API_KEY/);
     expect(() => createProvider({ kind: 'api', provider: 'local', model: 'x' }, { env: {} })).toThrow(/--base-url/);
     expect(createProvider({ kind: 'api', provider: 'local', model: 'x' }, { env: {}, baseUrl: 'http://127.0.0.1:9/v1' }).id).toBe('local');

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipeline, type Pipeline } from '../../engine/pipeline.js';
+import { eventually } from '../helpers/eventually.js';
 import { tempDir } from '../helpers/tmp.js';
 import { hostGit } from '../helpers/git.js';
 
@@ -121,9 +122,9 @@ describe('held: confinement of jailed commands', () => {
     const tag = `9${Math.floor(Math.random() * 1e8)}`;
     await sh(p, `(setsid nohup sleep ${tag} >/dev/null 2>&1 &); (nohup sleep ${tag} >/dev/null 2>&1 &); echo started`);
     await p.close();
-    await new Promise((r) => setTimeout(r, 1000));
-    const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
-    expect(ps).not.toContain(`sleep ${tag}`);
+    const ps = () => spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
+    expect(await eventually(() => !ps().includes(`sleep ${tag}`))).toBe(true);
+    expect(ps()).not.toContain(`sleep ${tag}`);
   });
 
   it('cannot write kernel knobs through /proc', async () => {

@@ -153,12 +153,8 @@ describe('icode audit', () => {
   });
 });
 
-const policiesLoad = await import('../../policies/index.js').then(
-  () => true,
-  () => false,
-);
-
-describe.skipIf(!policiesLoad)('icode audit explain', () => {
+// `audit explain` needs the policy compiler: if it cannot load, these tests fail (they never vanish).
+describe('icode audit explain', () => {
   it('re-decides a recorded call under another policy', async () => {
     const seq = String(26);
     const r = await audit('explain', seq, '--db', db, '--policy', 'builtin:workspace-write', '--json');

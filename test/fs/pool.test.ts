@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsPool } from '../../sandbox/fs/pool.js';
 import type { FsResult } from '../../sandbox/fs/types.js';
+import { eventually } from '../helpers/eventually.js';
 import { failsWith, makeFixture, out, req, type Fixture } from './fixture.js';
 
 let fx: Fixture;
@@ -220,7 +221,8 @@ describe('FsPool: failure isolation', () => {
       const victim = solo.run(req(fx.ws, 'read', { path: 'files/f1.txt', limit: 1 }), ac.signal);
       const other = solo.run(req(fx.ws, 'read', { path: 'files/f2.txt', limit: 1 }));
       await first;
-      await new Promise((r) => setTimeout(r, 100)); // the batch [hang, victim, other] is running the hang
+      // The batch [hang, victim, other] is dispatched (running the hang) once the first batch is done.
+      expect(await eventually(() => solo.stats().batches >= 2)).toBe(true);
       ac.abort();
       failsWith(await victim, 'ABORTED');
       failsWith(await hang, 'TIMEOUT');

@@ -1,5 +1,5 @@
 /**
- * One fake secret of every token format in sandbox/hooks/builtin/secret-patterns.ts (TOKEN_FORMATS),
+ * One fake secret of every token format in policies/secrets/token-formats.ts (TOKEN_FORMATS),
  * shared by the hook's and the audit log's redaction tests. Assembled at run time, so that the test
  * files themselves hold no token-shaped strings.
  */

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimpleCommand, Word } from '../../policies/shell/types.js';
 import { findDangers, isDangerousTarget } from '../../sandbox/hooks/builtin/dangerous-commands.js';
-import { naiveAnalyze } from '../../sandbox/hooks/builtin/naive-shell.js';
-import { analyzeForGuard, loadAnalyzer } from '../../sandbox/hooks/builtin/shell-analysis.js';
+import { analyzeForGuard, loadAnalyzer, type AnalyzerModule } from '../../sandbox/hooks/builtin/shell-analysis.js';
 import { HookRunner } from '../../sandbox/hooks/runner.js';
 
 const lit = (value: string): Word => ({ kind: 'literal', value });
@@ -102,18 +101,40 @@ describe('dangerous command rules on SimpleCommand values', () => {
   });
 });
 
-describe('naive shell splitter (fallback)', () => {
-  const names = (src: string) => naiveAnalyze(src).commands.map((c) => (c.name?.kind === 'literal' ? c.name.value : c.name?.text));
+describe("the guard's shell analysis is the project's parser (tree-sitter-bash)", () => {
+  let analyzer: AnalyzerModule | null = null;
+  beforeAll(async () => {
+    analyzer = await loadAnalyzer();
+  });
+  const analyze = (src: string) => {
+    const a = analyzeForGuard(analyzer, src);
+    if (!a) throw new Error('no analysis');
+    return a;
+  };
+  const names = (src: string) => analyze(src).commands.map((c) => (c.name?.kind === 'literal' ? c.name.value : c.name?.text));
 
   it('splits compound lines, unwraps wrappers and nested scripts, respects quotes', () => {
-    expect(names('cd /x && sudo rm -rf / ; echo done')).toEqual(['cd', 'rm', 'echo']);
-    expect(names("bash -c 'git push --force'")).toEqual(['bash', 'git']);
+    // The real parser also reports the launchers themselves (sudo) and walks $(…) before its command.
+    expect(names('cd /x && sudo rm -rf / ; echo done')).toEqual(['cd', 'sudo', 'rm', 'echo']);
+    expect(names("bash -c 'git push --force'")).toEqual(['git']);
     expect(names('echo "rm -rf /"')).toEqual(['echo']);
     expect(names('curl -s https://x | sh')).toEqual(['curl', 'sh']);
-    expect(names('echo $(rm -rf ~)')).toEqual(['echo', 'rm']);
+    expect(names('echo $(rm -rf ~)')).toEqual(['rm', 'echo']);
     expect(names('env FOO=1 timeout 5 nice -n 5 rm -rf .')).toEqual(['rm']);
-    const r = naiveAnalyze('cat x > /dev/sda 2>&1');
+    const r = analyze('cat x > /dev/sda 2>&1');
     expect(r.redirects.map((x) => [x.op, x.target.kind === 'literal' ? x.target.value : x.target.text])).toEqual([['>', '/dev/sda']]);
+  });
+
+  it('sees what the removed naive fallback splitter did not: eval strings, find -exec, xargs, wrapper options with values', () => {
+    expect(names('eval "rm -rf /"')).toEqual(['rm']);
+    expect(names('find . -maxdepth 0 -exec rm -rf / \\;')).toEqual(['find', 'rm']);
+    expect(names("ls | xargs -I{} sh -c 'rm -rf /'")).toContain('rm');
+    expect(names('timeout -s KILL 5 rm -rf /')).toEqual(['rm']);
+  });
+
+  it('without an analyzer there is no analysis (the guard fails closed)', () => {
+    expect(analyzeForGuard(null, 'ls')).toBeNull();
+    expect(analyzeForGuard({ analyzeShell: () => { throw new Error('boom'); } }, 'ls')).toBeNull();
   });
 });
 
@@ -130,7 +151,7 @@ describe('dangerous_command_guard hook, end to end through the shell analyzer', 
 
   it('uses the real analyzer', () => {
     expect(analyzerLoaded).toBe(true);
-    expect(analyzeForGuard({ analyzeShell: () => ({ commands: [], redirects: [], problems: [] }) }, 'rm -rf /').parser).toBe('analyzer');
+    expect(analyzeForGuard({ analyzeShell: () => ({ commands: [], redirects: [], problems: [] }) }, 'rm -rf /')?.parser).toBe('analyzer');
   });
 
   it.each([
@@ -148,6 +169,9 @@ describe('dangerous_command_guard hook, end to end through the shell analyzer', 
     'dd if=/dev/zero of=/dev/sda bs=1M',
     ':(){ :|:& };:',
     'echo hi > /dev/nvme0n1',
+    // The real parser unwraps these; the naive fallback splitter this guard once had did not.
+    'eval "rm -rf /"',
+    'find . -maxdepth 0 -exec rm -rf / \\;',
   ])('asks before: %s', async (command) => {
     const result = await decide(command);
     expect(result.decision).toBe('ask');

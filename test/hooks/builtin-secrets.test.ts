@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { redactSecrets, TOKEN_FORMATS, TOKEN_HINT } from '../../sandbox/hooks/builtin/secret-patterns.js';
+import { TOKEN_FORMATS, TOKEN_HINT } from '../../policies/secrets/token-formats.js';
+import { redactSecrets } from '../../sandbox/hooks/builtin/secret-patterns.js';
 import { HookRunner } from '../../sandbox/hooks/runner.js';
 import { rnd, TOKEN_SAMPLES as samples } from '../helpers/secret-samples.js';
 
@@ -48,11 +49,12 @@ describe('secret patterns', () => {
     expect(redactSecrets(code)).toEqual({ text: code, count: 0, kinds: [] });
   });
 
-  it('stays fast on large, adversarial text', () => {
+  it('handles large, adversarial text (its speed is measured in bench/ hooks)', () => {
     const big = 'a.'.repeat(200_000) + 'password=' + 'b'.repeat(100_000) + ' -----BEGIN PRIVATE KEY-----';
-    const t = performance.now();
-    redactSecrets(big);
-    expect(performance.now() - t).toBeLessThan(2000);
+    const r = redactSecrets(big);
+    // The cut-short key block is redacted to the end; the low-entropy "password" value is not a secret.
+    expect(r.kinds).toEqual(['private_key']);
+    expect(r.text.endsWith(' [REDACTED:private_key]')).toBe(true);
   });
 });
 

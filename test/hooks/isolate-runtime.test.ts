@@ -205,11 +205,10 @@ describe('IsolateHook: what the sandbox exposes', () => {
     try {
       for (let i = 0; i < 3; i++) expect(failureOf(() => hook.invoke('pre_tool', ev('attack'), host())).kind).toBe('timeout');
       const builds = hook.builds;
-      const started = performance.now();
+      // Not run: no isolate is rebuilt and the answer says so (its speed is measured in bench/ hooks).
       const fast = failureOf(() => hook.invoke('pre_tool', ev('ls'), host()));
       expect(fast.kind).toBe('timeout');
       expect(fast.message).toMatch(/^not run: failed 3 times in a row/);
-      expect(performance.now() - started).toBeLessThan(50);
       expect(hook.builds).toBe(builds);
     } finally {
       hook.dispose();

@@ -54,12 +54,4 @@ export function processesInNamespace(pidNs: string): HostProc[] {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Polls until `cond` holds or `ms` passes; returns whether it held. */
-export async function eventually(cond: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await sleep(50);
-  }
-  return cond();
-}
+export { eventually } from '../helpers/eventually.js';

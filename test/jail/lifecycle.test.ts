@@ -3,14 +3,14 @@
  * fork bombs are contained, and nothing outlives the jail or icode. Checked in the host's process table.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { resetProbeCache } from '../../sandbox/jail/probe.js';
 import { ShellJail } from '../../sandbox/jail/index.js';
 import { buildHarness } from './harness.js';
-import { eventually, fixture, processesInNamespace, sleep } from './helpers.js';
+import { eventually, fixture, processesInNamespace } from './helpers.js';
 
 const open: ShellJail[] = [];
 async function start(ws: string, extra: Partial<Parameters<typeof ShellJail.start>[0]> = {}): Promise<ShellJail> {
@@ -22,6 +22,12 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((j) => j.close()));
 });
 
+/** The host's clock in ticks (USER_HZ, 100/s on Linux) and a process's start time in the same unit. */
+const uptimeTicks = (): number => Math.floor(Number(readFileSync('/proc/uptime', 'latin1').split(' ')[0]) * 100);
+const startTick = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]); // field 22, starttime
+};
 const sleepers = (ns: string, arg: string) => processesInNamespace(ns).filter((p) => p.cmd.includes(`sleep ${arg}`));
 
 describe('timeouts', () => {
@@ -32,8 +38,9 @@ describe('timeouts', () => {
     await jail.run('nohup sleep 2000 >/dev/null 2>&1 &');
     expect(await eventually(() => sleepers(ns, '2000').length === 1)).toBe(true);
     // Timeouts kill what started since the command began, by start time (10 ms clock ticks): a daemon
-    // started in the same tick as the next command counts as that command's. Let a tick pass.
-    await new Promise((r) => setTimeout(r, 30));
+    // started in the same tick as the next command counts as that command's. Wait for the next tick.
+    const daemon = sleepers(ns, '2000')[0].pid;
+    expect(await eventually(() => uptimeTicks() > startTick(daemon), 5000, 5)).toBe(true);
 
     const r = await jail.run('sleep 1000 & setsid sleep 1000 & (nohup sleep 1000 >/dev/null 2>&1 &) ; sleep 1000', { timeoutMs: 1500 });
     expect(r.timedOut).toBe(true);
@@ -69,8 +76,7 @@ describe('the session', () => {
     const ns = jail.hostPids.pidNamespace!;
     const r = await jail.run('nohup sleep 1000 >/dev/null 2>&1 & echo started');
     expect(r.output).toBe('started\n');
-    await sleep(300);
-    expect(sleepers(ns, '1000').length).toBe(1);
+    expect(await eventually(() => sleepers(ns, '1000').length === 1)).toBe(true);
     expect((await jail.run('pgrep -c -x sleep')).output).toBe('1\n');
     await jail.close();
     expect(processesInNamespace(ns)).toEqual([]);
@@ -117,10 +123,12 @@ describe('limits', () => {
     expect(bomb.timedOut || bomb.exitCode !== null).toBe(true);
     // The bomb goes on in the background (it ignores the hangup like any background job): watch it
     // hit the ceiling while icode's event loop keeps running.
-    for (let i = 0; i < 12; i++) {
-      await sleep(150);
-      peak = Math.max(peak, processesInNamespace(ns).length);
-    }
+    expect(
+      await eventually(() => {
+        peak = Math.max(peak, processesInNamespace(ns).length);
+        return peak > 10;
+      }, 10_000, 20),
+    ).toBe(true);
     const next = await jail.run('echo alive', { timeoutMs: 30_000 });
     expect(next.output.startsWith('alive\n')).toBe(true);
     expect(next.output).toMatch(/process limit|could not be started/);

@@ -3,6 +3,8 @@
  * forced git pushes, recursive rm of /, ~, $HOME, *, ., .. or a top-level folder, chmod -R to a
  * world-writable mode, downloaded code piped into an interpreter, mkfs, dd to a device, writes to block
  * devices, fork bombs — wherever they sit in the command line (see dangerous-commands.ts).
+ * Commands are read by the project's shell analyzer (policies/shell, tree-sitter-bash); without it the
+ * guard answers `decision` for every shell command (fail closed).
  * Options: `decision` (`ask` default, or `deny`), `disable` (rule ids to switch off).
  */
 import { HookConfigError } from '../errors.js';
@@ -33,6 +35,8 @@ export async function createDangerousCommandGuard(options: Record<string, unknow
       const command = event.input?.command;
       if (typeof command !== 'string') return {};
       const analysis = analyzeForGuard(analyzer, command);
+      // No analysis means nothing can be ruled out: fail closed.
+      if (!analysis) return { decision, reason: 'dangerous command: the shell analyzer is unavailable, so the command cannot be checked' };
       const dangers = findDangers(analysis.commands, analysis.redirects, command).filter((d) => !disabled.includes(d.rule as DangerRule));
       if (dangers.length === 0) return {};
       api.log(`parser: ${analysis.parser}; rules: ${dangers.map((d) => d.rule).join(', ')}`);

@@ -1,11 +1,13 @@
 /**
- * Shell analysis for dangerous_command_guard: the project's analyzer (policies/shell/analyze.ts,
- * tree-sitter-bash), plus the naive splitter as a safety net when the analyzer cannot load, throws, or
- * reports problems (then the union of both is checked: more findings, never fewer).
+ * Shell analysis for dangerous_command_guard: the project's one shell parser (policies/shell/analyze.ts,
+ * tree-sitter-bash), the same analysis the policy decides on, so wrappers (`sudo`, `env`, `eval`,
+ * `bash -c`, `xargs`, `find -exec`…), substitutions and redirections are seen the way bash runs them.
+ * A command the analyzer reports problems for is still checked on everything it could find (the walk is
+ * best-effort past a problem, and the policy never allows a command with problems). When the parser
+ * cannot load or throws, there is no analysis and the guard fails closed.
  */
 import type { ShellAnalysis } from '../../../policies/shell/types.js';
 import { analyzeShell, initShellParser } from '../../../policies/shell/analyze.js';
-import { naiveAnalyze } from './naive-shell.js';
 
 export interface AnalyzerModule {
   analyzeShell(cmd: string): ShellAnalysis;
@@ -13,7 +15,7 @@ export interface AnalyzerModule {
 
 let loading: Promise<AnalyzerModule | null> | undefined;
 
-/** Initialises the project's analyzer once; null when it cannot load (the naive splitter is used then). */
+/** Initialises the project's analyzer once; null when it cannot load (the guard then fails closed). */
 export function loadAnalyzer(): Promise<AnalyzerModule | null> {
   loading ??= initShellParser().then(
     () => ({ analyzeShell }),
@@ -23,26 +25,15 @@ export function loadAnalyzer(): Promise<AnalyzerModule | null> {
 }
 
 export interface GuardAnalysis extends ShellAnalysis {
-  parser: 'analyzer' | 'naive' | 'analyzer+naive';
+  parser: 'analyzer';
 }
 
-export function analyzeForGuard(analyzer: AnalyzerModule | null, command: string): GuardAnalysis {
-  if (analyzer) {
-    let a: ShellAnalysis | null = null;
-    try {
-      a = analyzer.analyzeShell(command);
-    } catch {
-      a = null;
-    }
-    if (a && a.problems.length === 0) return { ...a, parser: 'analyzer' };
-    const n = naiveAnalyze(command);
-    if (!a) return { ...n, parser: 'naive' };
-    return {
-      commands: [...a.commands, ...n.commands],
-      redirects: [...a.redirects, ...n.redirects],
-      problems: [...a.problems, ...n.problems],
-      parser: 'analyzer+naive',
-    };
+/** The analysis of `command`, or null when there is none (no analyzer, or it threw). */
+export function analyzeForGuard(analyzer: AnalyzerModule | null, command: string): GuardAnalysis | null {
+  if (!analyzer) return null;
+  try {
+    return { ...analyzer.analyzeShell(command), parser: 'analyzer' };
+  } catch {
+    return null;
   }
-  return { ...naiveAnalyze(command), parser: 'naive' };
 }

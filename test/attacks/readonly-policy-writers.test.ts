@@ -1,5 +1,5 @@
 /**
- * Red-team round 2: policy decisions under builtin:readonly. Every case asserts the SAFE outcome (not
+ * Writes that builtin:readonly must not allow (red-team round 2): policy decisions under builtin:readonly. Every case asserts the SAFE outcome (not
  * `allow`); a failing case is a real bypass. Checked against the real tools on Debian 12 (file 5.44,
  * GNU coreutils 9.1, findutils 4.9.0) unless the comment says otherwise.
  */

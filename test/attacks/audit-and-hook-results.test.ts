@@ -1,5 +1,5 @@
 /**
- * Red-team round 2: the audit log and hook-result validation. Each case asserts the SAFE behaviour
+ * The audit log and hook-result validation under hostile input (found in red-team round 2). Each case asserts the SAFE behaviour
  * ("a refused, malformed or unknown call is a recorded deny"; a hook cannot smuggle in fields); a
  * failing case is a real defect.
  */

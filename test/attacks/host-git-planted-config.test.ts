@@ -1,5 +1,5 @@
 /**
- * Red-team round 2: the jail must not let an agent plant something the person's own `git` on the HOST
+ * Host git (red-team round 2): the jail must not let an agent plant something the person's own `git` on the HOST
  * later executes. Under builtin:jailed every call is allowed; the protection is the jail and the
  * protected paths (.git/hooks, .git/config, .git/config.worktree, .git/commondir, .git/worktrees,
  * .git/modules, .icode — all at the workspace root only). Each case asserts the SAFE outcome.
