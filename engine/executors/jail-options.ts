@@ -46,7 +46,7 @@ export interface GateOptions {
 }
 
 /**
- * - readOnly: the policy denies the write tool on a workspace file, so the jail mounts the workspace
+ * - readOnly: the policy does not allow the write tool on a workspace file, so the jail mounts the workspace
  *   read-only (a shell command cannot write what the write tool may not);
  * - maskedPaths: workspace paths the policy denies reading, named literally (`.env`, `secrets/**` →
  *   `secrets`), each checked against the policy itself; plus icode's own folders inside the workspace.
@@ -55,7 +55,7 @@ export function gateOptionsFor(workspace: string, policy: CompiledPolicy | null,
   const masked = new Set<string>(controls.hiddenInside);
   let readOnly = false;
   if (policy) {
-    readOnly = policy.decide({ tool: 'write', input: { path: join(workspace, '.icode-write-probe'), content: '' }, workspace }).decision === 'deny';
+    readOnly = policy.decide({ tool: 'write', input: { path: join(workspace, '.icode-write-probe'), content: '' }, workspace }).decision !== 'allow';
     for (const r of policy.rules) {
       if (r.decision !== 'deny' || !r.matchesTool('read') || r.commands || r.matchesAgent) continue;
       const pats = r.doc.paths === undefined ? [] : Array.isArray(r.doc.paths) ? r.doc.paths : [r.doc.paths];

@@ -414,14 +414,11 @@ export class ShellJail {
    */
   private async gateNow(inst: Instance): Promise<GateResult> {
     if (!this.cfg.gate || !inst.alive || !inst.pidNs) return { changes: [], refusals: [] };
-    const t0 = performance.now();
     const frozen = await freezeJail(inst.root, inst.pidNs);
-    const t1 = performance.now();
     try {
       return this.gateLayers(inst, true);
     } finally {
       thawJail(frozen);
-      if (process.env.ICODE_GATE_DEBUG) process.stderr.write(`gate: freeze ${(t1 - t0).toFixed(1)} ms, gate ${(performance.now() - t1).toFixed(1)} ms, old layers ${this.oldLayers.length}\n`);
     }
   }
 
