@@ -138,6 +138,7 @@ export class ShellJail {
   private nextId = 1;
   private closed = false;
   private gateImpl: Gate | null = null;
+  private gateState: GateState | null = null;
   /** The layer mounted now, and older ones a background process may still write into. */
   private layer: Layer | null = null;
   private oldLayers: Layer[] = [];
@@ -194,7 +195,8 @@ export class ShellJail {
       }
       writeRuntimeFiles(cfg);
       const jail = new ShellJail(cfg);
-      jail.gateImpl = new Gate(workspace, { controlPaths: cfg.controlPaths, protectedGlobs: cfg.protectedPaths.flatMap((p) => [p, `${p}/**`]) }, new GateState());
+      jail.gateState = new GateState();
+      jail.gateImpl = new Gate(workspace, { controlPaths: cfg.controlPaths, protectedGlobs: cfg.protectedPaths.flatMap((p) => [p, `${p}/**`]) }, jail.gateState);
       jail.inst = await jail.launch();
       return jail;
     } catch (e) {
@@ -397,7 +399,10 @@ export class ShellJail {
     mkdirSync(join(dir, 'work'), { mode: 0o700 });
     const abs = (l: string[]) => l.map((m) => join(this.cfg.workspace, m));
     // Read-only inside the jail as well as refused by the gate: a write fails at once instead of vanishing.
-    const guarded = [...this.cfg.protectedPaths, ...this.cfg.controlPaths];
+    // A repository the session made stays writable (`git remote add` after `git init`): the gate checks
+    // its config against the allowlist and refuses its hooks, whatever the jail writes there.
+    const made = [...(this.gateState?.createdRepos ?? [])];
+    const guarded = [...this.cfg.protectedPaths.filter((g) => !made.some((r) => g === r || g.startsWith(`${r}/`))), ...this.cfg.controlPaths];
     // Their parent folders are pinned (bound onto themselves): `mv .git x` cannot move them away.
     const pins = new Set<string>();
     for (const g of guarded) g.split('/').slice(0, -1).forEach((_, i, a) => pins.add(a.slice(0, i + 1).join('/')));

@@ -103,8 +103,12 @@ describe('without a repository', () => {
     expect(readdirSync(join(fx.ws, '.git'))).toContain('HEAD');
     expect(existsSync(join(fx.ws, '.git/hooks/pre-commit'))).toBe(false);
     expect(r.refusals).toEqual([{ path: '.git/hooks/pre-commit', reason: expect.stringMatching(/hooks/) }]);
-    const r2 = await jail.run('git config core.fsmonitor "touch /tmp/x"; echo done');
-    expect(r2.output).toContain('done'); // read-only in the jail now that it exists
+    // The repository the session made stays writable; its config is held to the allowlist.
+    const r2 = await jail.run('git remote add origin https://example.invalid/x.git && echo done');
+    expect(r2.output).toContain('done');
+    expect(readFileSync(join(fx.ws, '.git/config'), 'utf8')).toMatch(/example\.invalid/);
+    const r3 = await jail.run('git config core.fsmonitor "touch /tmp/x"; echo done');
+    expect(r3.refusals?.map((x) => x.path)).toEqual(['.git/config']);
     expect(readFileSync(join(fx.ws, '.git/config'), 'utf8')).not.toMatch(/fsmonitor/);
   });
 });
