@@ -19,6 +19,8 @@ import { StaticApprover, type Approver } from './approval.js';
 import { AuditLog, defaultAuditPath } from './audit/log.js';
 import { fsGuardRules } from './executors/fs-guard.js';
 import { FsExecutor } from './executors/fs.js';
+import { sessionControls } from './executors/controls.js';
+import { gateOptionsFor } from './executors/jail-options.js';
 import { ShellExecutor } from './executors/shell.js';
 import type { Executor } from './executors/types.js';
 import { commitDecision } from './pipeline/commit.js';
@@ -99,8 +101,10 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const ownsAudit = typeof opts.audit !== 'object';
   const registry = opts.registry ?? opts.catalog ?? new ToolRegistry();
   const settings = policy?.settings;
-  const fs = opts.executors?.fs ?? new FsExecutor(workspace, { allowHardlinks: settings?.allowHardlinks ?? false, protectedPaths: settings?.protectedPaths ?? [], guard: policy ? fsGuardRules(policy) : [] });
-  const shellExec = opts.executors?.shell ?? new ShellExecutor(workspace, settings);
+  // The session's own controls (policy, hooks, config, databases) inside the workspace: never writable.
+  const controls = sessionControls(workspace, policy, typeof opts.audit === 'object' ? opts.audit.path : (opts.audit ?? defaultAuditPath()), policy ? policyDir(policy) : null);
+  const fs = opts.executors?.fs ?? new FsExecutor(workspace, { allowHardlinks: settings?.allowHardlinks ?? false, protectedPaths: [...(settings?.protectedPaths ?? []), ...controls.inside.flatMap((p) => [p, `${p}/**`])], guard: policy ? fsGuardRules(policy) : [] });
+  const shellExec = opts.executors?.shell ?? new ShellExecutor(workspace, settings, gateOptionsFor(workspace, policy, controls));
   let hooks: HookRunner | null = null;
   if (policy && Object.values(policy.hooks).some((list) => list.length > 0)) {
     try {

@@ -27,6 +27,23 @@ export function recordDenied(p: StageDeps, c: CallState, hookMessage?: string): 
   return { ...base(c), status: 'denied', error: message, output: message, durationMs: performance.now() - c.started, ...(c.context.length ? { context: c.context } : {}) };
 }
 
+/**
+ * The change gate's verdicts on a shell call (sandbox/jail/gate.ts), beside the call and before its
+ * outcome: one row per refusal (path and reason), and one for the change set applied (count and hash).
+ */
+function queueGateRows(audit: AuditLog, c: CallState, r: ExecResult): void {
+  const rows = (r.refusals ?? []).map((f) => ({ result: 'refuse', reason: `${f.path}: ${f.reason}`, data: f as unknown }));
+  if (r.changes?.length) {
+    const sha256 = createHash('sha256').update(JSON.stringify(r.changes)).digest('hex');
+    rows.push({ result: 'applied', reason: `${r.changes.length} change(s) applied to the workspace`, data: { count: r.changes.length, sha256 } });
+  }
+  for (const row of rows) {
+    audit.recordHook({ session: c.session, callId: c.callId, hook: 'change-gate', phase: 'post', ...row }).catch((e: unknown) => {
+      process.stderr.write(`icode: could not record the change gate's ${row.result} row of call ${c.callId}: ${(e as Error).message}\n`);
+    });
+  }
+}
+
 /** A call that ran: its outcome row, and the result for the agent. */
 export function recordOutcome(p: StageDeps, c: CallState, result: ExecResult, text: string): ToolCallResult {
   const durationMs = performance.now() - c.started;
@@ -36,6 +53,7 @@ export function recordOutcome(p: StageDeps, c: CallState, result: ExecResult, te
       process.stderr.write(`icode: could not record the audit note of call ${c.callId}: ${(e as Error).message}\n`);
     });
   }
+  queueGateRows(p.audit, c, result);
   queueOutcome(p.audit, {
     session: c.session,
     callId: c.callId,

@@ -33,16 +33,27 @@ export function resolvePath(p: string, workspace: string, home: string): Resolve
 }
 
 /** Paths that are never a file access worth deciding on when a shell redirects to them. */
-const NEUTRAL_DEVICE_PATHS: ReadonlySet<string> = new Set([
-  '/dev/null',
-  '/dev/stdout',
-  '/dev/stderr',
-  '/dev/stdin',
-  '/dev/tty',
-]);
+export const NEUTRAL_DEVICE_PATHS: ReadonlySet<string> = new Set(['/dev/null', '/dev/tty']);
 
-export function isNeutralDevice(abs: string): boolean {
-  return NEUTRAL_DEVICE_PATHS.has(abs) || /^\/dev\/fd\/[0-9]+$/.test(abs);
+/**
+ * Paths that reopen a descriptor the shell already holds (`/dev/fd/N`, `/dev/stdin`, `/dev/stdout`,
+ * `/dev/stderr`, `/proc/self/fd/N`…): opening one for writing opens *whatever that descriptor is* anew,
+ * with write access — `exec 3<notes.txt; echo x > /dev/fd/3` writes notes.txt, though the script only
+ * ever opened it for reading. They are neutral only while every descriptor is one the script did not
+ * point at a file (the jail's /dev/null stdin, its terminal, pipes): see `shellSubjects`.
+ */
+export function reopensDescriptor(abs: string): boolean {
+  return /^\/dev\/(?:std(?:in|out|err)|fd\/[0-9]+)$/.test(abs) || /^\/proc\/(?:self|thread-self|[0-9]+)\/fd\/[0-9]+$/.test(abs);
+}
+
+/**
+ * `descriptorsSafe`: the script opens no file on any descriptor (shellSubjects decides), so a path that
+ * reopens a descriptor reaches only the terminal, /dev/null or a pipe. Another process's descriptors
+ * (`/proc/PID/fd/N`) are never neutral.
+ */
+export function isNeutralDevice(abs: string, descriptorsSafe = false): boolean {
+  if (NEUTRAL_DEVICE_PATHS.has(abs)) return true;
+  return descriptorsSafe && reopensDescriptor(abs) && !/^\/proc\/[0-9]+\//.test(abs);
 }
 
 export interface PathMatcher {

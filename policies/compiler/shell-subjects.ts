@@ -4,17 +4,37 @@
  */
 import { isInertBareAssignment } from '../shell/patterns.js';
 import type { ShellAnalysis, SimpleCommand, Word } from '../shell/types.js';
-import { isNeutralDevice, resolvePath, type ResolvedPath } from './paths.js';
+import { isNeutralDevice, reopensDescriptor, resolvePath, type ResolvedPath } from './paths.js';
 import type { Subject } from './rule.js';
 
 interface Context {
   agent: string;
   workspace: string;
   home: string;
+  /** No redirect of the script opens a file (see descriptorsSafe). */
+  descriptorsSafe?: boolean;
+}
+
+/** Here-documents and here-strings: the shell makes their descriptor (a pipe or a private temp file). */
+const HEREDOC_OPS = new Set(['<<', '<<-', '<<<']);
+
+/**
+ * Whether every descriptor the script's commands hold is the jail's own (stdin /dev/null, the terminal)
+ * or a pipe: no redirect points one at a file (a dynamic target might). Only then does writing to
+ * `/dev/stdout`, `/dev/fd/N`… write to nothing but the terminal or a pipe.
+ */
+function descriptorsSafe(a: ShellAnalysis, ctx: Context): boolean {
+  return a.redirects.every((r) => {
+    if (HEREDOC_OPS.has(r.op)) return true;
+    if (r.target.kind !== 'literal') return false;
+    const abs = resolvePath(r.target.value, ctx.workspace, ctx.home).abs;
+    return isNeutralDevice(abs) || (reopensDescriptor(abs) && !/^\/proc\/[0-9]+\//.test(abs));
+  });
 }
 
 export function shellSubjects(a: ShellAnalysis, ctx: Context): Subject[] {
   const out: Subject[] = [];
+  ctx = { ...ctx, descriptorsSafe: descriptorsSafe(a, ctx) };
   for (const problem of a.problems) {
     out.push({ tool: 'shell', agent: ctx.agent, pathAware: true, paths: [], unknownPaths: true, host: null, opaque: true, text: `not understood: ${problem}` });
   }
@@ -25,7 +45,7 @@ export function shellSubjects(a: ShellAnalysis, ctx: Context): Subject[] {
   for (const r of a.redirects) {
     if (r.target.kind === 'literal') {
       const p = resolvePath(r.target.value, ctx.workspace, ctx.home);
-      if (isNeutralDevice(p.abs)) continue;
+      if (isNeutralDevice(p.abs, ctx.descriptorsSafe)) continue;
       out.push({ tool: r.access, agent: ctx.agent, pathAware: true, paths: [p], unknownPaths: false, host: null, text: `redirect ${r.text}` });
     } else {
       out.push({ tool: r.access, agent: ctx.agent, pathAware: true, paths: [], unknownPaths: true, host: null, text: `redirect ${r.text}` });
@@ -58,7 +78,7 @@ function commandSubject(cmd: SimpleCommand, ctx: Context): Subject {
     }
     if (v === '') return;
     const p = resolvePath(v, ctx.workspace, ctx.home);
-    if (!isNeutralDevice(p.abs)) paths.push(p);
+    if (!isNeutralDevice(p.abs, ctx.descriptorsSafe)) paths.push(p);
   };
   if (cmd.name) consider(cmd.name, true);
   for (const arg of cmd.args) consider(arg, false);
