@@ -32,7 +32,7 @@ export type AuditKind = 'decision' | 'outcome' | 'hook' | 'event';
 
 export const AUDIT_KINDS: readonly AuditKind[] = ['decision', 'outcome', 'hook', 'event'];
 export const DECISIONS: readonly Decision[] = ['allow', 'ask', 'deny'];
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 /** `prev_hash` of the first row. */
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -68,6 +68,8 @@ export interface OutcomeRecord {
   outputHash: string | null;
   truncated: boolean;
   error?: string;
+  /** Why the call failed, as a stable code (the executor's: NOT_FOUND, timeout, …): groups failures. */
+  code?: string;
 }
 
 /** A hook's result, beside the call it touched. */
@@ -111,6 +113,8 @@ export interface AuditRow {
   outputHash: string | null;
   truncated: boolean | null;
   error: string | null;
+  /** Outcome rows: the executor's failure code (schema v2; null on older rows). */
+  errorCode: string | null;
   /** Hook name (hook rows) or event kind (event rows). */
   name: string | null;
   phase: string | null;
@@ -224,6 +228,8 @@ const COLUMNS = [
   'seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'agent', 'tool', 'workspace', 'input', 'decision',
   'rule', 'reason', 'policy_hash', 'jail', 'approval', 'status', 'exit_code', 'bytes', 'duration_ms',
   'output_hash', 'truncated', 'error', 'name', 'phase', 'result', 'data',
+  // v2; a column added later is appended (the hash skips null cells, so older rows still verify).
+  'error_code',
 ] as const;
 type Column = (typeof COLUMNS)[number];
 type Cell = string | number | null;
@@ -233,7 +239,7 @@ const COL = Object.fromEntries(COLUMNS.map((c, i) => [c, i])) as Record<Column, 
 /** Columns each kind may set; the others stay null (binding fewer parameters is measurably faster). */
 const KIND_COLUMNS: Readonly<Record<AuditKind, readonly Column[]>> = {
   decision: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'agent', 'tool', 'workspace', 'input', 'decision', 'rule', 'reason', 'policy_hash', 'jail', 'approval'],
-  outcome: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'status', 'exit_code', 'bytes', 'duration_ms', 'output_hash', 'truncated', 'error'],
+  outcome: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'status', 'exit_code', 'bytes', 'duration_ms', 'output_hash', 'truncated', 'error', 'error_code'],
   hook: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'name', 'phase', 'result', 'reason', 'duration_ms', 'error', 'data'],
   event: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'name', 'data'],
 };
@@ -321,7 +327,28 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => {
     for (const o of SCHEMA_OBJECTS) db.exec(o.sql);
   },
+  (db) => {
+    db.exec('ALTER TABLE audit ADD COLUMN error_code TEXT');
+  },
 ];
+
+/**
+ * The table's SQL as SQLite stores it after every migration (ALTER TABLE rewrites the stored text):
+ * computed once by migrating an empty in-memory database, so verify() compares like with like.
+ */
+let migratedTableSql: string | null = null;
+function expectedTableSql(): string {
+  if (migratedTableSql === null) {
+    const mem = new Database(':memory:');
+    try {
+      for (const m of MIGRATIONS) m(mem);
+      migratedTableSql = mem.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'audit'").pluck().get() as string;
+    } finally {
+      mem.close();
+    }
+  }
+  return migratedTableSql;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Hashing
@@ -513,6 +540,7 @@ export class AuditLog {
       cells[COL.output_hash] = rec.outputHash === null || rec.outputHash === undefined ? null : clean(String(rec.outputHash));
       cells[COL.truncated] = rec.truncated ? 1 : 0;
       cells[COL.error] = rec.error === undefined ? null : redactText(String(rec.error));
+      cells[COL.error_code] = rec.code === undefined ? null : clean(String(rec.code)).slice(0, 64);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -972,7 +1000,7 @@ function schemaProblems(db: Database.Database): string[] {
   for (const o of SCHEMA_OBJECTS) {
     const a = actual.get(o.name);
     if (!a) problems.push(`${o.type} ${o.name} is missing`);
-    else if (a.type !== o.type || a.sql !== o.sql) problems.push(`${o.type} ${o.name} was altered`);
+    else if (a.type !== o.type || a.sql !== (o.type === 'table' ? expectedTableSql() : o.sql)) problems.push(`${o.type} ${o.name} was altered`);
   }
   for (const a of actual.values()) {
     if (a.type === 'trigger' && !SCHEMA_OBJECTS.some((o) => o.name === a.name)) problems.push(`unexpected trigger ${a.name}`);
@@ -1007,6 +1035,7 @@ function toAuditRow(r: RawRow): AuditRow {
     outputHash: r.output_hash as string | null,
     truncated: r.truncated === null ? null : r.truncated === 1,
     error: r.error as string | null,
+    errorCode: r.error_code as string | null,
     name: r.name as string | null,
     phase: r.phase as string | null,
     result: r.result as string | null,

@@ -42,20 +42,20 @@ export class ShellExecutor implements Executor {
     try {
       jail = await this.jailFor(ctx.session);
     } catch (e) {
-      return { ok: false, output: '', error: `shell refused: ${(e as Error).message}`, truncated: false, bytes: 0 };
+      return { ok: false, output: '', error: `shell refused: ${(e as Error).message}`, code: 'jail_unavailable', truncated: false, bytes: 0 };
     }
     const r = await jail.run(command, { timeoutMs, signal: ctx.signal });
     const swept = sweepAfterCommand(this.workspace, this.startedAt);
     if (swept.length) {
       const note = `[icode: removed ${swept.join(', ')}: protected paths a command may not create or change]`;
-      return { ok: false, output: `${r.output}${r.output.endsWith('\n') || !r.output ? '' : '\n'}${note}\n`, error: note, exitCode: r.exitCode, truncated: r.truncated, bytes: Buffer.byteLength(r.output) };
+      return { ok: false, output: `${r.output}${r.output.endsWith('\n') || !r.output ? '' : '\n'}${note}\n`, error: note, code: 'protected_path', exitCode: r.exitCode, truncated: r.truncated, bytes: Buffer.byteLength(r.output) };
     }
     const ok = r.exitCode === 0 && !r.timedOut;
     const why = r.timedOut ? `timed out after ${timeoutMs} ms; every process it started was killed` : r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
     return {
       ok,
       output: r.output,
-      ...(ok ? {} : { error: why }),
+      ...(ok ? {} : { error: why, code: r.timedOut ? 'timeout' : r.signal ? 'killed' : 'exit_code' }),
       exitCode: r.exitCode,
       truncated: r.truncated,
       bytes: Buffer.byteLength(r.output),
