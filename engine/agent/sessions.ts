@@ -11,19 +11,18 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Decision } from '../../policies/types.js';
 import { InputError } from '../errors.js';
 import type { CallStatus } from '../pipeline-types.js';
+import { stateDir } from '../xdg.js';
 import type { ContentBlock, Message, Role, Usage } from './types.js';
 
 export const SESSIONS_SCHEMA_VERSION = 1;
 
 /** `$XDG_STATE_HOME/icode/sessions.db`, else `~/.local/state/icode/sessions.db`. */
 export function defaultSessionsPath(env: NodeJS.ProcessEnv = process.env): string {
-  const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-  return join(state, 'icode', 'sessions.db');
+  return join(stateDir(env), 'sessions.db');
 }
 
 /** `new`, `running`, then how the last run ended: a result subtype or `aborted`. */

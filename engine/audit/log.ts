@@ -21,9 +21,9 @@ import Database from 'better-sqlite3';
 import { createHash, hash as cryptoHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { stateDir } from '../xdg.js';
 import { redactSecrets, redactValue } from './redact.js';
 
 export type Decision = 'allow' | 'ask' | 'deny';
@@ -215,9 +215,7 @@ export class AuditError extends Error {
 
 /** `$XDG_STATE_HOME/icode/audit.db`, else `~/.local/state/icode/audit.db`: outside any workspace. */
 export function defaultAuditPath(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_STATE_HOME;
-  const base = xdg && isAbsolute(xdg) ? xdg : join(env.HOME && isAbsolute(env.HOME) ? env.HOME : homedir(), '.local', 'state');
-  return join(base, 'icode', 'audit.db');
+  return join(stateDir(env), 'audit.db');
 }
 
 // ---------------------------------------------------------------------------------------------
