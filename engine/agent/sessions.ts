@@ -10,21 +10,20 @@
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Decision } from '../../policies/types.js';
 import { InputError } from '../errors.js';
 import { describeDbError, ICODE_APP_IDS, openIcodeDb } from '../sqlite-file.js';
 import type { CallStatus } from '../pipeline-types.js';
+import { stateDir } from '../xdg.js';
 import type { ContentBlock, Message, Role, Usage } from './types.js';
 
 export const SESSIONS_SCHEMA_VERSION = 2;
 
 /** `$XDG_STATE_HOME/icode/sessions.db`, else `~/.local/state/icode/sessions.db`. */
 export function defaultSessionsPath(env: NodeJS.ProcessEnv = process.env): string {
-  const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-  return join(state, 'icode', 'sessions.db');
+  return join(stateDir(env), 'sessions.db');
 }
 
 /** `new`, `running`, then how the last run ended: a result subtype or `aborted`. */

@@ -32,7 +32,8 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describeDbError, ICODE_APP_IDS, openIcodeDb } from '../sqlite-file.js';
-import { auditKeyPath, icodeStateDir, loadAuditKey, loadOrCreateAuditKey, type AuditKey } from './key.js';
+import { stateDir } from '../xdg.js';
+import { auditKeyPath, loadAuditKey, loadOrCreateAuditKey, type AuditKey } from './key.js';
 import { redactSecrets, redactValue } from './redact.js';
 
 export type Decision = 'allow' | 'ask' | 'deny';
@@ -41,7 +42,7 @@ export type AuditKind = 'decision' | 'outcome' | 'hook' | 'event';
 
 export const AUDIT_KINDS: readonly AuditKind[] = ['decision', 'outcome', 'hook', 'event'];
 export const DECISIONS: readonly Decision[] = ['allow', 'ask', 'deny'];
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 export { auditKeyPath } from './key.js';
 /** `prev_hash` of the first row. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -78,6 +79,8 @@ export interface OutcomeRecord {
   outputHash: string | null;
   truncated: boolean;
   error?: string;
+  /** Why the call failed, as a stable code (the executor's: NOT_FOUND, timeout, …): groups failures. */
+  code?: string;
 }
 
 /** A hook's result, beside the call it touched. */
@@ -121,6 +124,8 @@ export interface AuditRow {
   outputHash: string | null;
   truncated: boolean | null;
   error: string | null;
+  /** Outcome rows: the executor's failure code (schema v2; null on older rows). */
+  errorCode: string | null;
   /** Hook name (hook rows) or event kind (event rows). */
   name: string | null;
   phase: string | null;
@@ -240,7 +245,7 @@ export class AuditError extends Error {
 
 /** `$XDG_STATE_HOME/icode/audit.db`, else `~/.local/state/icode/audit.db`: outside any workspace. */
 export function defaultAuditPath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(icodeStateDir(env), 'audit.db');
+  return join(stateDir(env), 'audit.db');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,8 +256,8 @@ const COLUMNS = [
   'seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'agent', 'tool', 'workspace', 'input', 'decision',
   'rule', 'reason', 'policy_hash', 'jail', 'approval', 'status', 'exit_code', 'bytes', 'duration_ms',
   'output_hash', 'truncated', 'error', 'name', 'phase', 'result', 'data',
-  // schema 2 (added by ALTER TABLE, so they sit after prev_hash and hash in the table)
-  'input_hash', 'mac_key',
+  // schema 2 and 3 (added by ALTER TABLE, so they sit after prev_hash and hash in the table)
+  'input_hash', 'mac_key', 'error_code',
 ] as const;
 type Column = (typeof COLUMNS)[number];
 type Cell = string | number | null;
@@ -264,7 +269,7 @@ const COL = Object.fromEntries(COLUMNS.map((c, i) => [c, i])) as Record<Column, 
 /** Columns each kind may set; the others stay null (binding fewer parameters is measurably faster). */
 const KIND_COLUMNS: Readonly<Record<AuditKind, readonly Column[]>> = {
   decision: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'agent', 'tool', 'workspace', 'input', 'decision', 'rule', 'reason', 'policy_hash', 'jail', 'approval', 'input_hash', 'mac_key'],
-  outcome: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'status', 'exit_code', 'bytes', 'duration_ms', 'output_hash', 'truncated', 'error', 'mac_key'],
+  outcome: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'status', 'exit_code', 'bytes', 'duration_ms', 'output_hash', 'truncated', 'error', 'error_code', 'mac_key'],
   hook: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'name', 'phase', 'result', 'reason', 'duration_ms', 'error', 'data', 'mac_key'],
   event: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'name', 'data', 'mac_key'],
 };
@@ -313,12 +318,9 @@ const TABLE_SQL = `CREATE TABLE audit (
  * the link check alone cost ~15% of the insert throughput, and verify() checks every link anyway. The
  * writer keeps the chain linear by reading the head inside its BEGIN IMMEDIATE transaction.
  */
-/** The table as schema 2 leaves it: SQLite appends ALTER TABLE's columns before the closing parenthesis. */
-const TABLE_SQL_V2 = TABLE_SQL.replace(/\n\) STRICT$/, '\n, input_hash TEXT, mac_key TEXT) STRICT');
-
 type SchemaObject = { type: 'table' | 'index' | 'trigger'; name: string; sql: string };
 const SCHEMA_OBJECTS: ReadonlyArray<SchemaObject> = [
-  { type: 'table', name: 'audit', sql: TABLE_SQL_V2 },
+  { type: 'table', name: 'audit', sql: TABLE_SQL },
   // Partial indexes: each row enters at most one of them.
   {
     type: 'index',
@@ -351,19 +353,39 @@ const SCHEMA_OBJECTS: ReadonlyArray<SchemaObject> = [
   },
 ];
 
-/** Schema objects of a given version (version 1: the table before schema 2's columns). */
+/**
+ * Schema objects of a given version. The table's SQL is what SQLite stores after that version's
+ * migrations (ALTER TABLE rewrites the stored text), computed once per version by migrating an empty
+ * in-memory database, so verify() and the legacy check compare like with like.
+ */
+const tableSqlByVersion = new Map<number, string>();
 function schemaObjects(version: number): ReadonlyArray<SchemaObject> {
-  return version >= 2 ? SCHEMA_OBJECTS : SCHEMA_OBJECTS.map((o) => (o.type === 'table' ? { ...o, sql: TABLE_SQL } : o));
+  let sql = tableSqlByVersion.get(version);
+  if (sql === undefined) {
+    const mem = new Database(':memory:');
+    try {
+      for (let v = 0; v < Math.max(1, Math.min(version, MIGRATIONS.length)); v++) MIGRATIONS[v]!(mem);
+      sql = mem.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'audit'").pluck().get() as string;
+    } finally {
+      mem.close();
+    }
+    tableSqlByVersion.set(version, sql);
+  }
+  const table = sql;
+  return SCHEMA_OBJECTS.map((o) => (o.type === 'table' ? { ...o, sql: table } : o));
 }
 
 /** MIGRATIONS[v] takes a database from user_version v to v + 1. Only ever additive. */
 const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => {
-    for (const o of schemaObjects(1)) db.exec(o.sql);
+    for (const o of SCHEMA_OBJECTS) db.exec(o.type === 'table' ? TABLE_SQL : o.sql);
   },
   (db) => {
     db.exec('ALTER TABLE audit ADD COLUMN input_hash TEXT');
     db.exec('ALTER TABLE audit ADD COLUMN mac_key TEXT');
+  },
+  (db) => {
+    db.exec('ALTER TABLE audit ADD COLUMN error_code TEXT');
   },
 ];
 
@@ -588,6 +610,7 @@ export class AuditLog {
       cells[COL.output_hash] = rec.outputHash === null || rec.outputHash === undefined ? null : clean(String(rec.outputHash));
       cells[COL.truncated] = rec.truncated ? 1 : 0;
       cells[COL.error] = rec.error === undefined ? null : redactText(String(rec.error));
+      cells[COL.error_code] = rec.code === undefined ? null : clean(String(rec.code)).slice(0, 64);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -1160,6 +1183,7 @@ function toAuditRow(r: RawRow): AuditRow {
     outputHash: r.output_hash as string | null,
     truncated: r.truncated === null ? null : r.truncated === 1,
     error: r.error as string | null,
+    errorCode: r.error_code as string | null,
     name: r.name as string | null,
     phase: r.phase as string | null,
     result: r.result as string | null,

@@ -31,7 +31,8 @@ export class FsExecutor implements Executor {
     const req = { tool, input, root: this.root, options: this.options } as FsRequest;
     const r = await pool.run(req, ctx.signal);
     if (r.ok) return { ok: true, output: r.output, truncated: r.truncated, bytes: r.bytes };
-    return { ok: false, output: '', error: `${r.code}: ${r.error}`, truncated: false, bytes: 0 };
+    // The code stays a field of its own down to the audit row; the model sees it in the message too.
+    return { ok: false, output: '', error: `${r.code}: ${r.error}`, code: r.code, truncated: false, bytes: 0 };
   }
 
   async close(): Promise<void> {

@@ -43,7 +43,7 @@ export class ShellExecutor implements Executor {
     try {
       jail = await this.jailFor(ctx.session);
     } catch (e) {
-      return { ok: false, output: '', error: `shell refused: ${(e as Error).message}`, truncated: false, bytes: 0 };
+      return { ok: false, output: '', error: `shell refused: ${(e as Error).message}`, code: 'jail_unavailable', truncated: false, bytes: 0 };
     }
     const r = await jail.run(command, { timeoutMs, signal: ctx.signal });
     if (jail.mode === 'none') {
@@ -64,7 +64,7 @@ export class ShellExecutor implements Executor {
     return {
       ok,
       output: r.output,
-      ...(ok ? {} : { error: why }),
+      ...(ok ? {} : { error: why, code: r.timedOut ? 'timeout' : r.signal ? 'killed' : r.exitCode !== 0 ? 'exit_code' : 'change_refused' }),
       exitCode: r.exitCode,
       truncated: r.truncated,
       bytes: Buffer.byteLength(r.output),

@@ -3,11 +3,15 @@
  * agent before its outcome row is durable (its decision row always is), so group commit costs the caller
  * one commit wait per call, not two. A failed write is reported, never silent; close() flushes the queue.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash as cryptoHash } from 'node:crypto';
 import type { AuditLog } from '../audit/log.js';
 import type { ExecResult } from '../executors/types.js';
 import type { ToolCallResult } from '../pipeline-types.js';
 import type { CallState, StageDeps } from './state.js';
+
+/** One-shot crypto.hash (Node >= 20.12) is about twice as fast as createHash for one string. */
+const sha256: (text: string) => string =
+  typeof cryptoHash === 'function' ? (text) => cryptoHash('sha256', text, 'hex') : (text) => createHash('sha256').update(text).digest('hex');
 
 function queueOutcome(audit: AuditLog, rec: Parameters<AuditLog['recordOutcome']>[0]): void {
   audit.recordOutcome(rec).catch((e: unknown) => {
@@ -61,7 +65,7 @@ export function recordOutcome(p: StageDeps, c: CallState, result: ExecResult, te
     exitCode: result.exitCode ?? null,
     bytes: result.bytes,
     durationMs,
-    outputHash: createHash('sha256').update(text).digest('hex'),
+    outputHash: sha256(text),
     truncated: result.truncated,
     error: result.ok ? undefined : result.error,
     ...(result.ok || result.code === undefined ? {} : { code: result.code }),
