@@ -132,6 +132,8 @@ async function* consume(stream: AsyncIterable<RawMessageStreamEvent>, signal?: A
   let stopped = false;
   try {
     for await (const ev of stream) {
+      // Every event but a ping is meaningful for the idle timeout (deadline.ts).
+      if ((ev.type as string) !== 'ping') yield { type: 'progress' };
       switch (ev.type) {
         case 'message_start': {
           const u = usageObject('anthropic', 'message_start.usage', (ev.message as { usage?: unknown } | undefined)?.usage);

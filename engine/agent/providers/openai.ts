@@ -177,6 +177,8 @@ async function* consume(vendor: string, stream: AsyncIterable<ChatCompletionChun
         usage.outputTokens = tokenCount(vendor, 'completion_tokens', u.completion_tokens, 0);
       }
       const choice = chunk.choices?.[0];
+      // A chunk with an empty delta and no finish is a keep-alive, not progress (deadline.ts).
+      if (u || choice?.finish_reason || (choice?.delta && Object.entries(choice.delta).some(([k, v]) => k !== 'role' && v !== '' && v !== null && v !== undefined))) yield { type: 'progress' };
       if (!choice) continue;
       const delta = choice.delta ?? {};
       if (typeof delta.content === 'string' && delta.content !== '') {
