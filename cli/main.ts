@@ -15,6 +15,7 @@ import { register as registerReplay } from './commands/replay.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerSessions } from './commands/sessions.js';
 import { register as registerShell } from './commands/shell.js';
+import { terminalSafe } from '../engine/terminal-safe.js';
 
 export function buildProgram(): Command {
   const program = new Command('icode')
@@ -70,13 +71,13 @@ export function exitCodeFor(e: unknown): number {
     return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   }
   if (e instanceof PolicyError) {
-    process.stderr.write(`icode: invalid policy\n${e.message}\n`);
+    process.stderr.write(terminalSafe(`icode: invalid policy\n${e.message}\n`));
     return EXIT.USAGE;
   }
   if (e instanceof InputError) {
-    process.stderr.write(`icode: ${e.message}\n`);
+    process.stderr.write(terminalSafe(`icode: ${e.message}\n`));
     return e.exitCode;
   }
-  process.stderr.write(`icode: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.stderr.write(terminalSafe(`icode: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
   return EXIT.INTERNAL;
 }

@@ -18,7 +18,7 @@ import {
   type Decision,
   type ListFilters,
 } from '../../engine/audit/log.js';
-import { EXIT, printJson, printTable, UsageError } from '../output.js';
+import { EXIT, printJson, printTable, UsageError, writeErr, writeOut } from '../output.js';
 
 interface DbOpts {
   db?: string;
@@ -48,7 +48,7 @@ export function register(program: Command): void {
         // Newest `limit` rows, shown oldest first like `tail`.
         const rows = log.list({ ...filters, order: 'desc' }).reverse();
         if (opts.json) return printJson(rows);
-        if (rows.length === 0) return void process.stdout.write('no audit rows match\n');
+        if (rows.length === 0) return void writeOut('no audit rows match\n');
         printTable(
           ['seq', 'time', 'kind', 'session', 'call', 'tool/name', 'result', 'rule', 'reason/error'],
           rows.map((r) => [
@@ -65,7 +65,7 @@ export function register(program: Command): void {
           60,
         );
         if (filters.limit !== undefined && rows.length === filters.limit && process.stderr.isTTY) {
-          process.stderr.write(`(showing the last ${filters.limit} rows; --limit N for more)\n`);
+          writeErr(`(showing the last ${filters.limit} rows; --limit N for more)\n`);
         }
       });
     }),
@@ -127,14 +127,14 @@ export function register(program: Command): void {
       await withLog(opts, (log) => {
         const v = log.verify(opts.anchor === undefined ? {} : { anchor: opts.anchor });
         if (opts.json) printJson(v);
-        else if (v.ok) process.stdout.write(`audit log OK: ${v.rows} rows, head ${v.head} (seq ${v.headSeq})\n`);
+        else if (v.ok) writeOut(`audit log OK: ${v.rows} rows, head ${v.head} (seq ${v.headSeq})\n`);
         else {
           const where = (seq: number | null): string => (seq === null ? 'schema' : `row ${seq}`);
           const first = v.firstBad as { seq: number | null; problem: string };
-          process.stdout.write(`audit log BROKEN: first bad ${where(first.seq)}: ${first.problem}\n`);
-          for (const p of v.problems.slice(1, 10)) process.stdout.write(`  also ${where(p.seq)}: ${p.problem}\n`);
-          if (v.problems.length > 10) process.stdout.write(`  … ${v.problems.length - 10} more\n`);
-          process.stdout.write(`${v.rows} rows read, last hash ${v.head} (seq ${v.headSeq})\n`);
+          writeOut(`audit log BROKEN: first bad ${where(first.seq)}: ${first.problem}\n`);
+          for (const p of v.problems.slice(1, 10)) writeOut(`  also ${where(p.seq)}: ${p.problem}\n`);
+          if (v.problems.length > 10) writeOut(`  … ${v.problems.length - 10} more\n`);
+          writeOut(`${v.rows} rows read, last hash ${v.head} (seq ${v.headSeq})\n`);
         }
         if (!v.ok) process.exitCode = EXIT.FAILED;
       });
@@ -165,7 +165,7 @@ export function register(program: Command): void {
             out.once('error', rej);
             out.end(() => res());
           });
-          process.stderr.write(`exported ${n} rows to ${opts.out}\n`);
+          writeErr(`exported ${n} rows to ${opts.out}\n`);
         }
       });
     }),
@@ -212,7 +212,7 @@ export function register(program: Command): void {
           inputRedacted: redacted,
         });
       }
-      process.stdout.write(`call ${rec.callId} (row ${rec.seq}): ${rec.tool} ${JSON.stringify(rec.input)}\n`);
+      writeOut(`call ${rec.callId} (row ${rec.seq}): ${rec.tool} ${JSON.stringify(rec.input)}\n`);
       printTable(
         ['', 'decision', 'rule', 'reason'],
         [
@@ -223,8 +223,8 @@ export function register(program: Command): void {
       if (verdict.trace?.length) {
         printTable(['subject', 'decision', 'rule', 'reason'], verdict.trace.map((t) => [t.subject, t.decision, t.rule ?? '(default)', t.reason]));
       }
-      process.stdout.write(changed ? `the decision would change: ${rec.decision} → ${verdict.decision}\n` : 'same decision\n');
-      if (redacted) process.stdout.write('note: the recorded input had secrets redacted; the policy saw the redacted text\n');
+      writeOut(changed ? `the decision would change: ${rec.decision} → ${verdict.decision}\n` : 'same decision\n');
+      if (redacted) writeOut('note: the recorded input had secrets redacted; the policy saw the redacted text\n');
     }),
   );
 }
@@ -319,21 +319,21 @@ function printDetail(d: CallDetail): void {
     printTable(['field', 'value'], kv(d.row, ['seq', 'ts', 'kind', 'session', 'name', 'data', 'hash']), 200);
     return;
   }
-  process.stdout.write(`decision (row ${d.decision.seq})\n`);
+  writeOut(`decision (row ${d.decision.seq})\n`);
   printTable(
     ['field', 'value'],
     kv(d.decision, ['seq', 'ts', 'session', 'callId', 'agent', 'tool', 'workspace', 'input', 'decision', 'rule', 'reason', 'approval', 'jail', 'policyHash', 'hash']),
     200,
   );
   if (d.hooks.length) {
-    process.stdout.write('hooks\n');
+    writeOut('hooks\n');
     printTable(['seq', 'phase', 'hook', 'result', 'reason/error', 'ms'], d.hooks.map((h) => [h.seq, h.phase, h.name, h.result, h.reason ?? h.error ?? '', h.durationMs ?? '']));
   }
   if (d.outcome) {
-    process.stdout.write(`outcome (row ${d.outcome.seq})\n`);
+    writeOut(`outcome (row ${d.outcome.seq})\n`);
     printTable(['field', 'value'], kv(d.outcome, ['seq', 'ts', 'status', 'exitCode', 'bytes', 'durationMs', 'truncated', 'outputHash', 'error', 'hash']), 200);
   } else {
-    process.stdout.write('outcome: none recorded (the call crashed, was killed, or is still running)\n');
+    writeOut('outcome: none recorded (the call crashed, was killed, or is still running)\n');
   }
 }
 
@@ -348,7 +348,7 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: 
       await fn(...args);
     } catch (e) {
       const usage = e instanceof UsageError || (e instanceof AuditError && (e.code === 'NOT_FOUND' || e.code === 'SCHEMA'));
-      process.stderr.write(`icode audit: ${(e as Error).message}\n`);
+      writeErr(`icode audit: ${(e as Error).message}\n`);
       process.exitCode = usage ? EXIT.USAGE : EXIT.INTERNAL;
     }
   };

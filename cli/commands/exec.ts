@@ -1,7 +1,7 @@
 /** `icode exec`: one tool call through the full pipeline. */
 import type { Command } from 'commander';
 import { createPipeline } from '../../engine/pipeline.js';
-import { EXIT, parseJsonArg, printJson } from '../output.js';
+import { EXIT, parseJsonArg, printJson, writeErr, writeOut } from '../output.js';
 import { parseAsk } from '../parse.js';
 
 interface ExecOpts {
@@ -36,8 +36,8 @@ export function register(program: Command): void {
         const r = await pipeline.call({ tool: opts.tool, input, agent: opts.agent });
         if (opts.json) printJson(r);
         else {
-          if (r.status === 'ok') process.stdout.write(r.output?.endsWith('\n') || !r.output ? (r.output ?? '') : r.output + '\n');
-          else process.stderr.write(`${r.status === 'denied' ? '' : 'error: '}${r.error ?? r.output}\n`);
+          if (r.status === 'ok') writeOut(r.output?.endsWith('\n') || !r.output ? (r.output ?? '') : r.output + '\n');
+          else writeErr(`${r.status === 'denied' ? '' : 'error: '}${r.error ?? r.output}\n`);
         }
         process.exitCode = r.status === 'ok' ? EXIT.OK : r.status === 'denied' ? EXIT.DENIED : EXIT.FAILED;
       } finally {

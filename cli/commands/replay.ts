@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { createPipeline } from '../../engine/pipeline.js';
 import { replayLines, type ReplayResult } from '../../engine/replay.js';
-import { EXIT, UsageError } from '../output.js';
+import { EXIT, UsageError, writeErr } from '../output.js';
 import { parseAsk, parsePositiveIntUpTo } from '../parse.js';
 import { startProgress } from '../progress.js';
 
@@ -49,7 +49,7 @@ export function register(program: Command): void {
         progress.stop();
         await pipeline.close();
       }
-      process.stderr.write(`replayed ${counts.ok + counts.error + counts.denied} calls: ${counts.ok} ok, ${counts.denied} denied, ${counts.error} error (session ${pipeline.session})\n`);
+      writeErr(`replayed ${counts.ok + counts.error + counts.denied} calls: ${counts.ok} ok, ${counts.denied} denied, ${counts.error} error (session ${pipeline.session})\n`);
       process.exitCode = counts.error ? EXIT.FAILED : counts.denied ? EXIT.DENIED : EXIT.OK;
     });
 }

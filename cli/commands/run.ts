@@ -21,6 +21,7 @@ import {
   type OutputFormat,
 } from '../../engine/agent/output.js';
 import { createProvider } from '../../engine/agent/providers/index.js';
+import { terminalSafe } from '../../engine/terminal-safe.js';
 import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, DEFAULT_TURN_TIMEOUT_MS, withStreamDeadlines } from '../../engine/agent/providers/deadline.js';
 import type { Provider, RetryOptions } from '../../engine/agent/providers/types.js';
 import { createPipelineRunner, type AgentRunner, type RunnerFactory } from '../../engine/agent/runner-factory.js';
@@ -307,7 +308,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
   } catch (e) {
     const code = failureCode(e);
     const what = e instanceof Error && e.name === 'PolicyError' ? `invalid policy\n${e.message}` : errorMessage(e);
-    err(`icode: ${code === EXIT.INTERNAL ? `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` : what}\n`);
+    err(terminalSafe(`icode: ${code === EXIT.INTERNAL ? `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` : what}\n`));
     if (format !== 'text' && (started || code === EXIT.INTERNAL)) {
       // Consumers of json/stream-json always get a final result object.
       line({

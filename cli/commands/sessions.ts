@@ -7,7 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { EXPORT_FORMATS, exportSession, messageJson, sessionJson, toolCallJson, type ExportFormat } from '../../engine/agent/export.js';
 import { formatCost } from '../../engine/agent/output.js';
 import { SessionStore, defaultSessionsPath, type SessionInfo, type StoredMessage } from '../../engine/agent/sessions.js';
-import { printJson, printTable } from '../output.js';
+import { printJson, printTable, writeErr, writeOut } from '../output.js';
 
 interface DbOpts {
   sessionsDb?: string;
@@ -80,7 +80,7 @@ export function register(program: Command): void {
         const list = store.listSessions({ limit: opts.limit });
         if (opts.json) return printJson(list.map(sessionJson));
         if (!list.length) {
-          process.stdout.write(`no sessions in ${store.path}\n`);
+          writeOut(`no sessions in ${store.path}\n`);
           return;
         }
         printTable(
@@ -113,7 +113,7 @@ export function register(program: Command): void {
         const messages = store.history(s.id);
         const calls = store.toolCalls(s.id);
         if (opts.json) return printJson({ session: sessionJson(s), messages: messages.map(messageJson), tool_calls: calls.map(toolCallJson) });
-        const w = (t: string): void => void process.stdout.write(t + '\n');
+        const w = (t: string): void => void writeOut(t + '\n');
         w(`session   ${s.id}${s.title ? `  “${s.title}”` : ''}`);
         w(`status    ${s.status}${s.error ? ` — ${s.error}` : ''}`);
         w(`model     ${s.model ?? '?'}`);
@@ -163,8 +163,8 @@ export function register(program: Command): void {
       withStore<DbOpts & { at: number }>((store, opts, id) => {
         const fork = store.fork(id!, opts.at);
         if (opts.json) return printJson(sessionJson(fork));
-        process.stdout.write(`${fork.id}\n`);
-        process.stderr.write(`forked ${fork.parentSessionId} at message ${opts.at}; continue with: icode run --resume ${fork.id} "…"\n`);
+        writeOut(`${fork.id}\n`);
+        writeErr(`forked ${fork.parentSessionId} at message ${opts.at}; continue with: icode run --resume ${fork.id} "…"\n`);
       }),
     );
 }

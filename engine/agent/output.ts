@@ -15,6 +15,7 @@
  */
 import type { AgentEvent, RunResult } from './loop.js';
 import type { ContentBlock, Usage } from './types.js';
+import { terminalSafe, terminalSafeLine } from '../terminal-safe.js';
 
 export type OutputFormat = 'text' | 'json' | 'stream-json';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'stream-json'];
@@ -168,7 +169,27 @@ export function formatCost(cost: number | null): string {
 }
 
 /** text: assistant text streams to stdout; tool calls, their decisions and the summary go to stderr. */
-export function textOutput(w: TextWriters): (event: AgentEvent) => void {
+export function textOutput(raw: TextWriters): (event: AgentEvent) => void {
+  // Model text, tool names, inputs and results are untrusted: escapes are shown, never sent raw.
+  // A high surrogate at the end of a delta waits for its pair in the next one.
+  let held = '';
+  const w: TextWriters = {
+    out: (s) => {
+      let t = held + s;
+      held = '';
+      const last = t.charCodeAt(t.length - 1);
+      if (last >= 0xd800 && last <= 0xdbff) {
+        held = t.slice(-1);
+        t = t.slice(0, -1);
+      }
+      raw.out(terminalSafe(t));
+    },
+    err: (s) => {
+      if (held) raw.out(terminalSafe(held));
+      held = '';
+      raw.err(terminalSafe(s));
+    },
+  };
   let midLine = false;
   const endLine = (): void => {
     if (midLine) w.out('\n');
@@ -195,7 +216,7 @@ export function textOutput(w: TextWriters): (event: AgentEvent) => void {
         const r = event.result;
         const verdict = r ? `${r.decision}${r.rule ? ` (${r.rule})` : ''} → ${r.status}` : 'not run';
         const args = event.call.inputError ? (event.call.rawInput ?? '') : brief(event.call.input);
-        w.err(`  ⏺ ${event.call.name} ${args.length > 100 ? args.slice(0, 99) + '…' : args}  [${verdict}]\n`);
+        w.err(`  ⏺ ${terminalSafeLine(event.call.name)} ${args.length > 100 ? args.slice(0, 99) + '…' : args}  [${verdict}]\n`);
         if (event.block.isError) w.err(`    ${event.block.content.split('\n')[0]}\n`);
         break;
       }
