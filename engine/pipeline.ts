@@ -55,6 +55,8 @@ export interface PipelineOptions {
   executors?: Partial<Record<string, Executor>>;
   /** How command hooks run (default: inside the session's shell jail). */
   runCommandHook?: RunCommandHook;
+  /** A hook that cannot load throws an InputError (exit 2: run/exec refuse to start) instead of denying every call. */
+  hooksMustLoad?: boolean;
 }
 
 export interface Pipeline extends ToolRunner {
@@ -103,6 +105,10 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
         runCommandHook: opts.runCommandHook ?? (shellExec instanceof ShellExecutor ? shellExec.commandHookRunner() : undefined),
       });
     } catch (e) {
+      if (opts.hooksMustLoad) {
+        if (ownsAudit) audit.close();
+        throw new InputError(`the policy's hooks cannot load: ${(e as Error).message}`);
+      }
       // A hook that cannot load is a policy that cannot load: every call is denied, and recorded.
       policyError = `hooks: ${(e as Error).message}`;
       policy = null;

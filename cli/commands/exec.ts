@@ -1,6 +1,7 @@
 /** `icode exec`: one tool call through the full pipeline. */
 import type { Command } from 'commander';
 import { createPipeline } from '../../engine/pipeline.js';
+import { loadPolicy } from '../../policies/index.js';
 import { EXIT, parseJsonArg, printJson, writeErr, writeOut } from '../output.js';
 import { parseAsk } from '../parse.js';
 
@@ -31,7 +32,9 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (opts: ExecOpts) => {
       const input = parseJsonArg('--input', opts.input);
-      const pipeline = await createPipeline({ workspace: opts.workspace, policy: opts.policy, audit: opts.audit, ask: opts.ask, session: opts.session });
+      // The policy and its hooks load first: a bad one is a usage error (exit 2), not a run that denies everything.
+      const policy = await loadPolicy(opts.policy);
+      const pipeline = await createPipeline({ workspace: opts.workspace, policy, audit: opts.audit, ask: opts.ask, session: opts.session, hooksMustLoad: true });
       try {
         const r = await pipeline.call({ tool: opts.tool, input, agent: opts.agent });
         if (opts.json) printJson(r);

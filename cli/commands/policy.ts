@@ -2,15 +2,33 @@
  * `icode policy check|explain|test|import-claude|list|schema`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadPolicy, PolicyError } from '../../policies/index.js';
+import { loadPolicy, PolicyError, type CompiledPolicy } from '../../policies/index.js';
 import { importClaudeSettings } from '../../policies/claude-import.js';
 import { builtinPolicyNames } from '../../policies/compiler/load.js';
 import { packageRoot } from '../../policies/package-root.js';
 import { runPolicyTests } from '../../policies/policy-tests.js';
 import { canonicalToolName } from '../../policies/tools.js';
 import { EXIT, parseJsonArg, printJson, printTable, UsageError, writeErr, writeOut } from '../output.js';
+
+/** Loads the policy's hooks as a run would (then drops them): a hook that cannot load fails the check. */
+async function checkHooksLoad(p: CompiledPolicy): Promise<void> {
+  if (!Object.values(p.hooks).some((list) => list.length > 0)) return;
+  const { HookRunner } = await import('../../sandbox/hooks/index.js');
+  try {
+    const runner = await HookRunner.create(p.hooks, {
+      baseDir: p.source.startsWith('builtin:') ? process.cwd() : dirname(p.source),
+      // Command hooks are only checked for shape here; they never run.
+      runCommandHook: async () => {
+        throw new Error('not run by policy check');
+      },
+    });
+    runner.dispose();
+  } catch (e) {
+    throw new PolicyError([{ file: p.source, line: 0, col: 0, key: 'hooks', message: `a hook cannot load: ${(e as Error).message}` }]);
+  }
+}
 
 export function register(program: Command): void {
   const policy = program.command('policy').description('Check, explain, test and import policies');
@@ -23,6 +41,7 @@ export function register(program: Command): void {
     .action(async (file: string, opts: { json?: boolean }) => {
       try {
         const p = await loadPolicy(file);
+        await checkHooksLoad(p);
         const examples = p.rules.reduce((n, r) => n + (r.doc.examples?.match?.length ?? 0) + (r.doc.examples?.not_match?.length ?? 0), 0);
         if (opts.json) printJson({ ok: true, policy: p.source, name: p.name, hash: p.hash, rules: p.rules.length, examples });
         else writeOut(`ok: ${p.source} (${p.rules.length} rules, ${examples} examples proven, hash ${p.hash.slice(0, 16)})\n`);

@@ -13,7 +13,8 @@
  *   prices:                          # USD per million tokens, over the built-in table
  *     anthropic/claude-sonnet-4-6: { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 }
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { MAX_POLICY_FILE_BYTES, readRegularFileSync, UnreadableFileError } from '../../policies/read-bounded.js';
 import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -53,14 +54,15 @@ export function loadConfigFile(env: Env = process.env): AgentConfigFile {
   if (!path) return {};
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFileSync(path, MAX_POLICY_FILE_BYTES, 'config');
   } catch (e) {
+    if (e instanceof UnreadableFileError) throw new AgentConfigError((e as Error).message);
     if (env.ICODE_CONFIG) throw new AgentConfigError(`config ${path}: cannot read it (${(e as Error).message})`);
     return {};
   }
   let doc: unknown;
   try {
-    doc = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+    doc = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
   } catch (e) {
     throw new AgentConfigError(`config ${path}: cannot parse it (${(e as Error).message})`);
   }

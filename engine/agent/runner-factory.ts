@@ -52,6 +52,7 @@ export const createPipelineRunner: RunnerFactory = async (opts) => {
     ...(opts.ask ? { ask: opts.ask } : {}),
     ...(opts.session ? { session: opts.session } : {}),
     ...(opts.approver ? { approver: opts.approver } : {}),
+    hooksMustLoad: true,
   });
   return {
     runner: p,
