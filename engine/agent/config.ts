@@ -14,7 +14,7 @@
  *     anthropic/claude-sonnet-4-6: { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 }
  */
 import { existsSync } from 'node:fs';
-import { MAX_POLICY_FILE_BYTES, readRegularFileSync, UnreadableFileError } from '../../policies/read-bounded.js';
+import { MAX_POLICY_FILE_BYTES, readRegularFileSync, UnreadableFileError } from '../../policies/pure/read-bounded.js';
 import { homedir } from 'node:os';
 import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';

@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
-import { MAX_HOOK_FILE_BYTES, MAX_POLICY_FILE_BYTES, readRegularFileSync } from '../read-bounded.js';
+import { MAX_HOOK_FILE_BYTES, MAX_POLICY_FILE_BYTES, readRegularFileSync } from '../pure/read-bounded.js';
 import { packageRoot } from '../package-root.js';
 import { initShellParser } from '../shell/analyze.js';
 import { ALWAYS_PROTECTED, type Decision } from '../types.js';

@@ -4,7 +4,7 @@
  * globs are matched against the workspace-relative path (relative patterns) or the absolute path.
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { compileGlobs } from './glob-match.js';
+import { compileGlobs } from '../pure/glob-match.js';
 
 export interface ResolvedPath {
   abs: string;

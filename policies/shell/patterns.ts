@@ -24,7 +24,7 @@
  *   pattern, `dynamicTail` may supply missing trailing arguments, the name also matches by basename
  *   (`/bin/rm` is `rm`), and assignments only matter when the pattern names them.
  */
-import { compileGlob, type GlobTest } from '../compiler/glob-match.js';
+import { compileGlob, type GlobTest } from '../pure/glob-match.js';
 import type { MatchMode, SimpleCommand, Word } from './types.js';
 import { basename, splitQuotedWords } from './words.js';
 

@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { compileGlobs } from '../../policies/compiler/glob-match.js';
+import { compileGlobs } from '../../policies/pure/glob-match.js';
 import { DEFAULT_PROTECTED_PATHS, FsError, type FsOptions } from './types.js';
 
 const C = fs.constants;

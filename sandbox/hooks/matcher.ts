@@ -3,7 +3,7 @@
  * `*` (any run of characters), `?` (one character) and `a|b` alternatives (as in Claude Code matchers);
  * `*` alone or an absent matcher matches everything. Matching is exact otherwise (case-sensitive).
  */
-import { compileGlob, type GlobTest } from '../../policies/compiler/glob-match.js';
+import { compileGlob, type GlobTest } from '../../policies/pure/glob-match.js';
 import type { HookMatch } from './types.js';
 
 /** Linear-time (glob-match.ts): tool and agent names may be model-chosen. */

@@ -3,7 +3,7 @@
  * package (`transpileModule`, types are stripped, nothing is type-checked), or with `esbuild` when
  * typescript is absent. JavaScript is used as written. The output stays an ES module.
  */
-import { MAX_HOOK_FILE_BYTES, readRegularFileSync, UnreadableFileError } from '../../policies/read-bounded.js';
+import { MAX_HOOK_FILE_BYTES, readRegularFileSync, UnreadableFileError } from '../../policies/pure/read-bounded.js';
 import { HookConfigError } from './errors.js';
 
 interface TsDiagnostic {

@@ -5,7 +5,7 @@
  */
 import picomatch from 'picomatch';
 import { describe, expect, it } from 'vitest';
-import { compileGlob, GlobSyntaxError } from '../../policies/compiler/glob-match.js';
+import { compileGlob, GlobSyntaxError } from '../../policies/pure/glob-match.js';
 import { loadPolicyText, type CompiledPolicy } from '../../policies/index.js';
 import { compileMatch } from '../../sandbox/hooks/matcher.js';
 
