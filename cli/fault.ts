@@ -8,6 +8,7 @@
  */
 import { dirname } from 'node:path';
 import { InputError } from '../engine/errors.js';
+import { terminalSafe } from '../engine/terminal-safe.js';
 
 export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 4;
@@ -87,7 +88,8 @@ export function describeFault(e: unknown): Fault {
 /** Print a fault (and, with --debug, its stack) and return its exit code. */
 export function reportFault(e: unknown, write: (s: string) => void = (s) => void process.stderr.write(s)): number {
   const f = describeFault(e);
-  write(`icode: ${f.message}\n`);
-  if (debug && e instanceof Error && e.stack) write(`${e.stack}\n`);
+  // Error text can carry model- or file-chosen strings: escapes are shown, never sent raw.
+  write(terminalSafe(`icode: ${f.message}\n`));
+  if (debug && e instanceof Error && e.stack) write(terminalSafe(`${e.stack}\n`));
   return f.code;
 }

@@ -18,6 +18,7 @@ import { register as registerReplay } from './commands/replay.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerSessions } from './commands/sessions.js';
 import { register as registerShell } from './commands/shell.js';
+import { terminalSafe } from '../engine/terminal-safe.js';
 
 export function buildProgram(): Command {
   const program = new Command('icode')

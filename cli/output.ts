@@ -2,6 +2,7 @@
 import Table from 'cli-table3';
 import { InputError } from '../engine/errors.js';
 import { useColor } from '../engine/agent/text-style.js';
+import { terminalSafe, terminalSafeLine } from '../engine/terminal-safe.js';
 
 export const EXIT = Object.freeze({
   OK: 0,
@@ -15,6 +16,17 @@ export const EXIT = Object.freeze({
   INTERNAL: 4,
 });
 
+/**
+ * Human-readable text to stdout/stderr: stored rows, model text, tool output and names are untrusted,
+ * so control sequences are shown, never sent raw (engine/terminal-safe.ts). JSON goes through printJson.
+ */
+export function writeOut(text: string): void {
+  process.stdout.write(terminalSafe(text));
+}
+export function writeErr(text: string): void {
+  process.stderr.write(terminalSafe(text));
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
@@ -26,13 +38,13 @@ export function printTable(head: string[], rows: unknown[][], maxCell = 80): voi
 
 /** A compact table (no rule between rows), coloured header and borders only when `color`. */
 export function renderTable(head: string[], rows: unknown[][], maxCell = 80, color = false): string {
-  const table = new Table({ head, style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [], compact: true } });
+  const table = new Table({ head: head.map(terminalSafeLine), style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [], compact: true } });
   for (const row of rows) table.push(row.map((c) => cut(c === null || c === undefined ? '' : String(c), maxCell)));
   return table.toString();
 }
 
 function cut(s: string, max: number): string {
-  const oneLine = s.replace(/\s+/g, ' ');
+  const oneLine = terminalSafeLine(s.replace(/\s+/g, ' '));
   return oneLine.length > max ? oneLine.slice(0, max - 1) + '…' : oneLine;
 }
 

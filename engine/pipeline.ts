@@ -63,6 +63,8 @@ export interface PipelineOptions {
   runCommandHook?: RunCommandHook;
   /** Workspace checkpoints, taken before each call that may change the workspace (engine/state). */
   checkpoints?: Checkpointer;
+  /** A hook that cannot load throws an InputError (exit 2: run/exec refuse to start) instead of denying every call. */
+  hooksMustLoad?: boolean;
 }
 
 export interface Pipeline extends ToolRunner {
@@ -113,6 +115,10 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
         runCommandHook: opts.runCommandHook ?? (shellExec instanceof ShellExecutor ? shellExec.commandHookRunner() : undefined),
       });
     } catch (e) {
+      if (opts.hooksMustLoad) {
+        if (ownsAudit) audit.close();
+        throw new InputError(`the policy's hooks cannot load: ${(e as Error).message}`);
+      }
       // A hook that cannot load is a policy that cannot load: every call is denied, and recorded.
       policyError = `hooks: ${(e as Error).message}`;
       policy = null;

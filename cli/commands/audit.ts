@@ -22,7 +22,7 @@ import {
 import { InputError } from '../../engine/errors.js';
 import { DbFileError } from '../../engine/sqlite-file.js';
 import { exportSink } from '../export-sink.js';
-import { EXIT, printJson, printTable, UsageError } from '../output.js';
+import { EXIT, printJson, printTable, UsageError, writeErr, writeOut } from '../output.js';
 import { formatDuration } from '../../engine/agent/text-style.js';
 import { parseWholeNumber } from '../parse.js';
 
@@ -54,7 +54,7 @@ export function register(program: Command): void {
         // Newest `limit` rows, shown oldest first like `tail`.
         const rows = log.list({ ...filters, order: 'desc' }).reverse();
         if (opts.json) return printJson(rows);
-        if (rows.length === 0) return void process.stdout.write('no audit rows match\n');
+        if (rows.length === 0) return void writeOut('no audit rows match\n');
         printTable(
           ['seq', 'time', 'kind', 'session', 'call', 'tool/name', 'result', 'rule', 'reason/error'],
           rows.map((r) => [
@@ -71,7 +71,7 @@ export function register(program: Command): void {
           60,
         );
         if (filters.limit !== undefined && rows.length === filters.limit && process.stderr.isTTY) {
-          process.stderr.write(`(showing the last ${filters.limit} rows; --limit N for more)\n`);
+          writeErr(`(showing the last ${filters.limit} rows; --limit N for more)\n`);
         }
       });
     }),
@@ -224,7 +224,7 @@ export function register(program: Command): void {
           inputRedacted: redacted,
         });
       }
-      process.stdout.write(`call ${rec.callId} (row ${rec.seq}): ${rec.tool} ${JSON.stringify(rec.input)}\n`);
+      writeOut(`call ${rec.callId} (row ${rec.seq}): ${rec.tool} ${JSON.stringify(rec.input)}\n`);
       printTable(
         ['', 'decision', 'rule', 'reason'],
         [
@@ -235,8 +235,8 @@ export function register(program: Command): void {
       if (verdict.trace?.length) {
         printTable(['subject', 'decision', 'rule', 'reason'], verdict.trace.map((t) => [t.subject, t.decision, t.rule ?? '(default)', t.reason]));
       }
-      process.stdout.write(changed ? `the decision would change: ${rec.decision} → ${verdict.decision}\n` : 'same decision\n');
-      if (redacted) process.stdout.write('note: the recorded input had secrets redacted; the policy saw the redacted text\n');
+      writeOut(changed ? `the decision would change: ${rec.decision} → ${verdict.decision}\n` : 'same decision\n');
+      if (redacted) writeOut('note: the recorded input had secrets redacted; the policy saw the redacted text\n');
     }),
   );
 }
@@ -342,21 +342,21 @@ function printDetail(d: CallDetail): void {
     printTable(['field', 'value'], kv(d.row, ['seq', 'ts', 'kind', 'session', 'name', 'data', 'hash']), 200);
     return;
   }
-  process.stdout.write(`decision (row ${d.decision.seq})\n`);
+  writeOut(`decision (row ${d.decision.seq})\n`);
   printTable(
     ['field', 'value'],
     kv(d.decision, ['seq', 'ts', 'session', 'callId', 'agent', 'tool', 'workspace', 'input', 'decision', 'rule', 'reason', 'approval', 'jail', 'policyHash', 'hash']),
     200,
   );
   if (d.hooks.length) {
-    process.stdout.write('hooks\n');
+    writeOut('hooks\n');
     printTable(['seq', 'phase', 'hook', 'result', 'reason/error', 'took'], d.hooks.map((h) => [h.seq, h.phase, h.name, h.result, h.reason ?? h.error ?? '', formatDuration(h.durationMs)]));
   }
   if (d.outcome) {
-    process.stdout.write(`outcome (row ${d.outcome.seq})\n`);
+    writeOut(`outcome (row ${d.outcome.seq})\n`);
     printTable(['field', 'value'], kv(d.outcome, ['seq', 'ts', 'status', 'exitCode', 'bytes', 'durationMs', 'truncated', 'outputHash', 'error', 'hash']), 200);
   } else {
-    process.stdout.write('outcome: none recorded (the call crashed, was killed, or is still running)\n');
+    writeOut('outcome: none recorded (the call crashed, was killed, or is still running)\n');
   }
 }
 

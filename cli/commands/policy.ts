@@ -2,15 +2,33 @@
  * `icode policy check|explain|test|import-claude|list|schema`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadPolicy, PolicyError } from '../../policies/index.js';
+import { loadPolicy, PolicyError, type CompiledPolicy } from '../../policies/index.js';
 import { importClaudeSettings } from '../../policies/claude-import.js';
 import { builtinPolicyNames } from '../../policies/compiler/load.js';
 import { packageRoot } from '../../policies/package-root.js';
 import { runPolicyTests } from '../../policies/policy-tests.js';
 import { canonicalToolName } from '../../policies/tools.js';
-import { EXIT, parseJsonArg, printJson, printTable, UsageError } from '../output.js';
+import { EXIT, parseJsonArg, printJson, printTable, UsageError, writeErr, writeOut } from '../output.js';
+
+/** Loads the policy's hooks as a run would (then drops them): a hook that cannot load fails the check. */
+async function checkHooksLoad(p: CompiledPolicy): Promise<void> {
+  if (!Object.values(p.hooks).some((list) => list.length > 0)) return;
+  const { HookRunner } = await import('../../sandbox/hooks/index.js');
+  try {
+    const runner = await HookRunner.create(p.hooks, {
+      baseDir: p.source.startsWith('builtin:') ? process.cwd() : dirname(p.source),
+      // Command hooks are only checked for shape here; they never run.
+      runCommandHook: async () => {
+        throw new Error('not run by policy check');
+      },
+    });
+    runner.dispose();
+  } catch (e) {
+    throw new PolicyError([{ file: p.source, line: 0, col: 0, key: 'hooks', message: `a hook cannot load: ${(e as Error).message}` }]);
+  }
+}
 
 export function register(program: Command): void {
   const policy = program.command('policy').description('Check, explain, test and import policies');
@@ -23,13 +41,14 @@ export function register(program: Command): void {
     .action(async (file: string, opts: { json?: boolean }) => {
       try {
         const p = await loadPolicy(file);
+        await checkHooksLoad(p);
         const examples = p.rules.reduce((n, r) => n + (r.doc.examples?.match?.length ?? 0) + (r.doc.examples?.not_match?.length ?? 0), 0);
         if (opts.json) printJson({ ok: true, policy: p.source, name: p.name, hash: p.hash, rules: p.rules.length, examples });
-        else process.stdout.write(`ok: ${p.source} (${p.rules.length} rules, ${examples} examples proven, hash ${p.hash.slice(0, 16)})\n`);
+        else writeOut(`ok: ${p.source} (${p.rules.length} rules, ${examples} examples proven, hash ${p.hash.slice(0, 16)})\n`);
       } catch (e) {
         if (!(e instanceof PolicyError)) throw e;
         if (opts.json) printJson({ ok: false, problems: e.problems });
-        else process.stderr.write(e.message + '\n');
+        else writeErr(e.message + '\n');
         process.exitCode = EXIT.USAGE;
       }
     });
@@ -53,7 +72,7 @@ export function register(program: Command): void {
         printJson({ tool, ...v, policy: p.source, policy_hash: p.hash });
         return;
       }
-      process.stdout.write(`decision: ${v.decision}\nrule:     ${v.rule ?? '(default)'}\nreason:   ${v.reason}\n`);
+      writeOut(`decision: ${v.decision}\nrule:     ${v.rule ?? '(default)'}\nreason:   ${v.reason}\n`);
       if (v.trace.length) printTable(['subject', 'decision', 'rule', 'reason'], v.trace.map((t) => [t.subject, t.decision, t.rule ?? '(default)', t.reason]), 60);
     });
 
@@ -70,9 +89,9 @@ export function register(program: Command): void {
       else {
         for (const r of report.results) {
           const mark = r.ok ? 'ok  ' : 'FAIL';
-          process.stdout.write(`${mark} ${r.name}${r.ok ? '' : `\n     expected ${r.expected}${r.expectedRule ? ` by ${r.expectedRule}` : ''}, got ${r.decision} by ${r.rule ?? '(default)'}: ${r.reason}`}\n`);
+          writeOut(`${mark} ${r.name}${r.ok ? '' : `\n     expected ${r.expected}${r.expectedRule ? ` by ${r.expectedRule}` : ''}, got ${r.decision} by ${r.rule ?? '(default)'}: ${r.reason}`}\n`);
         }
-        process.stdout.write(`${report.passed} passed, ${report.failed} failed\n`);
+        writeOut(`${report.passed} passed, ${report.failed} failed\n`);
       }
       if (report.failed > 0) process.exitCode = EXIT.FAILED;
     });
@@ -96,8 +115,8 @@ export function register(program: Command): void {
       if (opts.json) printJson({ policy: result.policy, untranslated: result.untranslated, out: opts.out ?? null });
       else {
         if (!opts.out) process.stdout.write(result.yaml);
-        for (const u of result.untranslated) process.stderr.write(`not translated: ${u.rule} — ${u.why}\n`);
-        process.stderr.write(`${result.translated} rules translated, ${result.untranslated.length} not translated${opts.out ? `; written to ${opts.out}` : ''}\n`);
+        for (const u of result.untranslated) writeErr(`not translated: ${u.rule} — ${u.why}\n`);
+        writeErr(`${result.translated} rules translated, ${result.untranslated.length} not translated${opts.out ? `; written to ${opts.out}` : ''}\n`);
       }
       if (opts.strict && result.untranslated.length) process.exitCode = EXIT.FAILED;
     });

@@ -23,6 +23,8 @@ import {
 import { loadProjectInstructions } from '../../engine/agent/instructions.js';
 import { useColor } from '../../engine/agent/text-style.js';
 import { createProvider } from '../../engine/agent/providers/index.js';
+import { terminalSafe } from '../../engine/terminal-safe.js';
+import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, DEFAULT_TURN_TIMEOUT_MS, withStreamDeadlines } from '../../engine/agent/providers/deadline.js';
 import type { Provider, RetryOptions } from '../../engine/agent/providers/types.js';
 import { createPipelineRunner, type AgentRunner, type RunnerFactory } from '../../engine/agent/runner-factory.js';
 import { SessionStore, defaultSessionsPath, type SessionInfo } from '../../engine/agent/sessions.js';
@@ -56,6 +58,10 @@ export interface RunOptions {
   system?: string;
   /** false (--no-project-instructions): do not read AGENTS.md / CLAUDE.md. */
   projectInstructions?: boolean;
+  /** Seconds. */
+  streamIdleTimeout?: number;
+  /** Seconds. */
+  turnTimeout?: number;
 }
 
 /** What the command needs from the outside world; tests replace any of it. */
@@ -108,6 +114,8 @@ export function register(program: Command): void {
     .option('--max-cost <usd>', 'cost budget of this run in USD (needs a model with known prices)', positiveNumber)
     .option('--max-retries <n>', 'retries of a model call on 429/5xx/connection errors (default 3)', intArg(0))
     .option('--max-output-tokens <n>', 'output token cap per model call', intArg(1))
+    .option('--stream-idle-timeout <seconds>', `longest wait between meaningful stream events; pings do not count (default ${DEFAULT_STREAM_IDLE_TIMEOUT_MS / 1000})`, positiveNumber)
+    .option('--turn-timeout <seconds>', `longest model call, retries included (default ${DEFAULT_TURN_TIMEOUT_MS / 1000})`, positiveNumber)
     .option('--resume <id>', 'continue a stored session (id or unique prefix)')
     .option('--workspace <dir>', 'workspace root (default: the current directory)')
     .option('--policy <file>', `policy file or builtin:NAME (default: $ICODE_POLICY or ${DEFAULT_POLICY})`)
@@ -218,7 +226,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       retry.maxRetries = maxRetries;
     }
     const maxOutputTokens = opts.maxOutputTokens ?? config.max_output_tokens;
-    const provider = deps.createProvider
+    const rawProvider = deps.createProvider
       ? deps.createProvider(spec)
       : createProvider(spec, {
           env,
@@ -227,6 +235,11 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
           ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
           ...(maxOutputTokens ? { maxOutputTokens } : {}),
         });
+    // A stream of pings, or a turn without end, is a timeout (providers/deadline.ts).
+    const provider = withStreamDeadlines(rawProvider, {
+      ...(opts.streamIdleTimeout ? { idleMs: Math.ceil(opts.streamIdleTimeout * 1000) } : {}),
+      ...(opts.turnTimeout ? { turnMs: Math.ceil(opts.turnTimeout * 1000) } : {}),
+    });
     const modelName = spec.kind === 'script' ? `script/${provider.model}` : specString(spec);
 
     const workspace = resolve(cwd, opts.workspace ?? resumed?.workspace ?? '.');

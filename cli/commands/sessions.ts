@@ -9,7 +9,7 @@ import { EXPORT_FORMATS, exportSession, messageJson, sessionJson, toolCallJson, 
 import { formatCost } from '../../engine/agent/output.js';
 import { formatDuration } from '../../engine/agent/text-style.js';
 import { SessionStore, defaultSessionsPath, type SessionInfo, type StoredMessage } from '../../engine/agent/sessions.js';
-import { printJson, printTable } from '../output.js';
+import { printJson, printTable, writeErr, writeOut } from '../output.js';
 import { parseWholeNumber } from '../parse.js';
 import { forkWithWorkspace, registerCheckpointCommands } from './checkpoints.js';
 import { registerCompactCommand } from './compact.js';
@@ -95,7 +95,7 @@ export function register(program: Command): void {
         const list = store.listSessions({ limit: opts.limit, ...(workspace !== undefined ? { workspace } : {}) });
         if (opts.json) return printJson(list.map(sessionJson));
         if (!list.length) {
-          process.stdout.write(workspace !== undefined ? `no sessions for ${workspace} in ${store.path} (--all lists every workspace's)\n` : `no sessions in ${store.path}\n`);
+          writeOut(workspace !== undefined ? `no sessions for ${workspace} in ${store.path} (--all lists every workspace's)\n` : `no sessions in ${store.path}\n`);
           return;
         }
         printTable(
@@ -138,7 +138,7 @@ export function register(program: Command): void {
             context: compactions.length ? store.contextMessages(s.id) : null,
           });
         }
-        const w = (t: string): void => void process.stdout.write(t + '\n');
+        const w = (t: string): void => void writeOut(t + '\n');
         w(`session   ${s.id}${s.title ? `  “${s.title}”` : ''}`);
         w(`status    ${s.status}${s.error ? ` — ${s.error}` : ''}`);
         w(`model     ${s.model ?? '?'}`);

@@ -13,9 +13,10 @@
  *   prices:                          # USD per million tokens, over the built-in table
  *     anthropic/claude-sonnet-4-6: { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 }
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
+import { MAX_POLICY_FILE_BYTES, readRegularFileSync, UnreadableFileError } from '../../policies/pure/read-bounded.js';
 import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AgentConfigError } from './errors.js';
@@ -127,14 +128,15 @@ export function loadConfigFile(env: Env = process.env): AgentConfigFile {
   if (!path) return {};
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFileSync(path, MAX_POLICY_FILE_BYTES, 'config');
   } catch (e) {
+    if (e instanceof UnreadableFileError) throw new AgentConfigError((e as Error).message);
     // configPath() only names files that exist (or ICODE_CONFIG): one that cannot be read is an error, not silence.
     throw new AgentConfigError(`config ${path}: cannot read it (${(e as Error).message}); fix its permissions, or point ICODE_CONFIG at another file`);
   }
   let doc: unknown;
   try {
-    doc = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+    doc = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
   } catch (e) {
     throw new AgentConfigError(`config ${path}: cannot parse it (${(e as Error).message})`);
   }

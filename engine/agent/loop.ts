@@ -19,6 +19,7 @@ import { addCost } from './providers/pricing.js';
 import type { Provider } from './providers/types.js';
 import { toMessages, type SessionStore } from './sessions.js';
 import type { ContextCompaction } from './compaction.js';
+import { toolUseIdsOf, withUniqueToolUseIds } from './tool-ids.js';
 import {
   ZERO_USAGE,
   addUsage,
@@ -282,7 +283,8 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
       usage = addUsage(usage, final.usage);
       cost = addCost(cost, turnCost);
       stopReason = final.stopReason;
-      const assistant = final.message;
+      // Model-chosen ids may repeat: made unique before anything is stored or run (tool-ids.ts).
+      const assistant = withUniqueToolUseIds(final.message, toolUseIdsOf(messages));
       lastText = textOf(assistant) || lastText;
       const assistantId = append(assistant, {
         model: `${provider.id}/${provider.model}`,

@@ -16,6 +16,7 @@
 import type { AgentEvent, RunResult } from './loop.js';
 import { editDiff, firstLines, formatDuration, painter, verdictHue, type Hue } from './text-style.js';
 import type { ContentBlock, Usage } from './types.js';
+import { terminalSafe, terminalSafeLine } from '../terminal-safe.js';
 
 export type OutputFormat = 'text' | 'json' | 'stream-json';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'stream-json'];
@@ -178,13 +179,37 @@ export function formatCost(cost: number | null): string {
 }
 
 /** text: assistant text streams to stdout; tool calls, their decisions and the summary go to stderr. */
-export function textOutput(w: TextWriters): (event: AgentEvent) => void {
+export function textOutput(raw: TextWriters): (event: AgentEvent) => void {
+  // Model text, tool names, inputs and results are untrusted: escapes are shown, never sent raw. The
+  // activity lines on stderr are sanitised piece by piece (see safe() below) so that icode's own colours
+  // survive; assistant text on stdout is sanitised whole. A high surrogate at the end of a delta waits for
+  // its pair in the next one.
+  let held = '';
+  const w: TextWriters = {
+    ...raw,
+    out: (s) => {
+      let t = held + s;
+      held = '';
+      const last = t.charCodeAt(t.length - 1);
+      if (last >= 0xd800 && last <= 0xdbff) {
+        held = t.slice(-1);
+        t = t.slice(0, -1);
+      }
+      raw.out(terminalSafe(t));
+    },
+    err: (s) => {
+      if (held) raw.out(terminalSafe(held));
+      held = '';
+      raw.err(s);
+    },
+  };
+  const safe = terminalSafe;
   const paint = painter(w.color === true);
   const maxLines = w.maxLines ?? 10;
   /** Indented lines under a call, at most maxLines, with a note of what was left out. */
   const block = (text: string, hue?: Hue): void => {
     const { lines, more } = firstLines(text, maxLines);
-    for (const l of lines) w.err(`    ${hue ? paint(hue, l) : l}\n`);
+    for (const l of lines.map(safe)) w.err(`    ${hue ? paint(hue, l) : l}\n`);
     if (more) w.err(`    ${paint('grey', `… ${more} more line${more === 1 ? '' : 's'}`)}\n`);
   };
   let midLine = false;
@@ -206,7 +231,7 @@ export function textOutput(w: TextWriters): (event: AgentEvent) => void {
           endLine();
           const text = event.message.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
           w.err(`  ${paint('yellow', '↺')} stop refused by a hook:\n`);
-          for (const l of text.replace(/\n+$/, '').split('\n')) w.err(`    ${l}\n`);
+          for (const l of text.replace(/\n+$/, '').split('\n')) w.err(`    ${safe(l)}\n`);
         }
         break;
       case 'tool_result': {
@@ -215,27 +240,27 @@ export function textOutput(w: TextWriters): (event: AgentEvent) => void {
         const exit = r && r.exitCode !== undefined && r.exitCode !== null && r.exitCode !== 0 ? ` · exit ${r.exitCode}` : '';
         const took = r ? ` · ${formatDuration(r.durationMs)}` : '';
         const verdict = r
-          ? `${paint(verdictHue(r.decision), r.decision)}${r.rule ? ` (${r.rule})` : ''} → ${paint(verdictHue(r.status), r.status)}${exit}${took}`
+          ? `${paint(verdictHue(r.decision), r.decision)}${r.rule ? ` (${terminalSafeLine(r.rule)})` : ''} → ${paint(verdictHue(r.status), r.status)}${exit}${took}`
           : paint('red', 'not run');
-        const args = event.call.inputError ? (event.call.rawInput ?? '') : brief(event.call.input);
-        w.err(`  ${paint(r?.status === 'ok' ? 'green' : 'red', '⏺')} ${paint('bold', event.call.name)} ${args.length > 100 ? args.slice(0, 99) + '…' : args}  [${verdict}]\n`);
+        const args = terminalSafeLine(event.call.inputError ? (event.call.rawInput ?? '') : brief(event.call.input));
+        w.err(`  ${paint(r?.status === 'ok' ? 'green' : 'red', '⏺')} ${paint('bold', terminalSafeLine(event.call.name))} ${args.length > 100 ? args.slice(0, 99) + '…' : args}  [${verdict}]\n`);
         const input = (event.call.input ?? {}) as Record<string, unknown>;
         if (event.block.isError) block(event.block.content, 'red');
         else if (r?.tool === 'edit' && typeof input.old_string === 'string' && typeof input.new_string === 'string') {
           for (const l of editDiff(String(input.path ?? ''), input.old_string, input.new_string, maxLines * 2)) {
             const hue: Hue | undefined = l.startsWith('+++') || l.startsWith('---') ? 'bold' : l.startsWith('@@') ? 'cyan' : l.startsWith('+') ? 'green' : l.startsWith('-') ? 'red' : undefined;
-            w.err(`    ${hue ? paint(hue, l) : l}\n`);
+            w.err(`    ${hue ? paint(hue, safe(l)) : safe(l)}\n`);
           }
         } else if (r?.tool === 'shell' || r?.tool === 'web_fetch') block(event.block.content, 'grey');
         break;
       }
       case 'retry':
-        w.err(`  … ${event.reason}; retrying in ${Math.ceil(event.delayMs / 1000)} s (attempt ${event.attempt + 1})\n`);
+        w.err(`  … ${safe(event.reason)}; retrying in ${Math.ceil(event.delayMs / 1000)} s (attempt ${event.attempt + 1})\n`);
         break;
       case 'result': {
         endLine();
         const r = event.result;
-        const status = r.isError ? paint('red', `${r.subtype}${r.error ? `: ${r.error}` : ''}`) : paint('green', 'done');
+        const status = r.isError ? paint('red', `${r.subtype}${r.error ? `: ${safe(r.error)}` : ''}`) : paint('green', 'done');
         const tokens = r.usage.inputTokens + r.usage.cacheReadTokens + r.usage.cacheWriteTokens;
         const usage = w.scripted ? 'no model (scripted)' : `${tokens} in / ${r.usage.outputTokens} out tokens · ${formatCost(r.totalCostUsd)}`;
         w.err(

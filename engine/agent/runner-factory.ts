@@ -59,6 +59,7 @@ export const createPipelineRunner: RunnerFactory = async (opts) => {
     ...(opts.session ? { session: opts.session } : {}),
     ...(opts.checkpoints ? { checkpoints: opts.checkpoints } : {}),
     ...(opts.approver ? { approver: opts.approver } : {}),
+    hooksMustLoad: true,
   });
   return {
     runner: p,

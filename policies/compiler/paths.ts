@@ -4,7 +4,7 @@
  * globs are matched against the workspace-relative path (relative patterns) or the absolute path.
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import picomatch from 'picomatch';
+import { compileGlobs } from '../pure/glob-match.js';
 
 export interface ResolvedPath {
   abs: string;
@@ -89,11 +89,11 @@ export function compilePathMatcher(patterns: string[], home: string): PathMatche
     target.push(p);
     if (dirLike || !GLOB_CHARS.test(p)) target.push(p === '/' ? '/**' : `${p}/**`);
   }
-  const opts = { dot: true, nobrace: false, strictSlashes: false };
-  const relTest = rel.length ? picomatch(rel, opts) : null;
+  // Linear-time matching (glob-match.ts): these meet model-chosen paths.
+  const relTest = rel.length ? compileGlobs(rel) : null;
   // The workspace root itself (rel '') is matched by "everything" patterns only.
   const matchesRoot = rel.includes('**');
-  const absTest = abs.length ? picomatch(abs, opts) : null;
+  const absTest = abs.length ? compileGlobs(abs) : null;
   return {
     sources: patterns,
     test(p: ResolvedPath): boolean {
@@ -108,6 +108,6 @@ export function compileNameMatcher(patterns: string[]): (name: string) => boolea
   if (patterns.includes('*')) return () => true;
   const exact = new Set(patterns.filter((p) => !GLOB_CHARS.test(p)));
   const globs = patterns.filter((p) => GLOB_CHARS.test(p));
-  const globTest = globs.length ? picomatch(globs, { dot: true }) : null;
+  const globTest = globs.length ? compileGlobs(globs) : null;
   return (name) => exact.has(name) || (globTest !== null && globTest(name));
 }

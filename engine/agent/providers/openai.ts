@@ -11,12 +11,13 @@ import type {
   ChatCompletionFunctionTool,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions/completions';
-import { abortError } from '../errors.js';
+import { ProviderError, abortError } from '../errors.js';
 import type { ContentBlock, Message, StopReason, ToolSpec, ToolUseBlock, Usage } from '../types.js';
 import { costOf, priceOf, type Price } from './pricing.js';
 import { withRetries, type AttemptFailure } from './retry.js';
 import { classifyOpenError, classifyStreamError, endedEarly, lazySdk } from './sdk-errors.js';
 import { toolUseFromArguments } from './tool-input.js';
+import { tokenCount, usageObject } from './usage.js';
 import type { Provider, ProviderEvent, ProviderRequest, RetryOptions } from './types.js';
 
 export interface OpenAIProviderOptions {
@@ -179,13 +180,22 @@ async function* consume(vendor: string, stream: AsyncIterable<ChatCompletionChun
   const usage: Usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
   try {
     for await (const chunk of stream) {
-      if (chunk.usage) {
-        const cached = chunk.usage.prompt_tokens_details?.cached_tokens ?? 0;
-        usage.inputTokens = Math.max(0, (chunk.usage.prompt_tokens ?? 0) - cached);
+      const u = usageObject(vendor, 'usage', (chunk as { usage?: unknown }).usage);
+      if (u) {
+        const details = usageObject(vendor, 'usage.prompt_tokens_details', u.prompt_tokens_details);
+        const cached = tokenCount(vendor, 'prompt_tokens_details.cached_tokens', details?.cached_tokens, 0);
+        const prompt = tokenCount(vendor, 'prompt_tokens', u.prompt_tokens, 0);
+        // Cached tokens are part of prompt_tokens: more cached than prompt is nonsense, not a discount.
+        if (cached > prompt) {
+          throw new ProviderError('protocol', `${vendor} sent a usage figure that is not a token count: cached_tokens ${cached} > prompt_tokens ${prompt}`);
+        }
+        usage.inputTokens = prompt - cached;
         usage.cacheReadTokens = cached;
-        usage.outputTokens = chunk.usage.completion_tokens ?? 0;
+        usage.outputTokens = tokenCount(vendor, 'completion_tokens', u.completion_tokens, 0);
       }
       const choice = chunk.choices?.[0];
+      // A chunk with an empty delta and no finish is a keep-alive, not progress (deadline.ts).
+      if (u || choice?.finish_reason || (choice?.delta && Object.entries(choice.delta).some(([k, v]) => k !== 'role' && v !== '' && v !== null && v !== undefined))) yield { type: 'progress' };
       if (!choice) continue;
       const delta = choice.delta ?? {};
       if (typeof delta.content === 'string' && delta.content !== '') {
