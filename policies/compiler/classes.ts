@@ -120,8 +120,10 @@ function landings(s: Subject, w: Word): { paths: ResolvedPath[]; glob: string | 
     return r ? { paths: r, glob: null } : null;
   }
   // `$HOME/…`, `${HOME}/…` (plainly written): the home directory.
-  const m = /^(?:\$HOME|\$\{HOME\}|"\$HOME"|"\$\{HOME\}")(\/[A-Za-z0-9_./-]*)?$/.exec(w.text);
+  const m = /^"?(?:\$HOME|\$\{HOME\})"?(\/[A-Za-z0-9_./-]*)?"?$/.exec(w.text);
   if (m) return { paths: [resolvePath(home + (m[1] ?? ''), ws, home)], glob: null };
+  // `~/.ssh/*`: a glob in the home directory.
+  if (w.text.startsWith('~/') && isPlainGlob(w.text.slice(2))) return landings(s, { kind: 'dynamic', text: home + w.text.slice(1) });
   if (!isPlainGlob(w.text)) return null;
   // A glob: where its directory part lands; a segment that may match `..` lands anywhere above.
   const segs = w.text.split('/');
@@ -134,12 +136,14 @@ function landings(s: Subject, w: Word): { paths: ResolvedPath[]; glob: string | 
 }
 
 /** Outside the workspace (temp dirs aside), or the workspace root or one of its ancestors. */
-function dangerousTarget(p: ResolvedPath): boolean {
-  return p.inside ? p.rel === '' : !isTemp(p.abs);
+function dangerousTarget(p: ResolvedPath, ws: string): boolean {
+  return p.inside ? p.rel === '' : outsideNotTemp(p, ws);
 }
 
-function outsideNotTemp(p: ResolvedPath): boolean {
-  return !p.inside && !isTemp(p.abs);
+/** Outside the workspace and not in a temp dir; the workspace's own ancestors always count (even in /tmp). */
+function outsideNotTemp(p: ResolvedPath, ws: string): boolean {
+  if (p.inside) return false;
+  return !isTemp(p.abs) || ws === p.abs || ws.startsWith(p.abs === '/' ? '/' : p.abs + '/');
 }
 
 /** Every landing of the word satisfies `bad` (a word only known at run time never does). */
@@ -161,14 +165,14 @@ function destructive(s: Subject): boolean {
   if (!s.cmd) {
     // fs write tools and shell redirects (tool write): overwriting outside the workspace.
     if (s.tool !== 'write' && s.tool !== 'edit') return false;
-    return s.paths.some((p) => outsideNotTemp(p) || BLOCK_DEVICE.test(p.abs));
+    return s.paths.some((p) => outsideNotTemp(p, ws) || BLOCK_DEVICE.test(p.abs));
   }
   const cmd = s.cmd;
   const name = commandBasename(cmd);
   if (name === null) return false;
   if (FORMATTERS.test(name)) return true;
   const opts = options(cmd.args);
-  const outside = (p: ResolvedPath): boolean => outsideNotTemp(p) || BLOCK_DEVICE.test(p.abs);
+  const outside = (p: ResolvedPath): boolean => outsideNotTemp(p, ws) || BLOCK_DEVICE.test(p.abs);
   switch (name) {
     case 'rm': {
       if (opts.some((o) => '--no-preserve-root'.startsWith(o) && o.length > 4)) return true;
@@ -184,7 +188,7 @@ function destructive(s: Subject): boolean {
     case 'wipe':
     case 'truncate': {
       const valueOpts = name === 'truncate' ? new Set(['-s', '-r', '--size', '--reference']) : name === 'shred' ? new Set(['-n', '-s', '--iterations', '--size', '--random-source']) : new Set<string>();
-      return operands(cmd.args, valueOpts).some((w) => certainly(s, w, (p) => outside(p) || dangerousTarget(p)));
+      return operands(cmd.args, valueOpts).some((w) => certainly(s, w, (p) => outside(p) || dangerousTarget(p, ws)));
     }
     case 'find': {
       const deletes = cmd.args.some((w) => {
@@ -318,7 +322,7 @@ function privilegeEscalation(cmd: SimpleCommand): boolean {
 /** Credential stores, relative to a home directory. */
 export const HOME_CREDENTIAL_PATHS: readonly string[] = [
   '.ssh', '.aws', '.azure', '.config/gcloud', '.gnupg', '.netrc', '.docker/config.json', '.kube/config',
-  '.git-credentials', '.config/git/credentials', '.npmrc', '.yarnrc.yml', '.pypirc', '.config/gh/hosts.yml', '.config/hub',
+  '.git-credentials', '.config/git/credentials', '.npmrc', '.yarnrc.yml', '.pypirc', '.config/gh', '.config/hub',
   '.password-store', '.local/share/keyrings', 'Library/Keychains', '.terraform.d/credentials.tfrc.json',
   '.cargo/credentials', '.cargo/credentials.toml', '.gem/credentials', '.m2/settings.xml', '.vault-token',
   '.boto', '.s3cfg', '.pgpass', '.my.cnf', '.composer/auth.json', '.config/op', '.gradle/gradle.properties',
