@@ -128,3 +128,28 @@ describe('help', () => {
     }
   });
 });
+
+describe('icode policy show and corpus', () => {
+  it('show prints a built-in policy\'s YAML, which loads as a policy of its own; --json the compiled summary', async () => {
+    const r = icode(['policy', 'show', 'builtin:workspace-write']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('name: workspace-write');
+    writeFileSync(join(dir, 'copy.yaml'), r.stdout);
+    const copy = await loadPolicy(join(dir, 'copy.yaml'));
+    expect(copy.name).toBe('workspace-write');
+    const j = icode(['policy', 'show', 'builtin:readonly', '--json']);
+    expect(j.code).toBe(0);
+    const v = JSON.parse(j.stdout);
+    expect(v).toMatchObject({ name: 'readonly', default: 'ask', settings: { redactSecrets: true } });
+    expect(v.rules.some((x: { id: string; layer: string }) => x.id === 'safety.destructive' && x.layer === 'builtin:safety')).toBe(true);
+    expect(icode(['policy', 'show', 'builtin:nope']).code).toBe(2);
+  });
+
+  it('corpus reports the share of everyday commands allowed', () => {
+    const r = icode(['policy', 'corpus', 'builtin:workspace-write', '--json']);
+    expect(r.code).toBe(0);
+    const v = JSON.parse(r.stdout);
+    expect(v.everyday_allowed_share).toBeGreaterThanOrEqual(0.95);
+    expect(v.categories.deny.allowed).toBe(0);
+  });
+});
