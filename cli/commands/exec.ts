@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .option('--workspace <dir>', 'workspace root (default: the current directory)', '.')
     .requiredOption('--policy <file>', 'policy file or builtin:NAME')
     .option('--audit <db>', 'audit database (default: $XDG_STATE_HOME/icode/audit.db)')
-    .option('--ask <answer>', 'how to settle "ask" without a person: deny or allow', parseAsk, 'deny')
+    .option('--ask <answer>', 'how to settle "ask" decisions without a person: deny or allow. allow answers asks only: a deny (rm -rf /, curl | sh, ~/.ssh, sudo…) stays a deny', parseAsk, 'deny')
     .option('--agent <name>', 'agent name', 'main')
     .option('--session <id>', 'session id')
     .option('--json', 'print the result as JSON')

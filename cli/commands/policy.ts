@@ -1,5 +1,5 @@
 /**
- * `icode policy check|explain|test|import-claude|list|schema`.
+ * `icode policy check|explain|test|import-claude|list|show|corpus|schema`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -8,6 +8,7 @@ import { loadPolicy, PolicyError, type CompiledPolicy } from '../../policies/ind
 import { importClaudeSettings } from '../../policies/claude-import.js';
 import { builtinPolicyNames } from '../../policies/compiler/load.js';
 import { packageRoot } from '../../policies/package-root.js';
+import { loadEverydayCorpus, runCorpus, EXPECTED } from '../../policies/corpus/index.js';
 import { runPolicyTests } from '../../policies/policy-tests.js';
 import { canonicalToolName } from '../../policies/tools.js';
 import { EXIT, parseJsonArg, printJson, printTable, UsageError, writeErr, writeOut } from '../output.js';
@@ -133,6 +134,52 @@ export function register(program: Command): void {
       }
       if (opts.json) printJson(rows);
       else printTable(['policy', 'rules', 'default', 'jail', 'hash'], rows.map((r) => [r.name, r.rules, r.default, r.jail, r.hash]));
+    });
+
+  policy
+    .command('show')
+    .description('Print a policy\'s YAML (e.g. builtin:workspace-write, to start your own from it); --json prints the compiled summary')
+    .argument('<policy>', 'builtin:NAME or a policy file')
+    .option('--json', 'print the compiled policy: name, hash, default, settings, hooks and every rule (with the layer it comes from)')
+    .action(async (spec: string, opts: { json?: boolean }) => {
+      if (spec.startsWith('builtin:') && !builtinPolicyNames().includes(spec.slice('builtin:'.length))) {
+        throw new UsageError(`unknown built-in policy ${spec} (known: ${builtinPolicyNames().map((n) => 'builtin:' + n).join(', ')})`);
+      }
+      const p = await loadPolicy(spec);
+      if (opts.json) {
+        printJson({
+          policy: p.source,
+          name: p.name,
+          hash: p.hash,
+          default: p.defaultDecision,
+          settings: p.settings,
+          hooks: p.hooks,
+          rules: p.rules.map((r) => ({ ...r.doc, examples: undefined, layer: r.layer })),
+        });
+        return;
+      }
+      const file = spec.startsWith('builtin:') ? join(packageRoot(), 'policies/builtin', spec.slice('builtin:'.length) + '.yaml') : resolve(spec);
+      process.stdout.write(readFileSync(file, 'utf8'));
+    });
+
+  policy
+    .command('corpus')
+    .description('Decide the corpus of everyday agent commands with a policy and report the share allowed')
+    .argument('[policy]', 'builtin:NAME or a policy file', 'builtin:workspace-write')
+    .option('--all', 'list every command, not only those decided differently from what is expected')
+    .option('--json', 'print the report as JSON')
+    .action(async (spec: string, opts: { all?: boolean; json?: boolean }) => {
+      const p = await loadPolicy(spec);
+      const name = spec.startsWith('builtin:') ? spec.slice('builtin:'.length) : null;
+      const report = runCorpus(p, loadEverydayCorpus(), name && EXPECTED[name] ? name : null);
+      if (opts.json) {
+        printJson({ policy: report.policy, everyday_allowed_share: report.everydayAllowedShare, categories: report.categories, mismatches: report.mismatches.map((m) => ({ category: m.category, command: m.command, decision: m.decision, expected: m.expected, reason: m.reason })) });
+        return;
+      }
+      process.stdout.write(`${report.policy}: ${(report.everydayAllowedShare * 100).toFixed(1)}% of everyday read-only and build/test commands allowed\n`);
+      printTable(['category', 'commands', 'allowed', 'as expected'], Object.entries(report.categories).map(([c, v]) => [c, v.total, v.allowed, name ? v.asExpected : '-']));
+      const rows = opts.all ? report.results : report.mismatches;
+      if (rows.length) printTable(['category', 'decision', 'expected', 'command', 'reason'], rows.map((r) => [r.category, r.decision, r.expected ?? '-', r.command.split('\n')[0], r.reason]), 60);
     });
 
   policy

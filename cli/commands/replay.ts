@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .option('--workspace <dir>', 'workspace root (default: the current directory)', '.')
     .requiredOption('--policy <file>', 'policy file or builtin:NAME')
     .option('--audit <db>', 'audit database (default: $XDG_STATE_HOME/icode/audit.db)')
-    .option('--ask <answer>', 'how to settle "ask" without a person: deny or allow', parseAsk, 'deny')
+    .option('--ask <answer>', 'how to settle "ask" decisions without a person: deny or allow. allow answers asks only: a deny (rm -rf /, curl | sh, ~/.ssh, sudo…) stays a deny', parseAsk, 'deny')
     .option('--concurrency <n>', 'calls in flight at once (results stay in input order)', (v) => parsePositiveIntUpTo(v, 1024), 1)
     .option('--session <id>', 'session id for lines that carry none')
     .option('--json', 'JSON output (the default: one object per line)')

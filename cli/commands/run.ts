@@ -119,7 +119,7 @@ export function register(program: Command): void {
     .option('--resume <id>', 'continue a stored session (id or unique prefix)')
     .option('--workspace <dir>', 'workspace root (default: the current directory)')
     .option('--policy <file>', `policy file or builtin:NAME (default: $ICODE_POLICY or ${DEFAULT_POLICY})`)
-    .option('--ask <answer>', 'how to settle "ask" without a person: deny or allow', parseAsk, 'deny')
+    .option('--ask <answer>', 'how to settle "ask" decisions without a person: deny or allow. allow answers asks only: a deny (rm -rf /, curl | sh, ~/.ssh, sudo…) stays a deny', parseAsk, 'deny')
     .option('--audit <db>', 'audit database (default: $XDG_STATE_HOME/icode/audit.db)')
     .option('--sessions-db <db>', 'sessions database (default: $XDG_STATE_HOME/icode/sessions.db)')
     .option('--system <text>', 'system prompt')

@@ -19,6 +19,8 @@ export interface PolicySettings {
   protectedPaths: string[];
   shellTimeoutMs: number;
   approvalTimeoutMs: number;
+  /** Whether the secret_redactor hook runs on every tool result (added to post_tool hooks when true). */
+  redactSecrets: boolean;
 }
 
 export interface SubjectVerdict {
@@ -147,14 +149,16 @@ export class CompiledPolicy {
 /** The subject of a non-shell call: the paths it touches (resolved lexically) and the host it reaches. */
 function callSubject(tool: string, req: ToolRequest, agent: string, home: string): Subject {
   const access = accessedPaths(tool, req.input);
+  const workspace = req.workspace;
   return {
     tool,
     agent,
     pathAware: access.length > 0,
-    paths: access.map((a) => resolvePath(a.path, req.workspace, home)),
+    paths: access.map((a) => resolvePath(a.path, workspace, home)),
     unknownPaths: false,
     host: accessedHost(req.input),
     text: tool,
+    ctx: { workspace, home, names: new Set(), resolve: (v) => [resolvePath(v, workspace, home)] },
   };
 }
 

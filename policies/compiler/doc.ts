@@ -18,6 +18,7 @@ export interface RuleDoc {
   outside_workspace?: boolean;
   command?: string | (string | string[])[];
   host?: StringOrList;
+  class?: StringOrList;
   examples?: { match?: RuleExample[]; not_match?: RuleExample[] };
 }
 
@@ -29,6 +30,7 @@ export interface SettingsDoc {
   protected_paths?: string[];
   shell_timeout_ms?: number;
   approval_timeout_ms?: number;
+  redact_secrets?: boolean;
 }
 
 export interface PolicyDoc {

@@ -48,7 +48,7 @@ function validator(): ((data: unknown) => boolean) & { errors?: ErrorObject[] | 
 }
 
 export function builtinPolicyNames(): string[] {
-  return ['readonly', 'workspace-write', 'untrusted', 'jailed'];
+  return ['readonly', 'workspace-write', 'untrusted', 'jailed', 'safety'];
 }
 
 /** Load `builtin:NAME` or a policy file. */
@@ -262,6 +262,7 @@ const DEFAULT_SETTINGS: PolicySettings = {
   protectedPaths: [...ALWAYS_PROTECTED],
   shellTimeoutMs: 120_000,
   approvalTimeoutMs: 300_000,
+  redactSecrets: false,
 };
 
 function compose(source: string, layers: Layer[], home: string): CompiledPolicy {
@@ -276,12 +277,14 @@ function compose(source: string, layers: Layer[], home: string): CompiledPolicy 
     if (s.allow_hardlinks !== undefined) settings.allowHardlinks = s.allow_hardlinks;
     if (s.shell_timeout_ms !== undefined) settings.shellTimeoutMs = s.shell_timeout_ms;
     if (s.approval_timeout_ms !== undefined) settings.approvalTimeoutMs = s.approval_timeout_ms;
+    if (s.redact_secrets !== undefined) settings.redactSecrets = s.redact_secrets;
     for (const e of s.env ?? []) if (!settings.env.includes(e)) settings.env.push(e);
     for (const p of s.protected_paths ?? []) if (!settings.protectedPaths.includes(p)) settings.protectedPaths.push(p);
     for (const [point, list] of Object.entries(doc.hooks ?? {})) {
       hooks[point] = [...(hooks[point] ?? []), ...(Array.isArray(list) ? list : [list])];
     }
   }
+  if (settings.redactSecrets) addSecretRedactor(hooks);
   const guard = compileRule(
     {
       id: 'builtin:protected-paths',
@@ -300,6 +303,16 @@ function compose(source: string, layers: Layer[], home: string): CompiledPolicy 
     .update(canonicalJson({ default: defaultDecision, settings, hooks, rules: rules.map((r) => ({ ...r.doc, examples: undefined })) }))
     .digest('hex');
   return new CompiledPolicy(source, name, rules, defaultDecision, settings, hooks, hash, home);
+}
+
+/**
+ * `settings.redact_secrets: true` runs the secret_redactor hook on every tool result, once: a policy
+ * that also declares it itself keeps its own declaration (and options).
+ */
+function addSecretRedactor(hooks: Record<string, unknown[]>): void {
+  const post = hooks.post_tool ?? [];
+  const declared = post.some((h) => typeof h === 'object' && h !== null && (h as { builtin?: unknown }).builtin === 'secret_redactor');
+  if (!declared) hooks.post_tool = [...post, { builtin: 'secret_redactor' }];
 }
 
 /** JSON with sorted keys and no undefined values: the same policy hashes the same everywhere. */

@@ -11,6 +11,8 @@ export interface ResolvedPath {
   /** Workspace-relative path with `/` separators; '' for the root itself. Only meaningful when inside. */
   rel: string;
   inside: boolean;
+  /** The directory part of a shell glob (`src` for `src/*.ts`): what lies below it may match. */
+  glob?: boolean;
 }
 
 /** Lexically resolve a path as a tool would see it. A NUL byte makes it unresolvable: treated as outside. */
