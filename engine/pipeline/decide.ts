@@ -2,6 +2,7 @@
  * Stage 2, decide: the policy decides a valid call (allow / ask / deny); an `ask` is settled by the
  * approver (or its timeout) here, before anything is recorded or run.
  */
+import { decideIntersection } from '../../policies/index.js';
 import { settleAsk } from '../approval.js';
 import type { CallState, StageDeps } from './state.js';
 
@@ -13,7 +14,9 @@ export async function decide(p: StageDeps, c: CallState, invalid: string | null,
     c.reason = invalid;
   } else {
     try {
-      const v = p.policy!.decide({ tool: c.tool, input: c.input as Record<string, unknown>, agent: c.agent, workspace: p.workspace });
+      const req = { tool: c.tool, input: c.input as Record<string, unknown>, agent: c.agent, workspace: p.workspace };
+      // A sub-agent: the pipeline's policy intersected with its own and its ancestors' (strictest wins).
+      const v = c.scope ? decideIntersection([p.policy!, ...c.scope.policies], req) : p.policy!.decide(req);
       c.decision = v.decision;
       c.rule = v.rule;
       c.reason = v.reason;

@@ -36,6 +36,7 @@ export function openCall(p: StageDeps, call: ToolCall, defaultSession: string, s
     callId: call.callId ?? randomUUID(),
     session: call.session ?? defaultSession,
     agent: call.agent ?? 'main',
+    ...(call.scope ? { scope: call.scope } : {}),
     tool: def?.name ?? String(call.tool),
     input,
     def,
@@ -58,6 +59,8 @@ export function validate(p: StageDeps, c: CallState, malformed: string | undefin
   if (malformed !== undefined) return `malformed request: ${malformed}`;
   if (!p.policy) return `the policy failed to load, so every call is denied: ${p.policyError ?? 'unknown error'}`;
   if (!c.def) return `unknown tool "${c.tool}" (known: ${p.registry.names().join(', ')})`;
+  // A sub-agent knows only its own tools: anything else is unknown to it, whatever the policies say.
+  if (c.scope && !c.scope.tools.has(c.def.name)) return `unknown tool "${c.tool}" for sub-agent ${c.agent} (its tools: ${[...c.scope.tools].join(', ') || 'none'})`;
   if (!c.executor) return `no executor runs tools of kind "${c.def.kind}" here, so ${c.tool} cannot run`;
   const invalid = p.registry.validate(c.tool, c.input);
   return invalid === null ? null : `invalid input for ${c.tool}: ${invalid}`;
