@@ -48,6 +48,8 @@ export interface RunOptions {
   audit?: string;
   sessionsDb?: string;
   system?: string;
+  /** Sub-agent task calls of one turn running at once. */
+  maxParallelTasks?: number;
 }
 
 /** What the command needs from the outside world; tests replace any of it. */
@@ -105,6 +107,7 @@ export function register(program: Command): void {
     .option('--audit <db>', 'audit database (default: $XDG_STATE_HOME/icode/audit.db)')
     .option('--sessions-db <db>', 'sessions database (default: $XDG_STATE_HOME/icode/sessions.db)')
     .option('--system <text>', 'system prompt')
+    .option('--max-parallel-tasks <n>', 'sub-agent task calls of one turn running at once (default 4)', intArg(1))
     .option('-p, --print', 'accepted for compatibility: runs are always one-shot')
     .action(async (promptWords: string[], opts: RunOptions) => {
       const ctl = new AbortController();
@@ -239,6 +242,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       policy,
       ask: opts.ask ?? 'deny',
       session: id,
+      ...(opts.maxParallelTasks ? { subagents: { maxParallel: opts.maxParallelTasks } } : {}),
       ...(opts.audit ? { audit: opts.audit } : {}),
     });
     const system = opts.system ?? resumed?.system ?? undefined;
@@ -275,6 +279,8 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
 
     // session_start hooks may add context for the model (appended to the system prompt of this run).
     const startContext = (await agentRunner.onSessionStart?.(session.id, resumed ? 'resume' : 'startup')) ?? '';
+    // Sub-agents (the task tool) run on the same model, store their sessions beside this one, report here.
+    agentRunner.subagents?.attach({ provider, sessions: store, onEvent, sessionId: session.id });
     started = true;
     const result: RunResult = await runAgent(prompt, {
       provider,
@@ -289,6 +295,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       ...(deps.signal ? { signal: deps.signal } : {}),
       ...(agentRunner.hooks ?? {}),
       ...(deps.hooks ?? {}),
+      ...(agentRunner.subagents?.loopOptions() ?? {}),
       onEvent,
     });
     return exitCodeFor(result);

@@ -66,12 +66,24 @@ export type AgentEvent =
   | { type: 'turn_start'; turn: number }
   | { type: 'retry'; turn: number; attempt: number; delayMs: number; reason: string; status?: number }
   | { type: 'text_delta'; turn: number; text: string }
-  /** The model asked for a call (streamed); it has not been decided yet. */
-  | { type: 'tool_use'; turn: number; call: ToolUseBlock }
+  /** The model asked for a call (streamed); it has not been decided yet. A sub-agent's carries its name, depth and task call. */
+  | ({ type: 'tool_use'; turn: number; call: ToolUseBlock } & SubagentFields)
   | { type: 'assistant_message'; turn: number; message: Message; messageId: number | null; usage: Usage; costUsd: number | null; stopReason: StopReason }
   /** A call went through the pipeline (result null: it never reached it — bad arguments, cancelled). */
-  | { type: 'tool_result'; turn: number; call: ToolUseBlock; result: ToolCallResult | null; block: ToolResultBlock }
+  | ({ type: 'tool_result'; turn: number; call: ToolUseBlock; result: ToolCallResult | null; block: ToolResultBlock } & SubagentFields)
+  /** A `task` call started a sub-agent (its tool events follow, carrying its name and depth). */
+  | { type: 'subagent_start'; agent: string; depth: number; parentCallId: string; sessionId: string | null; description: string; tools: string[] }
+  /** The sub-agent finished (or was cancelled); its report goes back to its parent as the task's result. */
+  | { type: 'subagent_result'; agent: string; depth: number; parentCallId: string; sessionId: string | null; result: RunResult }
   | { type: 'result'; result: RunResult };
+
+/** Set on the tool events of a sub-agent (absent for the main agent's own calls). */
+export interface SubagentFields {
+  agent?: string;
+  depth?: number;
+  /** The `task` call that started the sub-agent. */
+  parentCallId?: string;
+}
 
 export interface LoopState {
   sessionId: string | null;
@@ -118,6 +130,12 @@ export interface LoopOptions {
   maxCostUsd?: number;
   maxOutputTokens?: number;
   signal?: AbortSignal;
+  /**
+   * Tools whose consecutive calls in one model turn run concurrently (the `task` tool: sub-agents), at
+   * most `maxConcurrency` at a time; every other call runs alone, in order. Results keep the model's order.
+   */
+  concurrentTools?: ReadonlySet<string>;
+  maxConcurrency?: number;
   onEvent?: (event: AgentEvent) => void;
   onUserPrompt?: (prompt: string, state: { sessionId: string | null }) => UserPromptHookResult | void | Promise<UserPromptHookResult | void>;
   onStop?: (state: LoopState) => StopHookResult | void | Promise<StopHookResult | void>;
@@ -335,54 +353,66 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
       stopHookActive = false;
 
       const results: ToolResultBlock[] = [];
-      for (let i = 0; i < uses.length; i++) {
-        const call = uses[i]!;
+      // One call through the pipeline (or not run, when cancelled): its result and the block for the model.
+      const runCall = async (call: ToolUseBlock): Promise<{ result: ToolCallResult | null; block: ToolResultBlock }> => {
         let result: ToolCallResult | null = null;
         let block: ToolResultBlock;
-        if (signal?.aborted) {
-          block = syntheticResult(call, CANCELLED);
-        } else {
-          toolCalls++;
-          const base = { tool: call.name, agent: opts.agent ?? 'main', ...(sessionId ? { session: sessionId } : {}), callId: call.id };
-          try {
-            // Arguments that are not valid JSON still go through the pipeline (denied there, and audited).
-            result = await opts.runner.call(
-              call.inputError ? { ...base, input: call.rawInput ?? '', malformed: call.inputError } : { ...base, input: call.input },
-              signal,
-            );
-            block = call.inputError
-              ? { ...syntheticResult(call, `Error: ${call.inputError}. The call was not run; send it again with a valid JSON object.`), status: result.status, decision: result.decision }
-              : toolResultBlock(call, result);
-          } catch (e) {
-            block = syntheticResult(call, `Error: icode failed to run this call: ${errorMessage(e)}`);
-          }
+        if (signal?.aborted) return { result, block: syntheticResult(call, CANCELLED) };
+        const base = { tool: call.name, agent: opts.agent ?? 'main', ...(sessionId ? { session: sessionId } : {}), callId: call.id };
+        try {
+          // Arguments that are not valid JSON still go through the pipeline (denied there, and audited).
+          result = await opts.runner.call(
+            call.inputError ? { ...base, input: call.rawInput ?? '', malformed: call.inputError } : { ...base, input: call.input },
+            signal,
+          );
+          block = call.inputError
+            ? { ...syntheticResult(call, `Error: ${call.inputError}. The call was not run; send it again with a valid JSON object.`), status: result.status, decision: result.decision }
+            : toolResultBlock(call, result);
+        } catch (e) {
+          block = syntheticResult(call, `Error: icode failed to run this call: ${errorMessage(e)}`);
+        }
+        return { result, block };
+      };
+      const concurrent = (call: ToolUseBlock): boolean => !call.inputError && (opts.concurrentTools?.has(call.name) ?? false);
+      for (let i = 0; i < uses.length; ) {
+        // A run of consecutive concurrent calls (sub-agents) starts together, bounded; others run alone.
+        let j = i + 1;
+        if (concurrent(uses[i]!)) while (j < uses.length && concurrent(uses[j]!)) j++;
+        const batch = uses.slice(i, j);
+        const outcomes = await mapBounded(batch, Math.max(1, opts.maxConcurrency ?? 4), runCall);
+        for (let k = 0; k < batch.length; k++) {
+          const call = batch[k]!;
+          const { result, block } = outcomes[k]!;
+          const position = i + k;
+          if (!(block.content === CANCELLED && result === null)) toolCalls++;
           if (result?.status === 'denied' && !call.inputError) {
             denials.push({ toolUseId: call.id, toolName: call.name, toolInput: call.input, reason: result.reason });
           }
+          results.push(block);
+          if (store && assistantId !== null) {
+            store.recordToolCall({
+              sessionId: sessionId!,
+              messageId: assistantId,
+              position,
+              callId: call.id,
+              tool: call.name,
+              canonicalTool: result?.tool ?? null,
+              input: call.inputError ? (call.rawInput ?? null) : call.input,
+              status: result?.status ?? 'error',
+              decision: result?.decision ?? null,
+              rule: result?.rule ?? null,
+              reason: result?.reason ?? null,
+              output: result && !call.inputError ? (result.output ?? null) : null,
+              error: result && !call.inputError ? (result.error ?? null) : block.content,
+              exitCode: result?.exitCode ?? null,
+              truncated: result?.truncated ?? false,
+              durationMs: result?.durationMs ?? null,
+              auditId: result?.auditId ?? null,
+            });
+          }
+          emit({ type: 'tool_result', turn, call, result, block });
         }
-        results.push(block);
-        if (store && assistantId !== null) {
-          store.recordToolCall({
-            sessionId: sessionId!,
-            messageId: assistantId,
-            position: i,
-            callId: call.id,
-            tool: call.name,
-            canonicalTool: result?.tool ?? null,
-            input: call.inputError ? (call.rawInput ?? null) : call.input,
-            status: result?.status ?? 'error',
-            decision: result?.decision ?? null,
-            rule: result?.rule ?? null,
-            reason: result?.reason ?? null,
-            output: result && !call.inputError ? (result.output ?? null) : null,
-            error: result && !call.inputError ? (result.error ?? null) : block.content,
-            exitCode: result?.exitCode ?? null,
-            truncated: result?.truncated ?? false,
-            durationMs: result?.durationMs ?? null,
-            auditId: result?.auditId ?? null,
-          });
-        }
-        emit({ type: 'tool_result', turn, call, result, block });
+        i = j;
       }
       const resultsMessage: Message = { role: 'user', content: results };
       const resultsId = append(resultsMessage);
@@ -399,4 +429,19 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
     }
     throw e;
   }
+}
+
+/** `fn` over `items`, at most `limit` at a time; results in the items' order. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  if (items.length === 1) return [await fn(items[0]!)];
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }

@@ -127,10 +127,39 @@ export function streamJsonLines(event: AgentEvent, sessionId: string, model: str
           status: r?.status ?? 'error',
           audit_id: r?.auditId ?? null,
           duration_ms: r ? Math.round(r.durationMs) : null,
+          // A sub-agent's call: its name, depth and the task call it runs under (a driver draws the tree).
+          ...(event.agent !== undefined ? { agent: event.agent, depth: event.depth ?? 1, parent_tool_use_id: event.parentCallId ?? null } : {}),
           ...sid,
         },
       ];
     }
+    case 'subagent_start':
+      return [
+        {
+          type: 'system',
+          subtype: 'subagent_start',
+          agent: event.agent,
+          depth: event.depth,
+          parent_tool_use_id: event.parentCallId,
+          subagent_session_id: event.sessionId,
+          description: event.description,
+          tools: event.tools,
+          ...sid,
+        },
+      ];
+    case 'subagent_result':
+      return [
+        {
+          type: 'system',
+          subtype: 'subagent_result',
+          agent: event.agent,
+          depth: event.depth,
+          parent_tool_use_id: event.parentCallId,
+          subagent_session_id: event.sessionId,
+          result: resultJson(event.result),
+          ...sid,
+        },
+      ];
     case 'user_message':
       if (event.origin === 'prompt') return [];
       return [{ type: 'user', message: { role: 'user', content: blocksJson(event.message.content) }, parent_tool_use_id: null, ...sid }];
@@ -195,10 +224,18 @@ export function textOutput(w: TextWriters): (event: AgentEvent) => void {
         const r = event.result;
         const verdict = r ? `${r.decision}${r.rule ? ` (${r.rule})` : ''} → ${r.status}` : 'not run';
         const args = event.call.inputError ? (event.call.rawInput ?? '') : brief(event.call.input);
-        w.err(`  ⏺ ${event.call.name} ${args.length > 100 ? args.slice(0, 99) + '…' : args}  [${verdict}]\n`);
-        if (event.block.isError) w.err(`    ${event.block.content.split('\n')[0]}\n`);
+        const pad = '  '.repeat(event.depth ?? 0);
+        w.err(`${pad}  ⏺ ${event.agent !== undefined ? `[${event.agent}] ` : ''}${event.call.name} ${args.length > 100 ? args.slice(0, 99) + '…' : args}  [${verdict}]\n`);
+        if (event.block.isError) w.err(`${pad}    ${event.block.content.split('\n')[0]}\n`);
         break;
       }
+      case 'subagent_start':
+        endLine();
+        w.err(`${'  '.repeat(event.depth)}  ⇢ ${event.agent} sub-agent: ${event.description}\n`);
+        break;
+      case 'subagent_result':
+        w.err(`${'  '.repeat(event.depth)}  ⇠ ${event.agent} ${event.result.aborted ? 'cancelled' : event.result.isError ? event.result.subtype : 'done'} · ${event.result.numTurns} turns · ${event.result.toolCalls} tool calls\n`);
+        break;
       case 'retry':
         w.err(`  … ${event.reason}; retrying in ${Math.ceil(event.delayMs / 1000)} s (attempt ${event.attempt + 1})\n`);
         break;

@@ -5,6 +5,7 @@
 import type { Approver } from '../approval.js';
 import type { ToolRunner } from '../pipeline-types.js';
 import type { LoopHooks } from './loop-hooks.js';
+import type { SubagentManager, SubagentSettings } from './subagents/manager.js';
 import type { ToolSpec } from './types.js';
 
 export interface RunnerOptions {
@@ -17,6 +18,8 @@ export interface RunnerOptions {
   session?: string;
   /** Who settles `ask` verdicts interactively (the TUI); without one, `ask` decides. */
   approver?: Approver;
+  /** Sub-agent settings (parallel task calls, default budgets); false: no `task` tool. */
+  subagents?: Partial<SubagentSettings> | false;
 }
 
 export interface AgentRunner {
@@ -30,6 +33,8 @@ export interface AgentRunner {
   hooks?: LoopHooks;
   /** Runs the policy's session_start hooks; resolves with the context they add, if any. */
   onSessionStart?: (sessionId: string, source: 'startup' | 'resume') => Promise<string | undefined>;
+  /** Runs the `task` tool's sub-agents; attach the run's model and session store before the loop. */
+  subagents?: SubagentManager;
   close(): Promise<void>;
 }
 
@@ -53,8 +58,20 @@ export const createPipelineRunner: RunnerFactory = async (opts) => {
     ...(opts.session ? { session: opts.session } : {}),
     ...(opts.approver ? { approver: opts.approver } : {}),
   });
+  let subagents: SubagentManager | undefined;
+  if (opts.subagents !== false) {
+    const { enableSubagents } = await import('./subagents/manager.js');
+    try {
+      // Registers `task` (a bad agent definition is a usage error naming file:line:col).
+      subagents = await enableSubagents(p, opts.subagents ?? {});
+    } catch (e) {
+      await p.close();
+      throw e;
+    }
+  }
   return {
     runner: p,
+    ...(subagents ? { subagents } : {}),
     tools: p.registry.specs(),
     policyHash: p.policyHash,
     workspace: p.workspace,
