@@ -66,6 +66,15 @@ function summarize(m: StoredMessage): string {
   return parts.join(' · ');
 }
 
+/** The sub-agent sessions under a session, depth first (each under the task call that started it). */
+function subagentTree(store: SessionStore, id: string, depth = 0): Array<{ sessionId: string; parentSessionId: string; parentCallId: string; agent: string; depth: number; status: string }> {
+  if (depth > 16) return [];
+  return store.subagentSessions(id).flatMap((l) => [
+    { ...l, depth: depth + 1, status: store.findSession(l.sessionId)?.status ?? '?' },
+    ...subagentTree(store, l.sessionId, depth + 1),
+  ]);
+}
+
 export function register(program: Command): void {
   const sessions = program.command('sessions').description('List, show, export and fork stored agent sessions');
 
@@ -112,7 +121,17 @@ export function register(program: Command): void {
         const s = store.getSession(id!);
         const messages = store.history(s.id);
         const calls = store.toolCalls(s.id);
-        if (opts.json) return printJson({ session: sessionJson(s), messages: messages.map(messageJson), tool_calls: calls.map(toolCallJson) });
+        const link = store.subagentLink(s.id);
+        const tree = subagentTree(store, s.id);
+        if (opts.json) {
+          return printJson({
+            session: sessionJson(s),
+            ...(link ? { subagent_of: { session_id: link.parentSessionId, call_id: link.parentCallId, agent: link.agent, depth: link.depth } } : {}),
+            messages: messages.map(messageJson),
+            tool_calls: calls.map(toolCallJson),
+            subagents: tree.map((n) => ({ session_id: n.sessionId, parent_session_id: n.parentSessionId, call_id: n.parentCallId, agent: n.agent, depth: n.depth, status: n.status })),
+          });
+        }
         const w = (t: string): void => void process.stdout.write(t + '\n');
         w(`session   ${s.id}${s.title ? `  “${s.title}”` : ''}`);
         w(`status    ${s.status}${s.error ? ` — ${s.error}` : ''}`);
@@ -123,6 +142,11 @@ export function register(program: Command): void {
         if (s.parentSessionId) {
           const at = s.forkMessageId === null ? 0 : (messages.find((m) => m.id === s.forkMessageId)?.seq ?? '?');
           w(`forked    from ${s.parentSessionId} at message ${at}`);
+        }
+        if (link) w(`sub-agent ${link.agent} (depth ${link.depth}) of session ${link.parentSessionId}, task call ${link.parentCallId}`);
+        if (tree.length) {
+          w('sub-agents');
+          for (const n of tree) w(`${'  '.repeat(n.depth)}└ ${n.agent} · call ${n.parentCallId} · session ${n.sessionId} · ${n.status}`);
         }
         w('');
         if (messages.length) printTable(['#', 'role', 'content', 'tokens in/out'], messages.map((m) => [m.seq, m.role, summarize(m), m.usage ? `${m.usage.inputTokens}/${m.usage.outputTokens}` : '']), 90);
