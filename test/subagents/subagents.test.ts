@@ -11,6 +11,7 @@ import { parseDefinition } from '../../engine/agent/subagents/definitions.js';
 import { SessionStore } from '../../engine/agent/sessions.js';
 import { AuditLog } from '../../engine/audit/log.js';
 import { FakeLLM, anthropicSse, type RecordedRequest } from '../agent/fake-llm.js';
+import { icodeInProcess } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 
 let llm: FakeLLM;
@@ -135,6 +136,17 @@ describe('the task tool', () => {
       log.close();
     }
 
+    // The CLI: audit list --agent explorer --json; sessions show prints the tree.
+    const cli = await icodeInProcess(['audit', 'list', '--agent', 'explorer', '--kind', 'decision', '--json', '--db', join(dir, 'audit.db')]);
+    expect(cli.code).toBe(0);
+    expect((JSON.parse(cli.stdout) as Array<{ tool: string; agent: string }>).map((row) => [row.agent, row.tool])).toEqual([
+      ['explorer', 'read'],
+      ['explorer', 'write'],
+    ]);
+    const shown = await icodeInProcess(['sessions', 'show', mainSession, '--sessions-db', join(dir, 'sessions.db')]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/sub-agents\n  └ explorer · call toolu_task1 · session [0-9a-f-]+ · success/);
+
     // Sessions: the child session hangs under the task call and ended.
     const store = SessionStore.open(join(dir, 'sessions.db'));
     try {
@@ -209,6 +221,85 @@ You write files.
     } finally {
       log.close();
     }
+  });
+
+  it("the parent policy's agent: rules match the sub-agent by name", async () => {
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      `version: 1
+name: no-explorer-reads
+extends: builtin:workspace-write
+rules:
+  - id: no-explorer-notes
+    decision: deny
+    reason: the explorer may not read notes
+    tool: read
+    agent: explorer
+`,
+    );
+    llm.enqueue(
+      anthropicSse({ toolUses: [task('toolu_t', 'explorer', 'read notes.txt')] }),
+      anthropicSse({ toolUses: [call('toolu_r', 'read', { path: 'notes.txt' })] }),
+      anthropicSse({ text: 'refused' }),
+      anthropicSse({ toolUses: [call('toolu_m', 'read', { path: 'notes.txt' })] }),
+      anthropicSse({ text: 'done' }),
+    );
+    const r = await run('go', { policy: join(dir, 'policy.yaml') });
+    expect(r.code, r.stderr).toBe(0);
+    expect(contentText(toolResults(llm.requests[2]!)[0]!)).toContain('the explorer may not read notes');
+    // The main agent is not the explorer: the same read is allowed to it.
+    expect(contentText(toolResults(llm.requests[4]!)[0]!)).toContain('the answer is 42');
+  });
+
+  it('subagent_stop hooks (the todo continuation enforcer) send a sub-agent back to work', async () => {
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      `version: 1
+name: todo
+extends: builtin:workspace-write
+hooks:
+  subagent_stop:
+    - {builtin: todo_continuation_enforcer, options: {max_reminders: 1}}
+`,
+    );
+    mkdirSync(join(ws, '.icode', 'agents'), { recursive: true });
+    writeFileSync(join(ws, '.icode', 'agents', 'planner.md'), '---\nname: planner\ndescription: Plans\ntools: [TodoWrite, read]\n---\nYou plan.\n');
+    llm.enqueue(
+      anthropicSse({ toolUses: [task('toolu_p', 'planner', 'plan it')] }),
+      anthropicSse({ toolUses: [call('toolu_p1', 'TodoWrite', { todos: [{ content: 'step one', status: 'pending' }] })] }),
+      anthropicSse({ text: 'stopping early' }),
+      anthropicSse({ text: 'finished after the reminder' }),
+      anthropicSse({ text: 'ok' }),
+    );
+    const r = await run('plan', { policy: join(dir, 'policy.yaml') });
+    expect(r.code, r.stderr).toBe(0);
+    // The child's 4th request carries the hook's reminder as its last user message.
+    expect(JSON.stringify(llm.requests[3]!.body.messages)).toContain('step one');
+    expect(contentText(toolResults(llm.requests[4]!)[0]!)).toContain('finished after the reminder');
+  });
+
+  it('a sub-agent cannot delegate unless its definition says so', async () => {
+    mkdirSync(join(ws, '.icode', 'agents'), { recursive: true });
+    writeFileSync(join(ws, '.icode', 'agents', 'lead.md'), '---\nname: lead\ndescription: Leads\ntools: task, read\ncan_delegate: true\n---\nYou lead.\n');
+    llm.enqueue(
+      anthropicSse({ toolUses: [task('toolu_1', 'lead', 'lead it')] }),
+      anthropicSse({ toolUses: [task('toolu_2', 'explorer', 'explore it')] }),
+      anthropicSse({ toolUses: [task('toolu_3', 'explorer', 'explore deeper')] }),
+      anthropicSse({ text: 'explorer done' }),
+      anthropicSse({ text: 'lead done' }),
+      anthropicSse({ text: 'ok' }),
+    );
+    const r = await run('go');
+    expect(r.code, r.stderr).toBe(0);
+    expect(toolNames(llm.requests[1]!).sort()).toEqual(['read', 'task']);
+    // The explorer (depth 2) has no task tool: its task call is a recorded deny.
+    expect(toolNames(llm.requests[2]!)).not.toContain('task');
+    expect(contentText(toolResults(llm.requests[3]!)[0]!)).toMatch(/unknown tool "task" for sub-agent explorer/);
+    const start = r.lines.filter((l) => l.subtype === 'subagent_start').map((l) => [l.agent, l.depth, l.parent_tool_use_id]);
+    expect(start).toEqual([
+      ['lead', 1, 'toolu_1'],
+      ['explorer', 2, 'toolu_2'],
+    ]);
   });
 
   it('an unknown subagent_type is an error result, not a crash', async () => {
