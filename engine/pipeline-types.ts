@@ -16,6 +16,8 @@ export interface AgentScope {
   parentCallId: string;
   /** 1 for a sub-agent of the main agent. */
   depth: number;
+  /** The top-level session: its jail runs the sub-agent's commands (one jail per session, shared). */
+  rootSession: string;
 }
 
 export interface ToolCall {

@@ -4,6 +4,8 @@ export interface ExecContext {
   session: string;
   callId: string;
   signal?: AbortSignal;
+  /** The session whose jail runs the call (a sub-agent's calls run in its top-level session's jail). */
+  jailSession?: string;
 }
 
 export interface ExecResult {

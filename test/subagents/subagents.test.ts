@@ -302,6 +302,23 @@ hooks:
     ]);
   });
 
+  it("sub-agents run their commands in their session's one jail (its private /tmp is the same)", async () => {
+    llm.enqueue(
+      anthropicSse({ toolUses: [call('toolu_m1', 'shell', { command: 'echo from-main > /tmp/icode-jail-mark' })] }),
+      anthropicSse({ toolUses: [task('toolu_t', 'fixer', 'check notes.txt')] }),
+      anthropicSse({ toolUses: [call('toolu_f1', 'shell', { command: 'cat /tmp/icode-jail-mark' })] }),
+      anthropicSse({ text: 'seen' }),
+      anthropicSse({ text: 'ok' }),
+    );
+    const r = await run('go', { policy: 'builtin:jailed' });
+    expect(r.code, r.stderr).toBe(0);
+    // The host's /tmp never saw the file: the command ran in the jail, and so did the fixer's.
+    expect(existsSync('/tmp/icode-jail-mark')).toBe(false);
+    const seen = toolResults(llm.requests[3]!)[0]!;
+    expect(seen.is_error ?? false).toBe(false);
+    expect(contentText(seen)).toContain('from-main');
+  });
+
   it('an unknown subagent_type is an error result, not a crash', async () => {
     llm.enqueue(anthropicSse({ toolUses: [task('toolu_x', 'nobody', 'do it')] }), anthropicSse({ text: 'fine' }));
     const r = await run('go');
