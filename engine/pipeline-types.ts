@@ -16,6 +16,11 @@ export interface AgentScope {
   parentCallId: string;
   /** 1 for a sub-agent of the main agent. */
   depth: number;
+  /**
+   * The agents above it, outermost first ("main", then any sub-agent that delegated): the pipeline's
+   * policy decides its calls as each of them too, so `agent:` rules that bind a parent bind its children.
+   */
+  ancestors: readonly string[];
   /** The top-level session: its jail runs the sub-agent's commands (one jail per session, shared). */
   rootSession: string;
 }

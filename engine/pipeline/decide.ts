@@ -16,7 +16,12 @@ export async function decide(p: StageDeps, c: CallState, invalid: string | null,
     try {
       const req = { tool: c.tool, input: c.input as Record<string, unknown>, agent: c.agent, workspace: p.workspace };
       // A sub-agent: the pipeline's policy intersected with its own and its ancestors' (strictest wins).
-      const v = c.scope ? decideIntersection([p.policy!, ...c.scope.policies], req) : p.policy!.decide(req);
+      // The pipeline's policy decides as the sub-agent and as each agent above it (a rule binding a parent
+      // binds its children), then every policy of the chain decides: the strictest verdict wins.
+      const policy = p.policy!;
+      const v = c.scope
+        ? decideIntersection([policy, ...c.scope.ancestors.map((agent) => ({ decide: (r: typeof req) => policy.decide({ ...r, agent }) })), ...c.scope.policies], req)
+        : policy.decide(req);
       c.decision = v.decision;
       c.rule = v.rule;
       c.reason = v.reason;

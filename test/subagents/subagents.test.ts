@@ -319,6 +319,38 @@ hooks:
     expect(contentText(seen)).toContain('from-main');
   });
 
+  it('a rule that binds a parent by agent: binds its children too; no definition may call itself main', async () => {
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      `version: 1
+name: lead-no-reads
+extends: builtin:workspace-write
+rules:
+  - id: lead-no-reads
+    decision: deny
+    reason: the lead may not read
+    tool: read
+    agent: lead
+`,
+    );
+    mkdirSync(join(ws, '.icode', 'agents'), { recursive: true });
+    writeFileSync(join(ws, '.icode', 'agents', 'lead.md'), '---\nname: lead\ndescription: Leads\ntools: task, read\ncan_delegate: true\n---\nYou lead.\n');
+    llm.enqueue(
+      anthropicSse({ toolUses: [task('toolu_1', 'lead', 'lead it')] }),
+      anthropicSse({ toolUses: [task('toolu_2', 'explorer', 'read notes.txt for me')] }),
+      anthropicSse({ toolUses: [call('toolu_3', 'read', { path: 'notes.txt' })] }),
+      anthropicSse({ text: 'could not read' }),
+      anthropicSse({ text: 'lead done' }),
+      anthropicSse({ text: 'ok' }),
+    );
+    const r = await run('go', { policy: join(dir, 'policy.yaml') });
+    expect(r.code, r.stderr).toBe(0);
+    const refused = toolResults(llm.requests[3]!)[0]!;
+    expect(refused.is_error).toBe(true);
+    expect(contentText(refused)).toContain('the lead may not read');
+    await expect(parseDefinition('/x/m.md', '---\nname: main\ndescription: M\n---\n')).rejects.toThrow('/x/m.md:2:7: name: "main" is the top-level agent');
+  });
+
   it('an unknown subagent_type is an error result, not a crash', async () => {
     llm.enqueue(anthropicSse({ toolUses: [task('toolu_x', 'nobody', 'do it')] }), anthropicSse({ text: 'fine' }));
     const r = await run('go');

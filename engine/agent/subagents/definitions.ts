@@ -203,6 +203,8 @@ export async function parseDefinition(file: string, text: string): Promise<Agent
   };
   const name = str('name', true)!;
   if (!NAME.test(name)) fail(at, nodes.get('name'), 'name', 'must be letters, digits, - or _ (at most 64)');
+  // "main" is the top-level agent's name in policies: a sub-agent may not take its rules.
+  if (name.toLowerCase() === 'main') fail(at, nodes.get('name'), 'name', '"main" is the top-level agent; choose another name');
   const description = str('description', true)!;
 
   let tools: string[] | null = null;

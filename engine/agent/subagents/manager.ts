@@ -46,6 +46,8 @@ export interface SubagentRun {
 
 interface Caller {
   name: string;
+  /** Its own name and those above it, outermost first. */
+  lineage: readonly string[];
   /** The top-level session (whose jail every sub-agent under it shares). */
   rootSession: string;
   depth: number;
@@ -87,7 +89,7 @@ export class SubagentManager implements TaskRunner {
     const def = this.definitions.get(input.subagent_type);
     if (!def) return fail(`unknown subagent_type "${input.subagent_type}" (known: ${[...this.definitions.keys()].join(', ')})`);
     const p = this.pipeline;
-    const caller: Caller = this.callers.get(ctx.session) ?? { name: 'main', rootSession: ctx.session, depth: 0, policies: [], tools: new Set(p.registry.names()) };
+    const caller: Caller = this.callers.get(ctx.session) ?? { name: 'main', lineage: ['main'], rootSession: ctx.session, depth: 0, policies: [], tools: new Set(p.registry.names()) };
     const depth = caller.depth + 1;
     if (depth > this.settings.hardMaxDepth) return fail(`sub-agents cannot nest deeper than ${this.settings.hardMaxDepth}`);
 
@@ -102,7 +104,7 @@ export class SubagentManager implements TaskRunner {
       return fail(`the ${def.name} sub-agent's policy could not be built: ${errorMessage(e)}`);
     }
     const policies = own ? [...caller.policies, own] : [...caller.policies];
-    const scope: AgentScope = { policies, tools, parentSession: ctx.session, parentCallId: ctx.callId, depth, rootSession: caller.rootSession };
+    const scope: AgentScope = { policies, tools, parentSession: ctx.session, parentCallId: ctx.callId, depth, ancestors: caller.lineage, rootSession: caller.rootSession };
 
     const childId = randomUUID();
     const store = run.sessions;
@@ -124,7 +126,7 @@ export class SubagentManager implements TaskRunner {
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout.signal]) : timeout.signal;
     const maxTokens = def.maxTokens ?? this.settings.maxTokens;
 
-    this.callers.set(childId, { name: def.name, rootSession: caller.rootSession, depth, policies, tools });
+    this.callers.set(childId, { name: def.name, lineage: [...caller.lineage, def.name], rootSession: caller.rootSession, depth, policies, tools });
     let result: RunResult | null = null;
     let crash: string | null = null;
     try {
