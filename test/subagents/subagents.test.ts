@@ -351,6 +351,27 @@ rules:
     await expect(parseDefinition('/x/m.md', '---\nname: main\ndescription: M\n---\n')).rejects.toThrow('/x/m.md:2:7: name: "main" is the top-level agent');
   });
 
+  it('the fixer writes only the files its task names', async () => {
+    llm.enqueue(
+      anthropicSse({ toolUses: [task('toolu_t', 'fixer', 'In notes.txt, change 42 to 43.')] }),
+      anthropicSse({
+        toolUses: [
+          call('toolu_e', 'edit', { path: 'notes.txt', old_string: '42', new_string: '43' }),
+          call('toolu_w', 'write', { path: 'other.txt', content: 'x' }),
+        ],
+      }),
+      anthropicSse({ text: 'changed notes.txt' }),
+      anthropicSse({ text: 'ok' }),
+    );
+    const r = await run('fix');
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(ws, 'notes.txt'), 'utf8')).toBe('the answer is 43\n');
+    expect(existsSync(join(ws, 'other.txt'))).toBe(false);
+    const [edited, wrote] = toolResults(llm.requests[2]!);
+    expect(edited!.is_error ?? false).toBe(false);
+    expect(wrote!.is_error).toBe(true);
+  });
+
   it('an unknown subagent_type is an error result, not a crash', async () => {
     llm.enqueue(anthropicSse({ toolUses: [task('toolu_x', 'nobody', 'do it')] }), anthropicSse({ text: 'fine' }));
     const r = await run('go');
