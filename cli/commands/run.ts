@@ -280,7 +280,17 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
     // session_start hooks may add context for the model (appended to the system prompt of this run).
     const startContext = (await agentRunner.onSessionStart?.(session.id, resumed ? 'resume' : 'startup')) ?? '';
     // Sub-agents (the task tool) run on the same model, store their sessions beside this one, report here.
-    agentRunner.subagents?.attach({ provider, sessions: store, onEvent, sessionId: session.id });
+    agentRunner.subagents?.attach({
+      provider,
+      sessions: store,
+      onEvent,
+      sessionId: session.id,
+      // A definition's `model: provider/model`: made like --model (same keys, config and retries).
+      providerFor: (model) => {
+        const s = parseModelSpec(model, undefined);
+        return deps.createProvider ? deps.createProvider(s) : createProvider(s, { env, config, retry, ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}), ...(maxOutputTokens ? { maxOutputTokens } : {}) });
+      },
+    });
     started = true;
     const result: RunResult = await runAgent(prompt, {
       provider,

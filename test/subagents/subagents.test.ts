@@ -10,7 +10,7 @@ import { runCommand, type RunOptions } from '../../cli/commands/run.js';
 import { parseDefinition } from '../../engine/agent/subagents/definitions.js';
 import { SessionStore } from '../../engine/agent/sessions.js';
 import { AuditLog } from '../../engine/audit/log.js';
-import { FakeLLM, anthropicSse, type RecordedRequest } from '../agent/fake-llm.js';
+import { FakeLLM, anthropicSse, openaiSse, type RecordedRequest } from '../agent/fake-llm.js';
 import { icodeInProcess } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -50,7 +50,7 @@ async function run(prompt: string, opts: Partial<RunOptions> = {}, signal?: Abor
     {
       stdout: (s) => void out.push(s),
       stderr: (s) => void err.push(s),
-      env: { HOME: dir, ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: llm.url },
+      env: { HOME: dir, ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: llm.url, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${llm.url}/v1` },
       retry: { maxRetries: 0, sleep: async () => undefined },
       ...(signal ? { signal } : {}),
     },
@@ -370,6 +370,21 @@ rules:
     const [edited, wrote] = toolResults(llm.requests[2]!);
     expect(edited!.is_error ?? false).toBe(false);
     expect(wrote!.is_error).toBe(true);
+  });
+
+  it("a definition's model: provider/model runs the sub-agent on that model", async () => {
+    mkdirSync(join(ws, '.claude', 'agents'), { recursive: true });
+    writeFileSync(join(ws, '.claude', 'agents', 'gpt.md'), '---\nname: gpt\ndescription: On another model\ntools: Read\nmodel: openai/gpt-4o-mini\n---\nYou answer.\n');
+    llm.enqueue(
+      anthropicSse({ toolUses: [task('toolu_g', 'gpt', 'say hi')] }),
+      openaiSse({ text: 'hi from gpt' }),
+      anthropicSse({ text: 'ok' }),
+    );
+    const r = await run('go');
+    expect(r.code, r.stderr).toBe(0);
+    expect(llm.requests.map((q) => q.path)).toEqual(['/v1/messages', '/v1/chat/completions', '/v1/messages']);
+    expect(llm.requests[1]!.body.model).toBe('gpt-4o-mini');
+    expect(contentText(toolResults(llm.requests[2]!)[0]!)).toContain('hi from gpt');
   });
 
   it('an unknown subagent_type is an error result, not a crash', async () => {

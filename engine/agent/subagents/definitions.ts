@@ -7,7 +7,7 @@
  *   name: reviewer
  *   description: Reviews a diff
  *   tools: Read, Grep, Glob          # or a YAML list; Claude Code's names are accepted
- *   model: inherit                   # recorded; the parent's model runs it
+ *   model: inherit                   # or provider/model; a bare name (sonnet) runs on the parent's model
  *   policy: builtin:readonly         # icode's own: builtin:NAME, a file, or inline rules
  *   max_turns: 20                    # optional budgets and delegation
  *   max_tokens: 200000

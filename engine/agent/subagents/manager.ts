@@ -42,6 +42,11 @@ export interface SubagentRun {
   onEvent?: (e: AgentEvent) => void;
   /** The main agent's session id (its calls carry it). */
   sessionId?: string;
+  /**
+   * The model for a definition's `model: provider/model` (throws when it cannot be made); without it, or
+   * for `inherit` and bare names such as Claude Code's `sonnet`, the sub-agent runs on `provider`.
+   */
+  providerFor?: (model: string) => Provider;
 }
 
 interface Caller {
@@ -106,11 +111,19 @@ export class SubagentManager implements TaskRunner {
     const policies = own ? [...caller.policies, own] : [...caller.policies];
     const scope: AgentScope = { policies, tools, parentSession: ctx.session, parentCallId: ctx.callId, depth, ancestors: caller.lineage, rootSession: caller.rootSession };
 
+    let provider = run.provider;
+    if (def.model && def.model.includes('/') && run.providerFor) {
+      try {
+        provider = run.providerFor(def.model);
+      } catch (e) {
+        return fail(`the ${def.name} sub-agent's model ${def.model} is not available: ${errorMessage(e)}`);
+      }
+    }
     const childId = randomUUID();
     const store = run.sessions;
     const system = def.system || `You are the ${def.name} sub-agent: ${def.description}`;
     if (store) {
-      store.createSession({ id: childId, title: `${def.name}: ${input.description}`, model: def.model, workspace: p.workspace, policy: `agent:${def.name}`, policyHash: own?.hash ?? null, system });
+      store.createSession({ id: childId, title: `${def.name}: ${input.description}`, model: provider === run.provider ? def.model : `${provider.id}/${provider.model}`, workspace: p.workspace, policy: `agent:${def.name}`, policyHash: own?.hash ?? null, system });
       store.linkSubagent({ sessionId: childId, parentSessionId: ctx.session, parentCallId: ctx.callId, agent: def.name, depth });
     }
     const emit = (e: AgentEvent): void => run.onEvent?.(e);
@@ -131,7 +144,7 @@ export class SubagentManager implements TaskRunner {
     let crash: string | null = null;
     try {
       result = await runAgent(input.prompt, {
-        provider: run.provider,
+        provider,
         runner: { call: (c: ToolCall, s?: AbortSignal) => p.call({ ...c, scope }, s) },
         tools: p.registry.specs().filter((t) => tools.has(t.name)),
         system,
