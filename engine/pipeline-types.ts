@@ -1,5 +1,29 @@
 /** The contract between the tool-call pipeline and its callers (CLI, replay, agent loop). */
-import type { Decision } from '../policies/types.js';
+import type { Decision, ToolRequest, Verdict } from '../policies/types.js';
+
+/**
+ * A sub-agent's narrowing of the pipeline: its calls are decided by the pipeline's policy AND every
+ * policy of `policies` (strictest wins), and a tool outside `tools` is unknown to it (a recorded deny).
+ * Set by the task tool on every call of a sub-agent; never from model input.
+ */
+export interface AgentScope {
+  /** The sub-agent's own policies and its ancestors' (outermost first), beside the pipeline's. */
+  policies: ReadonlyArray<{ decide(req: ToolRequest): Verdict }>;
+  /** Canonical names of the tools the sub-agent may call. */
+  tools: ReadonlySet<string>;
+  /** The session and the `task` call that started the sub-agent. */
+  parentSession: string;
+  parentCallId: string;
+  /** 1 for a sub-agent of the main agent. */
+  depth: number;
+  /**
+   * The agents above it, outermost first ("main", then any sub-agent that delegated): the pipeline's
+   * policy decides its calls as each of them too, so `agent:` rules that bind a parent bind its children.
+   */
+  ancestors: readonly string[];
+  /** The top-level session: its jail runs the sub-agent's commands (one jail per session, shared). */
+  rootSession: string;
+}
 
 export interface ToolCall {
   /** Tool name as the agent asked for it (aliases such as `Read` or `Bash` are accepted). */
@@ -11,6 +35,8 @@ export interface ToolCall {
   callId?: string;
   /** Set when the request could not even be read (a malformed replay line): denied with this reason. */
   malformed?: string;
+  /** The call comes from a sub-agent: decided under the intersection of policies, limited to its tools. */
+  scope?: AgentScope;
 }
 
 export type CallStatus = 'ok' | 'error' | 'denied';

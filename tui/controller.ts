@@ -167,6 +167,8 @@ export class AgentController {
       // AGENTS.md / CLAUDE.md are read for every run (never stored with the session: no duplicates on resume).
       const instructions = loadProjectInstructions(this.runner.workspace).text;
       const system = [this.opts.system ?? this.session.system ?? '', instructions, startContext].filter(Boolean).join('\n\n');
+      // Sub-agents (the task tool) run on this model; their tool events arrive with `agent`/`depth`.
+      this.runner.subagents?.attach({ provider: this.provider, sessions: this.store, onEvent, sessionId: this.session.id });
       const result = await runAgent(prompt, {
         provider: this.provider,
         runner: this.runner.runner,
@@ -176,6 +178,7 @@ export class AgentController {
         maxTurns: this.opts.maxTurns ?? DEFAULT_MAX_TURNS,
         ...(system ? { system } : {}),
         ...(this.runner.hooks ?? {}),
+        ...(this.runner.subagents?.loopOptions() ?? {}),
         signal: ctl.signal,
         onEvent: (e) => {
           if (e.type === 'assistant_message') this.lastInputTokens = e.usage.inputTokens + e.usage.cacheReadTokens + e.usage.cacheWriteTokens;

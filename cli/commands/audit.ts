@@ -33,6 +33,7 @@ interface DbOpts {
 
 interface FilterOpts extends DbOpts {
   session?: string;
+  agent?: string;
   tool?: string;
   decision?: string;
   rule?: string;
@@ -56,13 +57,14 @@ export function register(program: Command): void {
         if (opts.json) return printJson(rows);
         if (rows.length === 0) return void writeOut('no audit rows match\n');
         printTable(
-          ['seq', 'time', 'kind', 'session', 'call', 'tool/name', 'result', 'rule', 'reason/error'],
+          ['seq', 'time', 'kind', 'session', 'call', 'agent', 'tool/name', 'result', 'rule', 'reason/error'],
           rows.map((r) => [
             r.seq,
             r.ts.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
             r.kind,
             short(r.session, 12),
             short(r.callId ?? '', 14),
+            r.agent ?? '',
             r.tool ?? r.name ?? '',
             r.decision ?? r.status ?? r.result ?? '',
             r.rule ?? '',
@@ -252,6 +254,7 @@ function withDb(cmd: Command, json = true): Command {
 function withFilters(cmd: Command, defaultLimit: number | undefined): Command {
   return cmd
     .option('--session <id>', 'only this session')
+    .option('--agent <name>', 'only the rows of this agent (main, or a sub-agent such as explorer)')
     .option('--tool <name>', 'only decisions for this tool')
     .option('--decision <d>', 'only allow, ask or deny decisions')
     .option('--rule <id>', 'only decisions made by this rule')
@@ -263,6 +266,7 @@ function withFilters(cmd: Command, defaultLimit: number | undefined): Command {
 function parseFilters(o: FilterOpts): ListFilters {
   const f: ListFilters = {};
   if (o.session !== undefined) f.session = o.session;
+  if (o.agent !== undefined) f.agent = o.agent;
   if (o.tool !== undefined) f.tool = o.tool;
   if (o.rule !== undefined) f.rule = o.rule;
   if (o.decision !== undefined) {

@@ -65,7 +65,7 @@ export function register(program: Command): void {
           const decisions = log.list({ kind: 'decision', limit: 1000 });
           const rows = decisions.map((d) => {
             const detail = log.get(d.seq);
-            return { seq: d.seq, tool: d.tool, input: brief(d.input), decision: d.decision, rule: d.rule, outcome: detail?.outcome?.status ?? '(none)', hooks: detail?.hooks.filter((h) => h.result !== 'continue').map((h) => `${h.name}: ${h.result}`).join(' ') ?? '' };
+            return { seq: d.seq, agent: d.agent, tool: d.tool, input: brief(d.input), decision: d.decision, rule: d.rule, outcome: detail?.outcome?.status ?? '(none)', hooks: detail?.hooks.filter((h) => h.result !== 'continue').map((h) => `${h.name}: ${h.result}`).join(' ') ?? '' };
           });
           const verify = log.verify();
           const stats = log.stats();
@@ -73,7 +73,7 @@ export function register(program: Command): void {
             printJson({ workspace: ws, audit: auditPath, exit_code: code, transcript: out.join(''), calls: rows, stats, verify });
           } else {
             write('\naudit log: every decision was committed before its call ran\n');
-            printTable(['#', 'tool', 'input', 'policy', 'rule', 'outcome', 'hooks'], rows.map((r) => [r.seq, r.tool, r.input, r.decision, r.rule ?? '(default)', r.outcome, r.hooks]), 38);
+            printTable(['#', 'agent', 'tool', 'input', 'policy', 'rule', 'outcome', 'hooks'], rows.map((r) => [r.seq, r.agent, r.tool, r.input, r.decision, r.rule ?? '(default)', r.outcome, r.hooks]), 38);
             const by = stats.byDecision;
             write(`decisions: ${by.allow ?? 0} allow, ${by.ask ?? 0} ask, ${by.deny ?? 0} deny · outcomes: ${Object.entries(stats.byStatus).map(([k, v]) => `${v} ${k}`).join(', ')}\n`);
             write(`hash chain: ${verify.ok ? 'verified' : 'BROKEN'} over ${verify.rows} rows (head ${verify.head.slice(0, 16)}…)\n`);
@@ -92,7 +92,7 @@ export function register(program: Command): void {
 function brief(input: unknown): string {
   if (input && typeof input === 'object') {
     const o = input as Record<string, unknown>;
-    for (const k of ['command', 'path', 'pattern']) if (typeof o[k] === 'string') return o[k] as string;
+    for (const k of ['command', 'path', 'pattern', 'subagent_type']) if (typeof o[k] === 'string') return o[k] as string;
     if (Array.isArray(o.todos)) return `${o.todos.length} todos`;
   }
   return JSON.stringify(input) ?? '';

@@ -62,6 +62,8 @@ export interface RunOptions {
   streamIdleTimeout?: number;
   /** Seconds. */
   turnTimeout?: number;
+  /** Sub-agent task calls of one turn running at once. */
+  maxParallelTasks?: number;
 }
 
 /** What the command needs from the outside world; tests replace any of it. */
@@ -124,6 +126,7 @@ export function register(program: Command): void {
     .option('--sessions-db <db>', 'sessions database (default: $XDG_STATE_HOME/icode/sessions.db)')
     .option('--system <text>', 'system prompt')
     .option('--no-project-instructions', 'do not add AGENTS.md / CLAUDE.md (workspace and parents up to the repository root) to the system prompt')
+    .option('--max-parallel-tasks <n>', 'sub-agent task calls of one turn running at once (default 4)', intArg(1))
     .option('-p, --print', 'accepted for compatibility: runs are always one-shot')
     .action(async (promptWords: string[], opts: RunOptions) => {
       const ctl = new AbortController();
@@ -255,6 +258,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       policy,
       ask: opts.ask ?? 'deny',
       session: id,
+      ...(opts.maxParallelTasks ? { subagents: { maxParallel: opts.maxParallelTasks } } : {}),
       ...(opts.audit ? { audit: opts.audit } : {}),
       ...(checkpointer ? { checkpoints: checkpointer } : {}),
     });
@@ -296,6 +300,18 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
 
     // session_start hooks may add context for the model (appended to the system prompt of this run).
     const startContext = (await agentRunner.onSessionStart?.(session.id, resumed ? 'resume' : 'startup')) ?? '';
+    // Sub-agents (the task tool) run on the same model, store their sessions beside this one, report here.
+    agentRunner.subagents?.attach({
+      provider,
+      sessions: store,
+      onEvent,
+      sessionId: session.id,
+      // A definition's `model: provider/model`: made like --model (same keys, config and retries).
+      providerFor: (model) => {
+        const s = parseModelSpec(model, undefined);
+        return deps.createProvider ? deps.createProvider(s) : createProvider(s, { env, config, retry, ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}), ...(maxOutputTokens ? { maxOutputTokens } : {}) });
+      },
+    });
     started = true;
     const result: RunResult = await runAgent(prompt, {
       provider,
@@ -312,6 +328,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       ...(deps.hooks ?? {}),
       ...(checkpointer ? { onTurnEnd: endOfTurnCheckpoint(checkpointer, err) } : {}),
       ...compactionFor(provider, config, store, agentRunner, format === 'text' ? err : null),
+      ...(agentRunner.subagents?.loopOptions() ?? {}),
       onEvent,
     });
     return exitCodeFor(result);

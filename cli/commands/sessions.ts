@@ -78,6 +78,15 @@ function summarize(m: Pick<StoredMessage, 'content'>): string {
   return parts.join(' · ');
 }
 
+/** The sub-agent sessions under a session, depth first (each under the task call that started it). */
+function subagentTree(store: SessionStore, id: string, depth = 0): Array<{ sessionId: string; parentSessionId: string; parentCallId: string; agent: string; depth: number; status: string }> {
+  if (depth > 16) return [];
+  return store.subagentSessions(id).flatMap((l) => [
+    { ...l, depth: depth + 1, status: store.findSession(l.sessionId)?.status ?? '?' },
+    ...subagentTree(store, l.sessionId, depth + 1),
+  ]);
+}
+
 export function register(program: Command): void {
   const sessions = program.command('sessions').description('List, show, export, fork, checkpoint, diff, revert and compact stored agent sessions');
 
@@ -129,13 +138,17 @@ export function register(program: Command): void {
         const messages = store.history(s.id);
         const calls = store.toolCalls(s.id);
         const compactions = store.compactions(s.id);
+        const link = store.subagentLink(s.id);
+        const tree = subagentTree(store, s.id);
         if (opts.json) {
           return printJson({
             session: sessionJson(s),
+            ...(link ? { subagent_of: { session_id: link.parentSessionId, call_id: link.parentCallId, agent: link.agent, depth: link.depth } } : {}),
             messages: messages.map(messageJson),
             tool_calls: calls.map(toolCallJson),
             compactions: compactions.map((c) => ({ id: c.id, at_message: messages.find((m) => m.id === c.atMessageId)?.seq ?? null, trigger: c.trigger, created_at: c.createdAt, tokens_before: c.tokensBefore, tokens_after: c.tokensAfter, pruned: c.pruned, summary: c.summary })),
             context: compactions.length ? store.contextMessages(s.id) : null,
+            subagents: tree.map((n) => ({ session_id: n.sessionId, parent_session_id: n.parentSessionId, call_id: n.parentCallId, agent: n.agent, depth: n.depth, status: n.status })),
           });
         }
         const w = (t: string): void => void writeOut(t + '\n');
@@ -151,6 +164,11 @@ export function register(program: Command): void {
         }
         const last = compactions[compactions.length - 1];
         if (last) w(`context   compacted ${compactions.length}× (last at message ${messages.find((m) => m.id === last.atMessageId)?.seq ?? '?'}); ${opts.full ? 'full history below' : "the model's view below; --full for every message"}`);
+        if (link) w(`sub-agent ${link.agent} (depth ${link.depth}) of session ${link.parentSessionId}, task call ${link.parentCallId}`);
+        if (tree.length) {
+          w('sub-agents');
+          for (const n of tree) w(`${'  '.repeat(n.depth)}└ ${n.agent} · call ${n.parentCallId} · session ${n.sessionId} · ${n.status}`);
+        }
         w('');
         const rows: unknown[][] = [];
         if (last && !opts.full) {

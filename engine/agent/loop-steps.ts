@@ -70,61 +70,90 @@ export interface ToolBatch {
   emit: (e: AgentEvent) => void;
   /** Turns a pipeline result into the block the model gets. */
   toBlock: (call: ToolUseBlock, r: ToolCallResult) => ToolResultBlock;
+  /** Tools whose consecutive calls run concurrently (sub-agents' `task`). */
+  concurrentTools?: ReadonlySet<string>;
+  maxConcurrency?: number;
 }
 
-/** Runs the calls one after the other in the order given; the results come back in that order. */
+/**
+ * Runs the calls in the order given; a run of consecutive calls to a concurrent tool (sub-agents' `task`)
+ * starts together, at most `maxConcurrency` at a time. Results (and stored rows, and events) keep the
+ * model's order.
+ */
 export async function runToolBatch(uses: readonly ToolUseBlock[], b: ToolBatch): Promise<{ results: ToolResultBlock[]; calls: number; denials: RunResult['denials'] }> {
   const results: ToolResultBlock[] = [];
   const denials: RunResult['denials'] = [];
   let calls = 0;
-  for (let i = 0; i < uses.length; i++) {
-    const call = uses[i]!;
+  // One call through the pipeline (or not run, when cancelled): its result and the block for the model.
+  const runCall = async (call: ToolUseBlock): Promise<{ result: ToolCallResult | null; block: ToolResultBlock }> => {
+    if (b.signal?.aborted) return { result: null, block: syntheticResult(call, CANCELLED) };
     let result: ToolCallResult | null = null;
     let block: ToolResultBlock;
-    if (b.signal?.aborted) {
-      block = syntheticResult(call, CANCELLED);
-    } else {
-      calls++;
-      const base = { tool: call.name, agent: b.agent, ...(b.sessionId ? { session: b.sessionId } : {}), callId: call.id };
-      try {
-        // Arguments that are not valid JSON still go through the pipeline (denied there, and audited).
-        result = await b.runner.call(
-          call.inputError ? { ...base, input: call.rawInput ?? '', malformed: call.inputError } : { ...base, input: call.input },
-          b.signal,
-        );
-        block = call.inputError
-          ? { ...syntheticResult(call, `Error: ${call.inputError}. The call was not run; send it again with a valid JSON object.`), status: result.status, decision: result.decision }
-          : b.toBlock(call, result);
-      } catch (e) {
-        block = syntheticResult(call, `Error: icode failed to run this call: ${errorMessage(e)}`);
-      }
+    const base = { tool: call.name, agent: b.agent, ...(b.sessionId ? { session: b.sessionId } : {}), callId: call.id };
+    try {
+      // Arguments that are not valid JSON still go through the pipeline (denied there, and audited).
+      result = await b.runner.call(call.inputError ? { ...base, input: call.rawInput ?? '', malformed: call.inputError } : { ...base, input: call.input }, b.signal);
+      block = call.inputError
+        ? { ...syntheticResult(call, `Error: ${call.inputError}. The call was not run; send it again with a valid JSON object.`), status: result.status, decision: result.decision }
+        : b.toBlock(call, result);
+    } catch (e) {
+      block = syntheticResult(call, `Error: icode failed to run this call: ${errorMessage(e)}`);
+    }
+    return { result, block };
+  };
+  const concurrent = (call: ToolUseBlock): boolean => !call.inputError && (b.concurrentTools?.has(call.name) ?? false);
+  for (let i = 0; i < uses.length; ) {
+    let j = i + 1;
+    if (concurrent(uses[i]!)) while (j < uses.length && concurrent(uses[j]!)) j++;
+    const group = uses.slice(i, j);
+    const outcomes = await mapBounded(group, Math.max(1, b.maxConcurrency ?? 4), runCall);
+    for (let k = 0; k < group.length; k++) {
+      const call = group[k]!;
+      const { result, block } = outcomes[k]!;
+      if (!(block.content === CANCELLED && result === null)) calls++;
       if (result?.status === 'denied' && !call.inputError) {
         denials.push({ toolUseId: call.id, toolName: call.name, toolInput: call.input, reason: result.reason });
       }
+      results.push(block);
+      if (b.store && b.assistantId !== null) {
+        b.store.recordToolCall({
+          sessionId: b.sessionId!,
+          messageId: b.assistantId,
+          position: i + k,
+          callId: call.id,
+          tool: call.name,
+          canonicalTool: result?.tool ?? null,
+          input: call.inputError ? (call.rawInput ?? null) : call.input,
+          status: result?.status ?? 'error',
+          decision: result?.decision ?? null,
+          rule: result?.rule ?? null,
+          reason: result?.reason ?? null,
+          output: result && !call.inputError ? (result.output ?? null) : null,
+          error: result && !call.inputError ? (result.error ?? null) : block.content,
+          exitCode: result?.exitCode ?? null,
+          truncated: result?.truncated ?? false,
+          durationMs: result?.durationMs ?? null,
+          auditId: result?.auditId ?? null,
+        });
+      }
+      b.emit({ type: 'tool_result', turn: b.turn, call, result, block });
     }
-    results.push(block);
-    if (b.store && b.assistantId !== null) {
-      b.store.recordToolCall({
-        sessionId: b.sessionId!,
-        messageId: b.assistantId,
-        position: i,
-        callId: call.id,
-        tool: call.name,
-        canonicalTool: result?.tool ?? null,
-        input: call.inputError ? (call.rawInput ?? null) : call.input,
-        status: result?.status ?? 'error',
-        decision: result?.decision ?? null,
-        rule: result?.rule ?? null,
-        reason: result?.reason ?? null,
-        output: result && !call.inputError ? (result.output ?? null) : null,
-        error: result && !call.inputError ? (result.error ?? null) : block.content,
-        exitCode: result?.exitCode ?? null,
-        truncated: result?.truncated ?? false,
-        durationMs: result?.durationMs ?? null,
-        auditId: result?.auditId ?? null,
-      });
-    }
-    b.emit({ type: 'tool_result', turn: b.turn, call, result, block });
+    i = j;
   }
   return { results, calls, denials };
+}
+
+/** `fn` over `items`, at most `limit` at a time; results in the items' order. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  if (items.length === 1) return [await fn(items[0]!)];
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }

@@ -69,12 +69,24 @@ export type AgentEvent =
   | { type: 'turn_start'; turn: number }
   | { type: 'retry'; turn: number; attempt: number; delayMs: number; reason: string; status?: number }
   | { type: 'text_delta'; turn: number; text: string }
-  /** The model asked for a call (streamed); it has not been decided yet. */
-  | { type: 'tool_use'; turn: number; call: ToolUseBlock }
+  /** The model asked for a call (streamed); it has not been decided yet. A sub-agent's carries its name, depth and task call. */
+  | ({ type: 'tool_use'; turn: number; call: ToolUseBlock } & SubagentFields)
   | { type: 'assistant_message'; turn: number; message: Message; messageId: number | null; usage: Usage; costUsd: number | null; stopReason: StopReason }
   /** A call went through the pipeline (result null: it never reached it — bad arguments, cancelled). */
-  | { type: 'tool_result'; turn: number; call: ToolUseBlock; result: ToolCallResult | null; block: ToolResultBlock }
+  | ({ type: 'tool_result'; turn: number; call: ToolUseBlock; result: ToolCallResult | null; block: ToolResultBlock } & SubagentFields)
+  /** A `task` call started a sub-agent (its tool events follow, carrying its name and depth). */
+  | { type: 'subagent_start'; agent: string; depth: number; parentCallId: string; sessionId: string | null; description: string; tools: string[] }
+  /** The sub-agent finished (or was cancelled); its report goes back to its parent as the task's result. */
+  | { type: 'subagent_result'; agent: string; depth: number; parentCallId: string; sessionId: string | null; result: RunResult }
   | { type: 'result'; result: RunResult };
+
+/** Set on the tool events of a sub-agent (absent for the main agent's own calls). */
+export interface SubagentFields {
+  agent?: string;
+  depth?: number;
+  /** The `task` call that started the sub-agent. */
+  parentCallId?: string;
+}
 
 export interface LoopState {
   sessionId: string | null;
@@ -121,6 +133,12 @@ export interface LoopOptions {
   maxCostUsd?: number;
   maxOutputTokens?: number;
   signal?: AbortSignal;
+  /**
+   * Tools whose consecutive calls in one model turn run concurrently (the `task` tool: sub-agents), at
+   * most `maxConcurrency` at a time; every other call runs alone, in order. Results keep the model's order.
+   */
+  concurrentTools?: ReadonlySet<string>;
+  maxConcurrency?: number;
   onEvent?: (event: AgentEvent) => void;
   onUserPrompt?: (prompt: string, state: { sessionId: string | null }) => UserPromptHookResult | void | Promise<UserPromptHookResult | void>;
   onStop?: (state: LoopState) => StopHookResult | void | Promise<StopHookResult | void>;
@@ -319,7 +337,7 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
       }
       stopHookActive = false;
 
-      const batch = await runToolBatch(uses, { runner: opts.runner, agent: opts.agent ?? 'main', sessionId, store, assistantId, turn, signal, emit, toBlock: toolResultBlock });
+      const batch = await runToolBatch(uses, { runner: opts.runner, agent: opts.agent ?? 'main', sessionId, store, assistantId, turn, signal, emit, toBlock: toolResultBlock, ...(opts.concurrentTools ? { concurrentTools: opts.concurrentTools } : {}), ...(opts.maxConcurrency ? { maxConcurrency: opts.maxConcurrency } : {}) });
       toolCalls += batch.calls;
       denials.push(...batch.denials);
       const results = batch.results;
@@ -340,3 +358,4 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
     throw e;
   }
 }
+

@@ -132,10 +132,39 @@ export function streamJsonLines(event: AgentEvent, sessionId: string, model: str
           status: r?.status ?? 'error',
           audit_id: r?.auditId ?? null,
           duration_ms: r ? Math.round(r.durationMs) : null,
+          // A sub-agent's call: its name, depth and the task call it runs under (a driver draws the tree).
+          ...(event.agent !== undefined ? { agent: event.agent, depth: event.depth ?? 1, parent_tool_use_id: event.parentCallId ?? null } : {}),
           ...sid,
         },
       ];
     }
+    case 'subagent_start':
+      return [
+        {
+          type: 'system',
+          subtype: 'subagent_start',
+          agent: event.agent,
+          depth: event.depth,
+          parent_tool_use_id: event.parentCallId,
+          subagent_session_id: event.sessionId,
+          description: event.description,
+          tools: event.tools,
+          ...sid,
+        },
+      ];
+    case 'subagent_result':
+      return [
+        {
+          type: 'system',
+          subtype: 'subagent_result',
+          agent: event.agent,
+          depth: event.depth,
+          parent_tool_use_id: event.parentCallId,
+          subagent_session_id: event.sessionId,
+          result: resultJson(event.result),
+          ...sid,
+        },
+      ];
     case 'user_message':
       if (event.origin === 'prompt') return [];
       return [{ type: 'user', message: { role: 'user', content: blocksJson(event.message.content) }, parent_tool_use_id: null, ...sid }];
@@ -243,7 +272,8 @@ export function textOutput(raw: TextWriters): (event: AgentEvent) => void {
           ? `${paint(verdictHue(r.decision), r.decision)}${r.rule ? ` (${terminalSafeLine(r.rule)})` : ''} → ${paint(verdictHue(r.status), r.status)}${exit}${took}`
           : paint('red', 'not run');
         const args = terminalSafeLine(event.call.inputError ? (event.call.rawInput ?? '') : brief(event.call.input));
-        w.err(`  ${paint(r?.status === 'ok' ? 'green' : 'red', '⏺')} ${paint('bold', terminalSafeLine(event.call.name))} ${args.length > 100 ? args.slice(0, 99) + '…' : args}  [${verdict}]\n`);
+        const pad = '  '.repeat(event.depth ?? 0);
+        w.err(`${pad}  ${paint(r?.status === 'ok' ? 'green' : 'red', '⏺')} ${event.agent !== undefined ? `[${terminalSafeLine(event.agent)}] ` : ''}${paint('bold', terminalSafeLine(event.call.name))} ${args.length > 100 ? args.slice(0, 99) + '…' : args}  [${verdict}]\n`);
         const input = (event.call.input ?? {}) as Record<string, unknown>;
         if (event.block.isError) block(event.block.content, 'red');
         else if (r?.tool === 'edit' && typeof input.old_string === 'string' && typeof input.new_string === 'string') {
@@ -254,6 +284,13 @@ export function textOutput(raw: TextWriters): (event: AgentEvent) => void {
         } else if (r?.tool === 'shell' || r?.tool === 'web_fetch') block(event.block.content, 'grey');
         break;
       }
+      case 'subagent_start':
+        endLine();
+        w.err(`${'  '.repeat(event.depth)}  ⇢ ${event.agent} sub-agent: ${event.description}\n`);
+        break;
+      case 'subagent_result':
+        w.err(`${'  '.repeat(event.depth)}  ⇠ ${event.agent} ${event.result.aborted ? 'cancelled' : event.result.isError ? event.result.subtype : 'done'} · ${event.result.numTurns} turns · ${event.result.toolCalls} tool calls\n`);
+        break;
       case 'retry':
         w.err(`  … ${safe(event.reason)}; retrying in ${Math.ceil(event.delayMs / 1000)} s (attempt ${event.attempt + 1})\n`);
         break;

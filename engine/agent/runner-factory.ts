@@ -7,6 +7,7 @@ import type { ToolRunner } from '../pipeline-types.js';
 import type { Checkpointer } from '../state/checkpointer.js';
 import type { LoopHooks } from './loop-hooks.js';
 import type { PreCompactAnswer, PreCompactInfo } from './compaction.js';
+import type { SubagentManager, SubagentSettings } from './subagents/manager.js';
 import type { ToolSpec } from './types.js';
 
 export interface RunnerOptions {
@@ -21,6 +22,8 @@ export interface RunnerOptions {
   checkpoints?: Checkpointer;
   /** Who settles `ask` verdicts interactively (the TUI); without one, `ask` decides. */
   approver?: Approver;
+  /** Sub-agent settings (parallel task calls, default budgets); false: no `task` tool. */
+  subagents?: Partial<SubagentSettings> | false;
 }
 
 export interface AgentRunner {
@@ -36,6 +39,8 @@ export interface AgentRunner {
   onSessionStart?: (sessionId: string, source: 'startup' | 'resume') => Promise<string | undefined>;
   /** Runs the policy's pre_compact hooks (veto, or context kept with the summary). */
   onPreCompact?: (info: PreCompactInfo) => Promise<PreCompactAnswer>;
+  /** Runs the `task` tool's sub-agents; attach the run's model and session store before the loop. */
+  subagents?: SubagentManager;
   close(): Promise<void>;
 }
 
@@ -61,8 +66,20 @@ export const createPipelineRunner: RunnerFactory = async (opts) => {
     ...(opts.approver ? { approver: opts.approver } : {}),
     hooksMustLoad: true,
   });
+  let subagents: SubagentManager | undefined;
+  if (opts.subagents !== false) {
+    const { enableSubagents } = await import('./subagents/manager.js');
+    try {
+      // Registers `task` (a bad agent definition is a usage error naming file:line:col).
+      subagents = await enableSubagents(p, opts.subagents ?? {});
+    } catch (e) {
+      await p.close();
+      throw e;
+    }
+  }
   return {
     runner: p,
+    ...(subagents ? { subagents } : {}),
     tools: p.registry.specs(),
     policyHash: p.policyHash,
     workspace: p.workspace,

@@ -284,6 +284,27 @@ const SESSION_COLUMNS = `s.*, (SELECT seq FROM messages WHERE id = s.head_messag
 
 const now = (): string => new Date().toISOString();
 
+/** A sub-agent's session is linked to the parent session and the `task` call that started it. */
+const SUBAGENT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS subagent_sessions (
+  session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+  parent_session_id TEXT NOT NULL REFERENCES sessions(id),
+  parent_call_id TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  depth INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS subagent_sessions_parent ON subagent_sessions(parent_session_id);
+`;
+
+/** A child session: which sub-agent ran in it, for which `task` call of which session. */
+export interface SubagentLink {
+  sessionId: string;
+  parentSessionId: string;
+  parentCallId: string;
+  agent: string;
+  depth: number;
+}
+
 export interface CreateSessionOptions {
   /** Chosen by the caller (e.g. so the audit rows can carry it before the session exists). */
   id?: string;
@@ -338,6 +359,8 @@ export class SessionStore {
           db.pragma(`application_id = ${ICODE_APP_IDS.sessions}`);
         }).immediate();
       }
+      // Additive: databases made before sub-agents gain the link table on their next writable open.
+      if (!opts.readonly) db.exec(SUBAGENT_SCHEMA);
     } catch (e) {
       db.close();
       if (e instanceof InputError || file === ':memory:') throw e;
@@ -361,6 +384,35 @@ export class SessionStore {
       )
       .run(id, t, t, opts.title ?? null, opts.model ?? null, opts.workspace ?? null, opts.policy ?? null, opts.policyHash ?? null, opts.system ?? null);
     return this.getSession(id);
+  }
+
+  /** Links a sub-agent's session to its parent session and the `task` call that started it. */
+  linkSubagent(link: SubagentLink): void {
+    this.db
+      .prepare('INSERT INTO subagent_sessions (session_id, parent_session_id, parent_call_id, agent, depth) VALUES (?, ?, ?, ?, ?)')
+      .run(link.sessionId, link.parentSessionId, link.parentCallId, link.agent, link.depth);
+  }
+
+  /** The sub-agent sessions a session started, in the order they started. */
+  subagentSessions(parentSessionId: string): SubagentLink[] {
+    if (!this.hasSubagentTable()) return [];
+    const rows = this.db
+      .prepare('SELECT session_id, parent_session_id, parent_call_id, agent, depth FROM subagent_sessions WHERE parent_session_id = ? ORDER BY rowid')
+      .all(parentSessionId) as Array<{ session_id: string; parent_session_id: string; parent_call_id: string; agent: string; depth: number }>;
+    return rows.map((r) => ({ sessionId: r.session_id, parentSessionId: r.parent_session_id, parentCallId: r.parent_call_id, agent: r.agent, depth: r.depth }));
+  }
+
+  /** The link of a sub-agent's session, or null for a top-level session. */
+  subagentLink(sessionId: string): SubagentLink | null {
+    if (!this.hasSubagentTable()) return null;
+    const r = this.db.prepare('SELECT session_id, parent_session_id, parent_call_id, agent, depth FROM subagent_sessions WHERE session_id = ?').get(sessionId) as
+      | { session_id: string; parent_session_id: string; parent_call_id: string; agent: string; depth: number }
+      | undefined;
+    return r ? { sessionId: r.session_id, parentSessionId: r.parent_session_id, parentCallId: r.parent_call_id, agent: r.agent, depth: r.depth } : null;
+  }
+
+  private hasSubagentTable(): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'subagent_sessions'").get() !== undefined;
   }
 
   /** A session by full id or by a unique prefix (at least 4 characters). */

@@ -65,6 +65,8 @@ export interface DecisionRecord {
   approval?: string;
   /** Workspace root the call was decided for (lets `icode audit explain` re-decide it). */
   workspace?: string;
+  /** Extra detail (redacted JSON), e.g. a sub-agent's parent call: `{parent_session, parent_call_id, depth}`. */
+  data?: unknown;
 }
 
 /** What happened when the call ran (or was refused), recorded after it. */
@@ -141,6 +143,8 @@ export interface AuditRow {
 
 export interface ListFilters {
   session?: string;
+  /** Rows of one agent: its decisions, and the outcomes and hook rows of those calls. */
+  agent?: string;
   tool?: string;
   decision?: Decision;
   rule?: string;
@@ -268,7 +272,7 @@ const SORTED = [...COLUMNS].map((c, i) => [c, i] as const).sort((a, b) => (a[0] 
 const COL = Object.fromEntries(COLUMNS.map((c, i) => [c, i])) as Record<Column, number>;
 /** Columns each kind may set; the others stay null (binding fewer parameters is measurably faster). */
 const KIND_COLUMNS: Readonly<Record<AuditKind, readonly Column[]>> = {
-  decision: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'agent', 'tool', 'workspace', 'input', 'decision', 'rule', 'reason', 'policy_hash', 'jail', 'approval', 'input_hash', 'mac_key'],
+  decision: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'agent', 'tool', 'workspace', 'input', 'decision', 'rule', 'reason', 'policy_hash', 'jail', 'approval', 'data', 'input_hash', 'mac_key'],
   outcome: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'status', 'exit_code', 'bytes', 'duration_ms', 'output_hash', 'truncated', 'error', 'error_code', 'mac_key'],
   hook: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'name', 'phase', 'result', 'reason', 'duration_ms', 'error', 'data', 'mac_key'],
   event: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'name', 'data', 'mac_key'],
@@ -590,6 +594,7 @@ export class AuditLog {
       cells[COL.jail] = rec.jail === undefined ? null : clean(String(rec.jail));
       cells[COL.approval] = rec.approval === undefined ? null : redactText(String(rec.approval));
       cells[COL.input_hash] = inputHash(rec.input, this.key?.key ?? null);
+      cells[COL.data] = rec.data === undefined ? null : this.json(rec.data);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -1215,6 +1220,13 @@ function buildWhere(f: ListFilters, alias = ''): { where: string; params: Cell[]
     }
   };
   eq('session', f.session);
+  if (f.agent !== undefined) {
+    const t = alias ? alias.slice(0, -1) : 'audit';
+    conds.push(
+      `(${alias}agent = ? OR (${alias}kind IN ('outcome', 'hook') AND EXISTS (SELECT 1 FROM audit a2 WHERE a2.kind = 'decision' AND a2.session = ${t}.session AND a2.call_id = ${t}.call_id AND a2.agent = ?)))`,
+    );
+    params.push(f.agent, f.agent);
+  }
   eq('tool', f.tool);
   eq('decision', f.decision);
   eq('rule', f.rule);

@@ -41,7 +41,7 @@ export class ShellExecutor implements Executor {
     const timeoutMs = typeof input.timeout_ms === 'number' ? input.timeout_ms : (this.settings?.shellTimeoutMs ?? DEFAULT_TIMEOUT_MS);
     let jail: ShellJail;
     try {
-      jail = await this.jailFor(ctx.session);
+      jail = await this.jailFor(ctx.jailSession ?? ctx.session);
     } catch (e) {
       return { ok: false, output: '', error: `shell refused: ${(e as Error).message}`, code: 'jail_unavailable', truncated: false, bytes: 0 };
     }

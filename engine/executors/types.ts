@@ -6,6 +6,8 @@ export interface ExecContext {
   /** The agent that made the call (executors that decide again while they run: web_fetch). */
   agent?: string;
   signal?: AbortSignal;
+  /** The session whose jail runs the call (a sub-agent's calls run in its top-level session's jail). */
+  jailSession?: string;
 }
 
 export interface ExecResult {

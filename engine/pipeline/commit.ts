@@ -23,6 +23,8 @@ export async function commitDecision(p: StageDeps, c: CallState): Promise<ToolCa
     jail: c.def?.kind === 'shell' ? c.executor?.describe() : undefined,
     approval: c.approval,
     workspace: p.workspace,
+    // A sub-agent's row names the task call that started it.
+    ...(c.scope ? { data: { parent_session: c.scope.parentSession, parent_call_id: c.scope.parentCallId, depth: c.scope.depth } } : {}),
   };
   try {
     c.auditId = await p.audit.recordDecision(record);

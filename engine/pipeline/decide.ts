@@ -2,6 +2,7 @@
  * Stage 2, decide: the policy decides a valid call (allow / ask / deny); an `ask` is settled by the
  * approver (or its timeout) here, before anything is recorded or run.
  */
+import { decideIntersection } from '../../policies/index.js';
 import { settleAsk } from '../approval.js';
 import type { CallState, StageDeps } from './state.js';
 
@@ -13,7 +14,14 @@ export async function decide(p: StageDeps, c: CallState, invalid: string | null,
     c.reason = invalid;
   } else {
     try {
-      const v = p.policy!.decide({ tool: c.tool, input: c.input as Record<string, unknown>, agent: c.agent, workspace: p.workspace });
+      const req = { tool: c.tool, input: c.input as Record<string, unknown>, agent: c.agent, workspace: p.workspace };
+      // A sub-agent: the pipeline's policy intersected with its own and its ancestors' (strictest wins).
+      // The pipeline's policy decides as the sub-agent and as each agent above it (a rule binding a parent
+      // binds its children), then every policy of the chain decides: the strictest verdict wins.
+      const policy = p.policy!;
+      const v = c.scope
+        ? decideIntersection([policy, ...c.scope.ancestors.map((agent) => ({ decide: (r: typeof req) => policy.decide({ ...r, agent }) })), ...c.scope.policies], req)
+        : policy.decide(req);
       c.decision = v.decision;
       c.rule = v.rule;
       c.reason = v.reason;

@@ -5,7 +5,7 @@ import type { HookRunner } from '../../sandbox/hooks/index.js';
 import type { Approver } from '../approval.js';
 import type { AuditLog } from '../audit/log.js';
 import type { Executor } from '../executors/types.js';
-import type { StageTimings } from '../pipeline-types.js';
+import type { AgentScope, StageTimings } from '../pipeline-types.js';
 import type { ToolDefinition } from '../tools/definition.js';
 import type { ToolRegistry } from '../tools/registry.js';
 
@@ -35,6 +35,8 @@ export interface CallState {
   callId: string;
   readonly session: string;
   readonly agent: string;
+  /** A sub-agent's narrowing (its policies, its tools, its parent call). */
+  readonly scope?: AgentScope;
   /** Canonical tool name, or the name as given when unknown. */
   readonly tool: string;
   /** The input in the tool's own field names (an alias's renamed). */

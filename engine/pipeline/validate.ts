@@ -37,6 +37,7 @@ export function openCall(p: StageDeps, call: ToolCall, defaultSession: string, s
     callId: call.callId ?? randomUUID(),
     session: call.session ?? defaultSession,
     agent: call.agent ?? 'main',
+    ...(call.scope ? { scope: call.scope } : {}),
     tool: def?.name ?? String(call.tool),
     input,
     def,
@@ -65,6 +66,8 @@ export function validate(p: StageDeps, c: CallState, malformed: string | undefin
   c.refusal = 'bad_input';
   if (!c.def) return `unknown tool "${c.tool}" (known: ${p.registry.names().join(', ')})`;
   c.refusal = undefined;
+  // A sub-agent knows only its own tools: anything else is unknown to it, whatever the policies say.
+  if (c.scope && !c.scope.tools.has(c.def.name)) return `unknown tool "${c.tool}" for sub-agent ${c.agent} (its tools: ${[...c.scope.tools].join(', ') || 'none'})`;
   if (!c.executor) return `no executor runs tools of kind "${c.def.kind}" here, so ${c.tool} cannot run`;
   const invalid = p.registry.validate(c.tool, c.input);
   if (invalid !== null) c.refusal = 'bad_input';

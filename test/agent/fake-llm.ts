@@ -22,6 +22,12 @@ export type FakeResponse =
       cutAfter?: number;
       /** After the frames, keep the response open until the client leaves. */
       hang?: boolean;
+      /**
+       * Send nothing until this many requests have arrived in all (proves concurrency: with calls made
+       * one after the other the later request never comes, and the response is sent after `holdMs`).
+       */
+      holdUntilRequests?: number;
+      holdMs?: number;
       headers?: Record<string, string>;
     }
   | { kind: 'status'; status: number; body: unknown; headers?: Record<string, string> };
@@ -35,6 +41,9 @@ export interface RecordedRequest {
 
 export class FakeLLM {
   readonly requests: RecordedRequest[] = [];
+  /** What happened, in order: `request N` when request N (0-based) arrived, `done N` when its response ended. */
+  readonly timeline: string[] = [];
+  private arrivals: Array<() => void> = [];
   private readonly queue: FakeResponse[] = [];
   private readonly sockets = new Set<Socket>();
   private server: Server | null = null;
@@ -75,6 +84,10 @@ export class FakeLLM {
       headers: req.headers,
       body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
     });
+    const n = this.requests.length - 1;
+    this.timeline.push(`request ${n}`);
+    for (const wake of this.arrivals.splice(0)) wake();
+    res.on('close', () => this.timeline.push(`done ${n}`));
     const next = this.queue.shift();
     if (!next) {
       res.writeHead(500, { 'content-type': 'application/json' });
@@ -85,6 +98,18 @@ export class FakeLLM {
       res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
       res.end(JSON.stringify(next.body));
       return;
+    }
+    if (next.holdUntilRequests !== undefined) {
+      const until = Date.now() + (next.holdMs ?? 3000);
+      while (this.requests.length < next.holdUntilRequests && Date.now() < until) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, Math.max(0, until - Date.now()));
+          this.arrivals.push(() => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      }
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...next.headers });
     res.flushHeaders();
