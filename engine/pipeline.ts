@@ -250,6 +250,8 @@ class ToolPipeline implements Pipeline, StageDeps {
     if (hookDenial !== null) return recordDenied(this, c, hookDenial);
 
     const result = (await checkpointBefore(this.checkpoints, c)) ?? (await dispatch(c, signal));
+    // A file changed outside the jail: the jail's overlay must show it to the next command.
+    if (result.ok && c.def?.mutates && c.def.kind !== 'shell') (this.executors.get('shell') as { workspaceChanged?: () => void } | undefined)?.workspaceChanged?.();
     clock.lap('execute');
     const text = await postHooks(this, c, result);
     clock.lap('postHooks');

@@ -73,6 +73,11 @@ export class ShellExecutor implements Executor {
     };
   }
 
+  /** The fs tools changed the workspace: every jail shows it to its next command (a fresh overlay view). */
+  workspaceChanged(): void {
+    for (const j of this.jails.values()) void j.then((jail) => jail.markWorkspaceChanged()).catch(() => undefined);
+  }
+
   private jailFor(session: string): Promise<ShellJail> {
     if (this.closed) return Promise.reject(new Error('the session is closed'));
     let jail = this.jails.get(session);

@@ -478,12 +478,44 @@ export class ShellJail {
     return bootTicksNow() - elapsedTicks - 1;
   }
 
+  /**
+   * Something outside the jail (the fs tools) changed the workspace. An overlay does not refresh its
+   * cached view of the lower layer (a file replaced by rename keeps showing its old inode), so the next
+   * command gets a fresh overlay mount: what the agent wrote with `write`/`edit` is what its shell sees.
+   */
+  markWorkspaceChanged(): void {
+    this.lowerChanged = true;
+  }
+
+  private lowerChanged = false;
+
+  /** Gates what is pending and mounts a fresh layer, with the jail frozen (see markWorkspaceChanged). */
+  private async refreshLayer(inst: Instance): Promise<GateResult | undefined> {
+    if (!this.cfg.gate || !this.lowerChanged || !inst.alive || !inst.pidNs) return undefined;
+    this.lowerChanged = false;
+    const frozen = await freezeJail(inst.root, inst.pidNs);
+    try {
+      const gated = this.gateLayers(inst, true);
+      const live = this.layer;
+      // gateLayers remounts only a used layer; an unused one is replaced too, for its fresh view.
+      if (live && live.root === inst.root && readdirSync(live.scan.upper).length === 0) {
+        this.layer = this.mountNewLayer(inst, false);
+        this.oldLayers.push(live);
+      }
+      return gated;
+    } finally {
+      thawJail(frozen);
+    }
+  }
+
   private async runNow(command: string, o: Required<Omit<ShellRunOptions, 'signal'>> & { signal?: AbortSignal }): Promise<ShellResult> {
     const t0 = performance.now();
     if (o.signal?.aborted) throw abortError(o.signal);
     const notes: string[] = [];
     const collector = new OutputCollector(o.maxOutputBytes);
     let inst = await this.ensureInstance(notes);
+    const before = await this.refreshLayer(inst);
+    if (before?.refusals.length) notes.push(`[icode: before this command, the change gate refused: ${before.refusals.map((r) => `${r.path} (${r.reason})`).join('; ')}]`);
     for (let attempt = 0; ; attempt++) {
       const r = await this.once(inst, command, o, collector);
       const out = r.outcome;

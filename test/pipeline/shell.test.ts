@@ -105,3 +105,18 @@ describe('Claude Code command hooks run inside the jail', () => {
     expect(fine.output).toContain('fine');
   });
 });
+
+describe('the file tools and the jailed shell see one workspace', () => {
+  it('a file edited or written with the fs tools is what the next shell command reads (the overlay is refreshed)', async () => {
+    const p = await open('fs-then-shell', 'version: 1\nextends: builtin:jailed\n');
+    await p.call({ tool: 'write', input: { path: 'seen.txt', content: 'version one\n' } });
+    expect((await p.call({ tool: 'shell', input: { command: 'cat seen.txt' } })).output).toContain('version one');
+    const edit = await p.call({ tool: 'edit', input: { path: 'seen.txt', old_string: 'one', new_string: 'two' } });
+    expect(edit.status).toBe('ok');
+    const again = await p.call({ tool: 'shell', input: { command: 'cat seen.txt' } });
+    expect(again.output).toContain('version two');
+    expect(again.output).not.toContain('version one');
+    await p.call({ tool: 'write', input: { path: 'seen.txt', content: 'version three\n' } });
+    expect((await p.call({ tool: 'shell', input: { command: 'cat seen.txt' } })).output).toContain('version three');
+  });
+});
