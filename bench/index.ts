@@ -4,7 +4,8 @@ import { fsPoolScenario } from './scenarios/fs.js';
 import { hooksScenario } from './scenarios/hooks.js';
 import { policyFileScenario, policyShellScenario } from './scenarios/policy.js';
 import { shellScenario } from './scenarios/shell.js';
+import { startupScenario } from './scenarios/startup.js';
 import { toolsReadScenario } from './scenarios/tools-read.js';
 import type { Scenario } from './types.js';
 
-export const SCENARIOS: readonly Scenario[] = [policyFileScenario, policyShellScenario, auditScenario, fsPoolScenario, toolsReadScenario, shellScenario, hooksScenario];
+export const SCENARIOS: readonly Scenario[] = [policyFileScenario, policyShellScenario, auditScenario, fsPoolScenario, toolsReadScenario, shellScenario, hooksScenario, startupScenario];

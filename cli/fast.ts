@@ -4,10 +4,17 @@
  * neither pays for the SDKs, the TUI or the tool executors that the full command tree imports.
  */
 import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { packageRoot } from '../policies/package-root.js';
 import { register as registerGuard } from './commands/guard.js';
+
+// Measured: in a short process, V8's background TurboFan tier-up of the tree-sitter-bash WASM stalls
+// the event loop for seconds on a busy machine (3-4 s of "idle" in a CPU profile after the grammar
+// loads, before the audit commit's setImmediate runs). A hook lives for one decision: baseline
+// (Liftoff) code only. Set before any WASM is compiled.
+v8.setFlagsFromString('--liftoff-only');
 
 /** Does `argv` (process.argv) name a command this entry answers? */
 export function isFastCommand(argv: readonly string[]): boolean {

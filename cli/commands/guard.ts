@@ -106,9 +106,10 @@ async function readStdin(): Promise<string> {
  * is the event handed to a re-executed Node (the launcher skips that second start for `guard`).
  */
 async function answerEvent(agent: Agent, text: string, opts: EventOpts): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  const { guardEvent, policyNeedsIsolate } = await import('../../engine/guard/run.js');
-  if (!process.execArgv.includes('--no-node-snapshot') && (await policyNeedsIsolate(agent, text, opts))) return reexec(text);
-  return guardEvent(agent, text, opts);
+  const { guardEvent, prepareGuard } = await import('../../engine/guard/run.js');
+  const { needsIsolate, compiled } = await prepareGuard(agent, text, opts);
+  if (needsIsolate && !process.execArgv.includes('--no-node-snapshot')) return reexec(text);
+  return guardEvent(agent, text, { ...opts, compiled });
 }
 
 async function reexec(text: string): Promise<{ stdout: string; stderr: string; exitCode: number }> {

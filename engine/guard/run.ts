@@ -7,7 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { loadPolicy, type CompiledPolicy } from '../../policies/index.js';
 import { AuditLog, defaultAuditPath } from '../audit/log.js';
 import type { Approver } from '../approval.js';
 import type { Executor } from '../executors/types.js';
@@ -21,6 +23,13 @@ export interface GuardOptions {
   /** Policy file or builtin:NAME (default: $ICODE_POLICY, <cwd>/.icode/policy.yaml, builtin:workspace-write). */
   policy?: string;
   audit?: string;
+  /** The policy already compiled for this event (prepareGuard), so it is not loaded twice. */
+  compiled?: CompiledPolicy;
+}
+
+/** Where proven policies are remembered (see LoadOptions.provenCache). */
+export function provenCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'icode', 'proven');
 }
 
 export const GUARD_DEFAULT_POLICY = 'builtin:workspace-write';
@@ -33,16 +42,18 @@ export function guardPolicy(opts: GuardOptions, cwd: string, env: NodeJS.Process
   return existsSync(project) ? project : GUARD_DEFAULT_POLICY;
 }
 
-/** Does this event's policy have hooks (isolated-vm, so --no-node-snapshot)? Only pre-tool events run them. */
-export async function policyNeedsIsolate(agent: GuardAgent, text: string, opts: GuardOptions): Promise<boolean> {
+/**
+ * Loads the policy of a pre-tool event once (examples proven once per content, cached), and says
+ * whether it has hooks (isolated-vm, so --no-node-snapshot). Other events need no policy.
+ */
+export async function prepareGuard(agent: GuardAgent, text: string, opts: GuardOptions): Promise<{ needsIsolate: boolean; compiled?: CompiledPolicy }> {
   const ev = parseEvent(agent, text);
-  if ('malformed' in ev || ev.phase !== 'pre_tool') return false;
+  if ('malformed' in ev || ev.phase !== 'pre_tool') return { needsIsolate: false };
   try {
-    const { loadPolicy } = await import('../../policies/index.js');
-    const policy = await loadPolicy(guardPolicy(opts, ev.cwd));
-    return Object.values(policy.hooks).some((list) => list.length > 0);
+    const compiled = await loadPolicy(guardPolicy(opts, ev.cwd), { provenCache: provenCacheDir() });
+    return { needsIsolate: Object.values(compiled.hooks).some((list) => list.length > 0), compiled };
   } catch {
-    return false; // the pipeline reports (and records) a policy that does not load
+    return { needsIsolate: false }; // the pipeline reports (and records) a policy that does not load
   }
 }
 
@@ -97,7 +108,7 @@ async function decidePre(agent: GuardAgent, ev: GuardEvent | null, opts: GuardOp
   }
   const pipeline = await createPipeline({
     workspace: cwd,
-    policy: guardPolicy(opts, cwd),
+    policy: opts.compiled ?? guardPolicy(opts, cwd),
     audit: opts.audit,
     session: ev?.session ?? `${agent}-malformed`,
     approver: deferToAgent(agent),
