@@ -49,13 +49,18 @@ if (process.execArgv.includes('--no-node-snapshot') || (first !== undefined && N
 /** In the re-executed child: die with the launcher (its IPC channel closes when it dies, however). */
 function watchLauncher() {
   delete process.env.ICODE_LAUNCHER_PIPE;
-  if (!process.channel) return;
-  // The channel must not keep the process alive on its own, nor count as work.
-  process.channel.unref();
-  process.on('disconnect', () => {
+  const stop = () => {
     process.stderr.write('icode: the launcher went away; stopping\n');
     // SIGTERM to ourselves runs the command's own cleanup (jails, pools); exit if nothing handles it.
     process.kill(process.pid, 'SIGTERM');
     setTimeout(() => process.exit(143), 2000).unref();
-  });
+  };
+  // Killed before this ran: the channel is already gone (or never came up). Do not run orphaned.
+  if (!process.channel || !process.connected) {
+    process.stderr.write('icode: the launcher went away before the command started\n');
+    process.exit(143);
+  }
+  process.on('disconnect', stop);
+  // The channel must not keep the process alive on its own, nor count as work.
+  process.channel.unref();
 }

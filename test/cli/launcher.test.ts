@@ -13,12 +13,12 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+/** Running (a zombie waiting for a reaper that a container may not have is not running). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().startsWith('Z');
   } catch {
-    return false;
+    return false; // ps exits 1: no such process
   }
 }
 
@@ -29,7 +29,9 @@ describe('launcher', () => {
     let child = 0;
     expect(await eventually(() => ((child = childrenOf(launcher.pid!)[0] ?? 0), child > 0), 30_000)).toBe(true);
     launcher.kill('SIGKILL');
-    expect(await eventually(() => !alive(child), 15_000)).toBe(true);
+    const gone = await eventually(() => !alive(child), 15_000);
+    if (!gone) console.error('still running:', child, execFileSync('ps', ['-o', 'pid,ppid,stat,args', '-p', String(child)], { encoding: 'utf8' }));
+    expect(gone).toBe(true);
     launcher.stdin!.destroy();
   }, 60_000);
 });
