@@ -14,6 +14,7 @@ const SETTINGS_DIR: Record<Agent, string> = { 'claude-code': '.claude', 'gemini-
 interface EventOpts {
   policy?: string;
   audit?: string;
+  otel?: boolean;
 }
 interface InstallOpts {
   project?: boolean;
@@ -34,6 +35,7 @@ export function register(program: Command): void {
       .description(`Answer one ${agent} hook event read on stdin (installed by "icode guard install ${agent}")`)
       .option('--policy <file>', 'policy file or builtin:NAME (default: $ICODE_POLICY, <cwd>/.icode/policy.yaml, builtin:workspace-write)')
       .option('--audit <db>', 'audit database (default: $XDG_STATE_HOME/icode/audit.db)')
+      .option('--otel', 'export the decision as an OpenTelemetry span (on by itself when OTEL_EXPORTER_OTLP_ENDPOINT is set)')
       .addHelpText('after', '\nAlways exits 0 with the answer as JSON on stdout (a pre-tool event icode cannot read or decide is denied).')
       .action(async (opts: EventOpts) => {
         let answer: { stdout: string; stderr: string; exitCode: number };

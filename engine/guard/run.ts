@@ -16,6 +16,8 @@ import type { Executor } from '../executors/types.js';
 import { createPipeline } from '../pipeline.js';
 import { defineTool } from '../tools/definition.js';
 import { ToolRegistry } from '../tools/registry.js';
+import type { ToolCallResult } from '../pipeline-types.js';
+import { otelEnabled, type DecisionTelemetry } from '../telemetry/otel.js';
 import { continueAnswer, preToolAnswer, type GuardAnswer } from './answer.js';
 import { parseEvent, type GuardAgent, type GuardEvent } from './events.js';
 
@@ -25,6 +27,8 @@ export interface GuardOptions {
   audit?: string;
   /** The policy already compiled for this event (prepareGuard), so it is not loaded twice. */
   compiled?: CompiledPolicy;
+  /** Export the decision as an OpenTelemetry span (also on with OTEL_EXPORTER_OTLP_ENDPOINT). */
+  otel?: boolean;
 }
 
 /** Where proven policies are remembered (see LoadOptions.provenCache). */
@@ -119,12 +123,37 @@ async function decidePre(agent: GuardAgent, ev: GuardEvent | null, opts: GuardOp
     const r = ev
       ? await pipeline.decideOnly({ tool: ev.tool!, input: ev.input, callId: ev.callId, session: ev.session, agent: ev.role })
       : await pipeline.decideOnly({ tool: '(malformed event)', input: { event: (raw ?? '').slice(0, 4096) }, malformed });
+    if (ev && otelEnabled(opts.otel)) await exportCall(pipeline.audit, r, ev);
     if (r.status !== 'ok') return preToolAnswer(agent, 'deny', r.error ?? r.reason);
     const rule = r.rule ? ` (rule ${r.rule})` : '';
     return preToolAnswer(agent, r.decision === 'ask' ? 'ask' : 'allow', `icode: ${r.decision}${rule}: ${r.reason}`);
   } finally {
     await pipeline.close();
   }
+}
+
+/** The committed row of a decision, as telemetry (its seq and hash point back to it). */
+export function telemetryOf(audit: AuditLog, r: ToolCallResult, session: string, agentName?: string): DecisionTelemetry {
+  const row = r.auditId !== undefined ? audit.list({ afterSeq: r.auditId - 1, limit: 1 })[0] : undefined;
+  const source = /pre-tool hook/.test(r.error ?? '') ? 'hook' : /approval timed out/.test(r.error ?? '') ? 'timeout' : 'policy';
+  return {
+    tool: r.tool,
+    callId: r.callId,
+    session,
+    decision: r.status === 'denied' ? 'deny' : r.decision,
+    source,
+    rule: r.rule,
+    reason: row?.reason ?? r.reason,
+    auditRow: row?.seq,
+    rowHash: row?.hash,
+    outcome: r.status === 'denied' ? 'denied' : undefined,
+    agent: agentName,
+  };
+}
+
+async function exportCall(audit: AuditLog, r: ToolCallResult, ev: GuardEvent): Promise<void> {
+  const { exportDecisions } = await import('../telemetry/otel.js');
+  await exportDecisions([telemetryOf(audit, r, ev.session, ev.agent)]);
 }
 
 async function recordPost(ev: GuardEvent, opts: GuardOptions): Promise<GuardAnswer> {
