@@ -147,20 +147,23 @@ export function register(program: Command): void {
       audit
         .command('export')
         .description('Write audit rows as JSON lines or CSV, streaming (to stdout or --out FILE)')
-        .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
+        .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv', 'otlp-json']).default('jsonl'))
         .option('--out <file>', 'write to this file instead of stdout'),
       false,
     ),
     undefined,
   ).action(
-    run(async (opts: FilterOpts & { format: 'jsonl' | 'csv'; out?: string }) => {
+    run(async (opts: FilterOpts & { format: 'jsonl' | 'csv' | 'otlp-json'; out?: string }) => {
       const filters = parseFilters(opts);
       await withLog(opts, async (log) => {
         const out: Writable = opts.out ? createWriteStream(resolve(opts.out), { mode: 0o600 }) : process.stdout;
         const write = (chunk: string): Promise<void> | void => {
           if (!out.write(chunk)) return new Promise<void>((res) => out.once('drain', () => res()));
         };
-        const n = await log.exportRows(opts.format, write, filters);
+        // otlp-json: the decisions as OpenTelemetry spans (one OTLP/JSON export request per line).
+        const n = opts.format === 'otlp-json'
+          ? await (await import('../../engine/telemetry/otlp-json.js')).writeOtlpJson(log.list({ ...filters, limit: undefined }), write)
+          : await log.exportRows(opts.format, write, filters);
         if (opts.out) {
           await new Promise<void>((res, rej) => {
             out.once('error', rej);

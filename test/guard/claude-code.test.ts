@@ -81,6 +81,19 @@ describe('icode guard claude-code', () => {
     }
   });
 
+  it('audit export --format otlp-json writes the guarded decisions as OTLP spans with the outcome and row hash', async () => {
+    await guardEvent('claude-code', pre('Bash', { command: 'ls' }, 'toolu_x1'), { audit: db, policy: 'builtin:workspace-write' });
+    await guardEvent('claude-code', JSON.stringify({ session_id: 'cc-session-1', cwd: ws, hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_input: { command: 'ls' }, tool_response: { stdout: '', stderr: '', interrupted: false }, tool_use_id: 'toolu_x1' }), { audit: db });
+    const r = icode(['audit', 'export', '--format', 'otlp-json', '--db', db]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const span = JSON.parse(lines[0]).resourceSpans[0].scopeSpans[0].spans[0];
+    const attrs = Object.fromEntries(span.attributes.map((a: { key: string; value: { stringValue?: string; intValue?: string } }) => [a.key, a.value.stringValue ?? a.value.intValue]));
+    const [row] = rows({ kind: 'decision' });
+    expect(attrs).toMatchObject({ 'gen_ai.tool.name': 'shell', 'gen_ai.tool.call.id': 'toolu_x1', 'gen_ai.conversation.id': 'cc-session-1', 'icode.decision': 'allow', 'icode.policy.rule_id': 'readonly.shell-read', 'icode.outcome': 'ok', 'icode.audit.row': String(row.seq), 'icode.audit.row_hash': row.hash });
+  });
+
   it('MCP and Task tools are decided by the policy by name (default ask), never silently allowed', async () => {
     const a = await guardEvent('claude-code', pre('mcp__github__create_issue', { title: 'x' }, 'toolu_05'), { audit: db, policy: 'builtin:workspace-write' });
     expect(answer(a.stdout).hookSpecificOutput.permissionDecision).toBe('ask');
