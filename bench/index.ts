@@ -6,7 +6,8 @@ import { hooksScenario } from './scenarios/hooks.js';
 import { policyFileScenario, policyShellScenario } from './scenarios/policy.js';
 import { gateScenario } from './scenarios/gate.js';
 import { shellScenario } from './scenarios/shell.js';
+import { startupScenario } from './scenarios/startup.js';
 import { toolsReadScenario } from './scenarios/tools-read.js';
 import type { Scenario } from './types.js';
 
-export const SCENARIOS: readonly Scenario[] = [policyFileScenario, policyShellScenario, auditScenario, fsPoolScenario, toolsReadScenario, shellScenario, hooksScenario, checkpointScenario, gateScenario];
+export const SCENARIOS: readonly Scenario[] = [policyFileScenario, policyShellScenario, auditScenario, fsPoolScenario, toolsReadScenario, shellScenario, hooksScenario, checkpointScenario, gateScenario, startupScenario];

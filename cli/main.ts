@@ -19,6 +19,7 @@ import { register as registerRun } from './commands/run.js';
 import { register as registerSessions } from './commands/sessions.js';
 import { register as registerShell } from './commands/shell.js';
 import { terminalSafe } from '../engine/terminal-safe.js';
+import { register as registerGuard } from './commands/guard.js';
 
 export function buildProgram(): Command {
   const program = new Command('icode')
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
     .option('--debug', 'print stack traces of internal errors (also ICODE_DEBUG=1)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerRun, registerPolicy, registerExec, registerReplay, registerAudit, registerShell, registerHooks, registerSessions, registerBench, registerDemo]) {
+  for (const register of [registerRun, registerPolicy, registerExec, registerReplay, registerAudit, registerShell, registerHooks, registerSessions, registerBench, registerDemo, registerGuard]) {
     register(program);
   }
   program.addHelpText(

@@ -81,6 +81,8 @@ export interface Pipeline extends ToolRunner {
   readonly hooks: HookRunner | null;
   /** The agent's todo list in a session (written with the todo_write tool). */
   todos(session?: string): TodoItem[];
+  /** Stages 1–4 only (validate, decide, commit, pre-tool hooks), for an agent that runs the tool itself (`icode guard`). */
+  decideOnly(call: ToolCall, signal?: AbortSignal): Promise<ToolCallResult>;
   close(): Promise<void>;
 }
 
@@ -258,6 +260,26 @@ class ToolPipeline implements Pipeline, StageDeps {
     const answer = recordOutcome(this, c, result, text);
     clock.lap('outcome');
     return answer;
+  }
+
+  /**
+   * The decision without the execution: validated, decided, committed, pre-tool hooks run; nothing is
+   * dispatched (the guarded agent runs the tool, and its post-tool event records the outcome). A deny
+   * records its outcome here, like call().
+   */
+  async decideOnly(call: ToolCall, signal?: AbortSignal): Promise<ToolCallResult> {
+    const started = performance.now();
+    const c = openCall(this, call, this.session, started);
+    const invalid = validate(this, c, call.malformed);
+    await decide(this, c, invalid, signal);
+    const refused = await commitDecision(this, c);
+    if (refused) return refused;
+    if (c.effective === 'deny') return recordDenied(this, c);
+    const hookDenial = await preHooks(this, c, signal);
+    if (hookDenial !== null) return recordDenied(this, c, hookDenial);
+    // The agent runs what it sent: a rewritten input cannot be applied there, so it is not allowed.
+    if (c.runInput !== c.input) return recordDenied(this, c, 'Denied: a pre-tool hook rewrote the input, which the guarded agent cannot apply');
+    return { callId: c.callId, tool: c.tool, decision: c.decision, rule: c.rule, reason: c.reason, auditId: c.auditId, timings: c.timings, status: 'ok', output: '', durationMs: performance.now() - started, ...(c.context.length ? { context: c.context } : {}) };
   }
 
   async close(): Promise<void> {

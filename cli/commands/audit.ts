@@ -161,20 +161,23 @@ export function register(program: Command): void {
       audit
         .command('export')
         .description('Write audit rows as JSON lines or CSV, streaming (to stdout or --out FILE)')
-        .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
+        .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv', 'otlp-json']).default('jsonl'))
         .option('--out <file>', 'write to this file instead of stdout'),
       false,
     ),
     undefined,
   ).action(
-    run(async (opts: FilterOpts & { format: 'jsonl' | 'csv'; out?: string }) => {
+    run(async (opts: FilterOpts & { format: 'jsonl' | 'csv' | 'otlp-json'; out?: string }) => {
       const filters = parseFilters(opts);
       await withLog(opts, async (log) => {
         // Opened before the first row is read: a path that cannot be written fails at once (exit 2).
         const sink = exportSink(opts.out === undefined ? null : resolve(opts.out));
         let n = 0;
         try {
-          n = await log.exportRows(opts.format, (chunk) => sink.write(chunk), filters);
+          n =
+            opts.format === 'otlp-json'
+              ? await (await import('../../engine/telemetry/otlp-json.js')).writeOtlpJson(log.list({ ...filters, limit: undefined }), (chunk) => sink.write(chunk))
+              : await log.exportRows(opts.format, (chunk) => sink.write(chunk), filters);
           await sink.finish();
         } catch (e) {
           // Everything or nothing: a partial export file is removed, and the error says why.

@@ -15,6 +15,7 @@ interface ExecOpts {
   agent: string;
   session?: string;
   json?: boolean;
+  otel?: boolean;
 }
 
 export function register(program: Command): void {
@@ -30,6 +31,7 @@ export function register(program: Command): void {
     .option('--agent <name>', 'agent name', 'main')
     .option('--session <id>', 'session id')
     .option('--json', 'print the result as JSON')
+    .option('--otel', 'export the decision as an OpenTelemetry span (on by itself when OTEL_EXPORTER_OTLP_ENDPOINT is set)')
     .addHelpText('after', '\nExit codes: 0 ok · 1 the tool failed · 2 bad input (schema) or a policy that does not load · 3 denied by the policy')
     .action(async (opts: ExecOpts) => {
       const input = parseJsonArg('--input', opts.input);
@@ -38,6 +40,13 @@ export function register(program: Command): void {
       const pipeline = await createPipeline({ workspace: opts.workspace, policy, audit: opts.audit, ask: opts.ask, session: opts.session, hooksMustLoad: true });
       try {
         const r = await pipeline.call({ tool: opts.tool, input, agent: opts.agent });
+        const { otelEnabled } = await import('../../engine/telemetry/otel.js');
+        if (otelEnabled(opts.otel)) {
+          // Loaded only when telemetry is on; a failed export is counted and said, never the call's failure.
+          const [{ exportDecisions }, { telemetryOf }] = await Promise.all([import('../../engine/telemetry/otel.js'), import('../../engine/guard/run.js')]);
+          pipeline.audit.flush();
+          await exportDecisions([{ ...telemetryOf(pipeline.audit, r, pipeline.session, opts.agent), outcome: r.status }]);
+        }
         if (opts.json) printJson(r);
         else {
           if (r.status === 'ok') writeOut(r.output?.endsWith('\n') || !r.output ? (r.output ?? '') : r.output + '\n');

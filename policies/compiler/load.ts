@@ -4,7 +4,7 @@
  * never loads.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
@@ -29,6 +29,12 @@ const BUILTIN_PREFIX = 'builtin:';
 export interface LoadOptions {
   /** Home directory for `~` in patterns (default: os.homedir()). */
   home?: string;
+  /**
+   * A directory remembering policies whose examples were already proven (keyed by the hash of every
+   * layer's content, examples included, and icode's version): a short-lived process (a hook) skips
+   * proving them again. Rules are compiled and enforced either way; only the self-test is skipped.
+   */
+  provenCache?: string;
 }
 
 interface Layer {
@@ -42,7 +48,9 @@ let ajvValidate: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null 
 function validator(): ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } {
   if (!ajvValidate) {
     const schema = JSON.parse(readFileSync(join(packageRoot(), 'policies/schema/policy.schema.json'), 'utf8')) as object;
-    ajvValidate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema);
+    // The schema is icode's own (shipped, tested): checking it against JSON Schema's meta-schema in
+    // every process cost ~0.5 s of each cold start (measured), so it is not (validateSchema: false).
+    ajvValidate = new Ajv({ allErrors: true, strict: false, verbose: true, validateSchema: false }).compile(schema);
   }
   return ajvValidate;
 }
@@ -56,13 +64,34 @@ export async function loadPolicy(spec: string, opts: LoadOptions = {}): Promise<
   await initShellParser();
   const layers = loadLayers(spec, opts.home ?? homedir(), []);
   const policy = compose(spec, layers, opts.home ?? homedir());
+  const provenKey = opts.provenCache ? provenMarker(opts.provenCache, layers, opts.home ?? homedir()) : null;
+  if (provenKey && existsSync(provenKey)) return policy;
   // Each layer's examples are proven against the policy as composed up to that layer.
   for (let i = 0; i < layers.length; i++) {
     const upTo = i === layers.length - 1 ? policy : compose(layers[i].source, layers.slice(0, i + 1), opts.home ?? homedir());
     const problems = checkExamples(upTo, layers[i].rules, finderFor(layers[i].source));
     if (problems.length) throw new PolicyError(problems);
   }
+  if (provenKey) {
+    try {
+      mkdirSync(dirname(provenKey), { recursive: true, mode: 0o700 });
+      writeFileSync(provenKey, '');
+    } catch {
+      // A cache that cannot be written only costs the next process the proof.
+    }
+  }
   return policy;
+}
+
+function provenMarker(dir: string, layers: readonly Layer[], home: string): string {
+  let version = '';
+  try {
+    version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? '';
+  } catch {
+    /* unversioned: the content still keys it */
+  }
+  const key = createHash('sha256').update(canonicalJson({ version, home, layers: layers.map((l) => ({ source: l.source, doc: l.doc })) })).digest('hex');
+  return join(dir, `${key}.proven`);
 }
 
 /** Load a policy from text (tests, stdin). `source` names it in errors. */

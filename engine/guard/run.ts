@@ -1,0 +1,186 @@
+/**
+ * `icode guard`: one hook event of another agent (Claude Code, Gemini CLI) through icode's policy and
+ * audit log. PreToolUse/BeforeTool: validated, decided, committed to the audit log and passed through
+ * the policy's pre-tool hooks BEFORE the answer is written; the agent runs the tool itself. PostToolUse/
+ * AfterTool: the outcome is recorded against the decision row (the same session and call id). Other
+ * events are recorded as session events. Every failure on a pre-tool event is a deny with its reason.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { loadPolicy, type CompiledPolicy } from '../../policies/index.js';
+import { AuditLog, defaultAuditPath } from '../audit/log.js';
+import type { Approver } from '../approval.js';
+import type { Executor } from '../executors/types.js';
+import { createPipeline } from '../pipeline.js';
+import { defineTool } from '../tools/definition.js';
+import { ToolRegistry } from '../tools/registry.js';
+import type { ToolCallResult } from '../pipeline-types.js';
+import { otelEnabled, type DecisionTelemetry } from '../telemetry/otel.js';
+import { continueAnswer, preToolAnswer, type GuardAnswer } from './answer.js';
+import { parseEvent, type GuardAgent, type GuardEvent } from './events.js';
+
+export interface GuardOptions {
+  /** Policy file or builtin:NAME (default: $ICODE_POLICY, <cwd>/.icode/policy.yaml, builtin:workspace-write). */
+  policy?: string;
+  audit?: string;
+  /** The policy already compiled for this event (prepareGuard), so it is not loaded twice. */
+  compiled?: CompiledPolicy;
+  /** Export the decision as an OpenTelemetry span (also on with OTEL_EXPORTER_OTLP_ENDPOINT). */
+  otel?: boolean;
+}
+
+/** Where proven policies are remembered (see LoadOptions.provenCache). */
+export function provenCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'icode', 'proven');
+}
+
+export const GUARD_DEFAULT_POLICY = 'builtin:workspace-write';
+
+/** The policy for an event in `cwd`: the flag, the environment, the project's, the default. */
+export function guardPolicy(opts: GuardOptions, cwd: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (opts.policy) return opts.policy;
+  if (env.ICODE_POLICY) return env.ICODE_POLICY;
+  const project = join(cwd, '.icode', 'policy.yaml');
+  return existsSync(project) ? project : GUARD_DEFAULT_POLICY;
+}
+
+/**
+ * Loads the policy of a pre-tool event once (examples proven once per content, cached), and says
+ * whether it has hooks (isolated-vm, so --no-node-snapshot). Other events need no policy.
+ */
+export async function prepareGuard(agent: GuardAgent, text: string, opts: GuardOptions): Promise<{ needsIsolate: boolean; compiled?: CompiledPolicy }> {
+  const ev = parseEvent(agent, text);
+  if ('malformed' in ev || ev.phase !== 'pre_tool') return { needsIsolate: false };
+  try {
+    const compiled = await loadPolicy(guardPolicy(opts, ev.cwd), { provenCache: provenCacheDir() });
+    return { needsIsolate: Object.values(compiled.hooks).some((list) => list.length > 0), compiled };
+  } catch {
+    return { needsIsolate: false }; // the pipeline reports (and records) a policy that does not load
+  }
+}
+
+/** `ask` is answered by the agent's own permission prompt: recorded as ask, passed on as ask. */
+const deferToAgent = (agent: GuardAgent): Approver => ({
+  approve: async () => ({ approved: true, note: `deferred to ${agent}'s permission prompt` }),
+});
+
+/** Nothing is executed by icode here; validate() only needs to know a tool's kind can run somewhere. */
+const AGENT_RUNS_IT: Executor = {
+  run: async () => ({ ok: false, output: '', error: 'icode guard never runs tools', truncated: false, bytes: 0 }),
+  describe: () => 'guarded-agent',
+  close: async () => {},
+};
+
+export async function guardEvent(agent: GuardAgent, text: string, opts: GuardOptions): Promise<GuardAnswer> {
+  const ev = parseEvent(agent, text);
+  if ('malformed' in ev) {
+    if (ev.phaseGuess !== 'pre_tool') return continueAnswer(`ignored a malformed event: ${ev.malformed}`);
+    // A pre-tool event icode cannot read is denied, and the deny recorded (under a session of its own).
+    const recorded = await decidePre(agent, null, opts, ev.malformed, text).catch((e: unknown) => `not recorded: ${(e as Error).message}`);
+    return preToolAnswer(agent, 'deny', `icode: ${ev.malformed}; denied (fail closed)${typeof recorded === 'string' ? ` (${recorded})` : ''}`);
+  }
+  if (ev.phase === 'pre_tool') {
+    try {
+      return await decidePre(agent, ev, opts);
+    } catch (e) {
+      return preToolAnswer(agent, 'deny', `icode could not decide this call, so it is denied: ${(e as Error).message}`);
+    }
+  }
+  try {
+    if (ev.phase === 'post_tool') return await recordPost(ev, opts);
+    const audit = AuditLog.open(opts.audit ?? defaultAuditPath());
+    try {
+      await audit.recordEvent(`${agent}:${ev.name}`, ev.session, { cwd: ev.cwd });
+    } finally {
+      audit.close();
+    }
+    return continueAnswer();
+  } catch (e) {
+    // Recording a non-tool event must never stop the agent; the failure is said on stderr.
+    return continueAnswer(`could not record ${ev.name}: ${(e as Error).message}`);
+  }
+}
+
+async function decidePre(agent: GuardAgent, ev: GuardEvent | null, opts: GuardOptions, malformed?: string, raw?: string): Promise<GuardAnswer> {
+  const cwd = ev?.cwd ?? process.cwd();
+  const registry = new ToolRegistry();
+  // Tools icode has no definition for (mcp__*, Task, …) are decided by the policy by name.
+  if (ev?.tool && !registry.get(ev.tool) && /^[A-Za-z0-9_-]{1,64}$/.test(ev.tool)) {
+    registry.register(defineTool({ name: ev.tool, description: `${agent} tool ${ev.tool}`, inputSchema: { type: 'object' }, kind: 'guarded', mutates: true }));
+  }
+  const pipeline = await createPipeline({
+    workspace: cwd,
+    policy: opts.compiled ?? guardPolicy(opts, cwd),
+    audit: opts.audit,
+    session: ev?.session ?? `${agent}-malformed`,
+    approver: deferToAgent(agent),
+    registry,
+    executors: { fs: AGENT_RUNS_IT, shell: AGENT_RUNS_IT, guarded: AGENT_RUNS_IT, web: AGENT_RUNS_IT },
+  });
+  try {
+    const r = ev
+      ? await pipeline.decideOnly({ tool: ev.tool!, input: ev.input, callId: ev.callId, session: ev.session, agent: ev.role })
+      : await pipeline.decideOnly({ tool: '(malformed event)', input: { event: (raw ?? '').slice(0, 4096) }, malformed });
+    if (ev && otelEnabled(opts.otel)) await exportCall(pipeline.audit, r, ev);
+    if (r.status !== 'ok') return preToolAnswer(agent, 'deny', r.error ?? r.reason);
+    const rule = r.rule ? ` (rule ${r.rule})` : '';
+    return preToolAnswer(agent, r.decision === 'ask' ? 'ask' : 'allow', `icode: ${r.decision}${rule}: ${r.reason}`);
+  } finally {
+    await pipeline.close();
+  }
+}
+
+/** The committed row of a decision, as telemetry (its seq and hash point back to it). */
+export function telemetryOf(audit: AuditLog, r: ToolCallResult, session: string, agentName?: string): DecisionTelemetry {
+  const row = r.auditId !== undefined ? audit.list({ afterSeq: r.auditId - 1, limit: 1 })[0] : undefined;
+  const source = /pre-tool hook/.test(r.error ?? '') ? 'hook' : /approval timed out/.test(r.error ?? '') ? 'timeout' : 'policy';
+  return {
+    tool: r.tool,
+    callId: r.callId,
+    session,
+    decision: r.status === 'denied' ? 'deny' : r.decision,
+    source,
+    rule: r.rule,
+    reason: row?.reason ?? r.reason,
+    auditRow: row?.seq,
+    rowHash: row?.hash,
+    outcome: r.status === 'denied' ? 'denied' : undefined,
+    agent: agentName,
+  };
+}
+
+async function exportCall(audit: AuditLog, r: ToolCallResult, ev: GuardEvent): Promise<void> {
+  const { exportDecisions } = await import('../telemetry/otel.js');
+  await exportDecisions([telemetryOf(audit, r, ev.session, ev.agent)]);
+}
+
+async function recordPost(ev: GuardEvent, opts: GuardOptions): Promise<GuardAnswer> {
+  if (!ev.callId) return continueAnswer(`${ev.name} without a tool call id: no outcome recorded`);
+  const text = typeof ev.response === 'string' ? ev.response : JSON.stringify(ev.response ?? null);
+  const failed = isFailure(ev.response);
+  const audit = AuditLog.open(opts.audit ?? defaultAuditPath());
+  try {
+    await audit.recordOutcome({
+      session: ev.session,
+      callId: ev.callId,
+      status: failed ? 'error' : 'ok',
+      bytes: Buffer.byteLength(text),
+      durationMs: 0,
+      outputHash: createHash('sha256').update(text).digest('hex'),
+      truncated: false,
+      ...(failed ? { error: 'the tool reported a failure' } : {}),
+    });
+  } finally {
+    audit.close();
+  }
+  return continueAnswer();
+}
+
+/** Claude Code's tool_response may say `success: false` (Write) or carry an error / a non-zero exit. */
+function isFailure(r: unknown): boolean {
+  if (!r || typeof r !== 'object') return false;
+  const o = r as Record<string, unknown>;
+  return o.success === false || o.is_error === true || (typeof o.exitCode === 'number' && o.exitCode !== 0) || typeof o.error === 'string';
+}
