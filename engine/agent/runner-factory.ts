@@ -53,13 +53,22 @@ export const createPipelineRunner: RunnerFactory = async (opts) => {
     ...(opts.session ? { session: opts.session } : {}),
     ...(opts.approver ? { approver: opts.approver } : {}),
   });
+  // The workspace's MCP servers (.mcp.json) start with the session, jailed, and close with it.
+  const { startSessionServers } = await import('../mcp/session.js');
+  const mcp = await startSessionServers(p);
   return {
     runner: p,
-    tools: p.registry.specs(),
+    // A getter: an MCP server's tool-list change shows on the next turn.
+    get tools() {
+      return p.registry.specs();
+    },
     policyHash: p.policyHash,
     workspace: p.workspace,
     hooks: loopHooksFor(p),
     onSessionStart: sessionStartHook(p),
-    close: () => p.close(),
+    close: async () => {
+      await mcp?.close();
+      await p.close();
+    },
   };
 };

@@ -254,10 +254,11 @@ const DEFAULT_SETTINGS: PolicySettings = {
   protectedPaths: [...ALWAYS_PROTECTED],
   shellTimeoutMs: 120_000,
   approvalTimeoutMs: 300_000,
+  mcp: {},
 };
 
 function compose(source: string, layers: Layer[], home: string): CompiledPolicy {
-  const settings: PolicySettings = { ...DEFAULT_SETTINGS, env: [], protectedPaths: [...ALWAYS_PROTECTED] };
+  const settings: PolicySettings = { ...DEFAULT_SETTINGS, env: [], protectedPaths: [...ALWAYS_PROTECTED], mcp: {} };
   let defaultDecision: Decision = 'ask';
   const hooks: Record<string, unknown[]> = {};
   for (const { doc } of layers) {
@@ -268,6 +269,7 @@ function compose(source: string, layers: Layer[], home: string): CompiledPolicy 
     if (s.allow_hardlinks !== undefined) settings.allowHardlinks = s.allow_hardlinks;
     if (s.shell_timeout_ms !== undefined) settings.shellTimeoutMs = s.shell_timeout_ms;
     if (s.approval_timeout_ms !== undefined) settings.approvalTimeoutMs = s.approval_timeout_ms;
+    for (const [server, m] of Object.entries(s.mcp ?? {})) settings.mcp[server] = { network: m.network ?? settings.mcp[server]?.network ?? false, readOnly: [...new Set([...(settings.mcp[server]?.readOnly ?? []), ...(m.read_only ?? [])])] };
     for (const e of s.env ?? []) if (!settings.env.includes(e)) settings.env.push(e);
     for (const p of s.protected_paths ?? []) if (!settings.protectedPaths.includes(p)) settings.protectedPaths.push(p);
     for (const [point, list] of Object.entries(doc.hooks ?? {})) {

@@ -15,3 +15,4 @@ export {
   type ShellResult,
   type ShellRunOptions,
 } from './types.js';
+export { stdioJailCommand, type StdioJailCommand, type StdioJailOptions } from './stdio.js';
