@@ -10,6 +10,7 @@ import { register as registerBench } from './commands/bench.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerExec } from './commands/exec.js';
 import { register as registerHooks } from './commands/hooks.js';
+import { register as registerMcp } from './commands/mcp.js';
 import { register as registerPolicy } from './commands/policy.js';
 import { register as registerReplay } from './commands/replay.js';
 import { register as registerRun } from './commands/run.js';
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerRun, registerPolicy, registerExec, registerReplay, registerAudit, registerShell, registerHooks, registerSessions, registerBench, registerDemo]) {
+  for (const register of [registerRun, registerPolicy, registerExec, registerReplay, registerAudit, registerShell, registerHooks, registerSessions, registerBench, registerDemo, registerMcp]) {
     register(program);
   }
   program.addHelpText(

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configPath } from '../agent/config.js';
 import { InputError } from '../errors.js';
+import { jsonErrorOffset } from './json-position.js';
 
 export type McpTransportKind = 'stdio' | 'http' | 'sse';
 
@@ -65,11 +66,10 @@ function lineCol(text: string, pos: number): string {
 export function parseJsonFile(path: string, text: string): unknown {
   try {
     return JSON.parse(text);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const m = /position (\d+)/.exec(msg);
-    const pos = m ? Number(m[1]) : text.length;
-    throw new InputError(`${path}:${lineCol(text, pos)}: not valid JSON (${msg.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '')})`);
+  } catch {
+    const pos = jsonErrorOffset(text);
+    const near = text.slice(pos, pos + 20).split('\n')[0];
+    throw new InputError(`${path}:${lineCol(text, pos)}: not valid JSON (${near ? `unexpected ${JSON.stringify(near)}` : 'unexpected end of file'})`);
   }
 }
 

@@ -129,8 +129,9 @@ export class McpConnection {
         `did not start within ${this.limits.startTimeoutMs} ms`,
       );
     } catch (e) {
+      const transport = this.transport;
       await this.kill();
-      this.fail(this.describeExit(`cannot start: ${(e as Error).message}`));
+      this.fail(this.describeExit(`cannot start: ${(e as Error).message}`, transport));
       throw new Error(this.lastError);
     }
     this.state = 'ready';
@@ -170,8 +171,8 @@ export class McpConnection {
     return new JailedStdioTransport({ file: cmd.file, args: cmd.args, files: cmd.files, env: {}, cleanup: cmd.cleanup }, this.limits.maxMessageBytes);
   }
 
-  private describeExit(what: string): string {
-    const err = this.transport instanceof JailedStdioTransport ? this.transport.stderr : '';
+  private describeExit(what: string, transport: Transport | null = this.transport): string {
+    const err = transport instanceof JailedStdioTransport ? transport.stderr : '';
     return err ? `${what}; its stderr: ${err.split('\n').slice(-5).join(' | ')}` : what;
   }
 
@@ -204,9 +205,10 @@ export class McpConnection {
     } catch (e) {
       const msg = (e as Error).message;
       const aborted = signal?.aborted === true;
+      const transport = this.transport;
       // A hung, crashed or garbled server is killed: the next call starts a fresh one.
       await this.kill();
-      this.fail(this.describeExit(aborted ? 'the call was cancelled' : msg));
+      this.fail(this.describeExit(aborted ? 'the call was cancelled' : msg, transport));
       return fail(`${this.lastError} (the server was stopped and restarts on the next call)`, aborted ? 'cancelled' : /timed? ?out|within/i.test(msg) ? 'timeout' : 'mcp_error');
     }
   }

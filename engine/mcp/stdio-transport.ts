@@ -69,7 +69,8 @@ export class JailedStdioTransport implements Transport {
         this.finish();
       });
       child.once('spawn', () => resolve());
-      child.once('exit', () => this.finish());
+      // 'close': after the exit AND the end of stdout/stderr (the last stderr lines explain a failed start).
+      child.once('close', () => this.finish());
       child.stdin!.on('error', (e) => this.onerror?.(e));
       child.stdout!.on('data', (chunk: Buffer) => {
         try {
