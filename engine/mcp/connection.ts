@@ -172,8 +172,10 @@ export class McpConnection {
   }
 
   private describeExit(what: string, transport: Transport | null = this.transport): string {
-    const err = transport instanceof JailedStdioTransport ? transport.stderr : '';
-    return err ? `${what}; its stderr: ${err.split('\n').slice(-5).join(' | ')}` : what;
+    if (!(transport instanceof JailedStdioTransport)) return what;
+    const err = transport.stderr;
+    const proto = transport.protocolError ? `; ${transport.protocolError}` : '';
+    return `${what}${proto}${err ? `; its stderr: ${err.split('\n').slice(-5).join(' | ')}` : ''}`;
   }
 
   private fail(message: string): void {

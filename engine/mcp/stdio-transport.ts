@@ -28,6 +28,8 @@ export class JailedStdioTransport implements Transport {
   private child: ChildProcess | undefined;
   private readonly buffer: ReadBuffer;
   private stderrTail = '';
+  /** The first thing the server sent that was not an MCP message (why the transport closed). */
+  protocolError: string | undefined;
   private closedOnce = false;
 
   constructor(
@@ -81,7 +83,9 @@ export class JailedStdioTransport implements Transport {
             this.onmessage?.(m);
           }
         } catch (e) {
-          this.onerror?.(new Error(`the server sent something that is not an MCP message: ${(e as Error).message.slice(0, 200)}`));
+          const err = new Error(`the server sent something that is not an MCP message: ${(e as Error).message.slice(0, 200)}`);
+          this.protocolError ??= err.message;
+          this.onerror?.(err);
           void this.close();
         }
       });
