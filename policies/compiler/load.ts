@@ -291,9 +291,14 @@ function compose(source: string, layers: Layer[], home: string): CompiledPolicy 
   const top = layers[layers.length - 1];
   const name = top.doc.name ?? source;
   const hash = createHash('sha256')
-    .update(canonicalJson({ default: defaultDecision, settings, hooks, rules: rules.map((r) => ({ ...r.doc, examples: undefined })) }))
+    .update(canonicalJson({ default: defaultDecision, settings: hashedSettings(settings), hooks, rules: rules.map((r) => ({ ...r.doc, examples: undefined })) }))
     .digest('hex');
   return new CompiledPolicy(source, name, rules, defaultDecision, settings, hooks, hash, home);
+}
+
+/** Settings as hashed: an empty `mcp` map is left out, so policies without it keep their hashes. */
+function hashedSettings(s: PolicySettings): unknown {
+  return Object.keys(s.mcp).length > 0 ? s : { ...s, mcp: undefined };
 }
 
 /** JSON with sorted keys and no undefined values: the same policy hashes the same everywhere. */

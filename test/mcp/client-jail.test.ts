@@ -125,3 +125,19 @@ describe('a real MCP server from npm, jailed', () => {
     expect(jailed.output).toMatch(/ENOENT|no such file|not exist/i);
   }, 60_000);
 });
+
+describe('the agent runner', () => {
+  it('starts the workspace servers with the session, offers their tools, and closes them with it', async () => {
+    const { createPipelineRunner } = await import('../../engine/agent/runner-factory.js');
+    const runner = await createPipelineRunner({ workspace: ws, policy: policyFile, audit: join(root, 'runner.db'), session: 'runner' });
+    try {
+      expect(runner.tools.map((t) => t.name)).toContain('mcp__fs__read_text_file');
+      expect(runner.tools.map((t) => t.name)).toContain('read');
+      const r = await runner.runner.call({ tool: 'mcp__fs__list_directory', input: { path: runner.workspace } });
+      expect(r.status).toBe('ok');
+      expect(r.output).toContain('hello.txt');
+    } finally {
+      await runner.close();
+    }
+  }, 60_000);
+});
