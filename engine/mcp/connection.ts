@@ -11,7 +11,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { CompiledPolicy } from '../../policies/index.js';
-import { stdioJailCommand } from '../../sandbox/jail/index.js';
+import { checkExtraEnv, jailEnv, stdioJailCommand } from '../../sandbox/jail/index.js';
 import type { ExecResult } from '../executors/types.js';
 import type { McpServerConfig, RemoteServerConfig } from './config.js';
 import { JailedStdioTransport } from './stdio-transport.js';
@@ -156,7 +156,8 @@ export class McpConnection {
     const conf = confinementFor(c.name, this.ctx.workspace, this.ctx.policy);
     if (conf.jail === 'none') {
       // The policy's explicit weaker mode: no namespaces; still only the allowlisted environment.
-      return new JailedStdioTransport({ file: c.command, args: c.args, files: [], env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', ...c.env }, cwd: this.ctx.workspace }, this.limits.maxMessageBytes);
+      const env = jailEnv(checkExtraEnv(c.env), { term: 'dumb', home: process.env.HOME ?? '/' });
+      return new JailedStdioTransport({ file: c.command, args: c.args, files: [], env, cwd: this.ctx.workspace }, this.limits.maxMessageBytes);
     }
     const cmd = stdioJailCommand({
       workspace: this.ctx.workspace,

@@ -13,6 +13,7 @@ import type { McpServerConfig } from './config.js';
 import { McpConnection, type ConnectionLimits } from './connection.js';
 
 export const MCP_PREFIX = 'mcp__';
+const MAX_SCHEMA_CHARS = 100_000;
 
 /** The name the model and the policy see; null when it cannot be a provider tool name. */
 export function mcpToolName(server: string, tool: string): string | null {
@@ -94,6 +95,11 @@ export class McpManager {
     }
     // `$schema` names a draft ajv may not have loaded; the schema's own keywords are what is checked.
     const { $schema: _drop, ...schema } = (t.inputSchema ?? { type: 'object' }) as Record<string, unknown>;
+    // The schema is the server's (untrusted): a huge one is refused rather than compiled.
+    if (JSON.stringify(schema).length > MAX_SCHEMA_CHARS) {
+      this.opts.warn?.(`MCP server ${c.name}: tool ${t.name} not offered: its input schema is larger than ${MAX_SCHEMA_CHARS} characters`);
+      return null;
+    }
     const remote = t.name;
     return {
       name,

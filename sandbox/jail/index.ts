@@ -16,3 +16,4 @@ export {
   type ShellRunOptions,
 } from './types.js';
 export { stdioJailCommand, type StdioJailCommand, type StdioJailOptions } from './stdio.js';
+export { checkExtraEnv, jailEnv } from './env.js';

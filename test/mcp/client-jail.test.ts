@@ -139,5 +139,14 @@ describe('the agent runner', () => {
     } finally {
       await runner.close();
     }
+    const { AuditLog } = await import('../../engine/audit/log.js');
+    const log = AuditLog.open(join(root, 'runner.db'));
+    try {
+      const ev = log.list({ session: 'runner' }).find((row) => row.kind === 'event' && row.name === 'mcp.server');
+      expect(ev).toBeDefined();
+      expect(log.verify().ok).toBe(true);
+    } finally {
+      log.close();
+    }
   }, 60_000);
 });
