@@ -108,7 +108,7 @@ export function register(program: Command): void {
     const s = await open(opts);
     try {
       if (server && !s.manager.get(server)) throw new InputError(`no MCP server named ${server} (configured: ${s.manager.connections.map((c) => c.name).join(', ') || 'none'})`);
-      await s.manager.startAll();
+      await s.manager.startAll(server);
       const tools = s.manager.connections
         .filter((c) => !server || c.name === server)
         .flatMap((c) => s.manager.toolNames(c.name).map((n) => ({ server: c.name, name: n, description: s.pipeline.registry.get(n)?.description ?? '', inputSchema: s.pipeline.registry.specs().find((x) => x.name === n)?.inputSchema })));
@@ -134,7 +134,7 @@ export function register(program: Command): void {
       try {
         const c = s.manager.get(server);
         if (!c) throw new InputError(`no MCP server named ${server} (configured: ${s.manager.connections.map((x) => x.name).join(', ') || 'none'})`);
-        await s.manager.startAll();
+        await s.manager.startAll(server);
         printWarnings(s.warnings);
         const name = tool.startsWith('mcp__') ? tool : `mcp__${server}__${tool}`;
         const r = await s.pipeline.call({ tool: name, input });
@@ -194,7 +194,7 @@ export function register(program: Command): void {
         }
         const port = Number(opts.http);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError('--http must be a port number (0..65535)');
-        const token = opts.token ?? process.env.ICODE_MCP_TOKEN ?? newToken();
+        const token = opts.token || process.env.ICODE_MCP_TOKEN || newToken();
         const h = await serveHttp(pipeline, port, token);
         process.stdout.write(`icode MCP server on ${h.url}\nbearer token: ${opts.token || process.env.ICODE_MCP_TOKEN ? '(as given)' : h.token}\nsession: ${pipeline.session}\n`);
         await new Promise<void>((resolveStop) => {

@@ -50,10 +50,10 @@ export class McpManager {
     return this.connections.find((c) => c.name === server);
   }
 
-  /** Starts every server; each failure is warned about and leaves that server's tools out. */
-  async startAll(): Promise<void> {
+  /** Starts every server (or only `only`); each failure is warned about and leaves that server's tools out. */
+  async startAll(only?: string): Promise<void> {
     await Promise.all(
-      this.connections.map(async (c) => {
+      this.connections.filter((c) => only === undefined || c.name === only).map(async (c) => {
         try {
           await c.start();
           this.registerTools(c);

@@ -11,6 +11,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { InputError } from '../errors.js';
 import type { ApprovalAnswer, ApprovalRequest, Approver } from '../approval.js';
 import type { Pipeline } from '../pipeline.js';
 
@@ -83,7 +84,7 @@ export function newToken(): string {
 
 /** Streamable HTTP on 127.0.0.1:port (0 = any free port), every request checked against the token. */
 export async function serveHttp(pipeline: Pipeline, port: number, token: string): Promise<HttpServeHandle> {
-  if (token.length < 16) throw new Error('the bearer token must be at least 16 characters');
+  if (token.length < 16) throw new InputError('the bearer token must be at least 16 characters');
   const expected = Buffer.from(`Bearer ${token}`);
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   const authorised = (req: IncomingMessage): boolean => {
