@@ -47,7 +47,7 @@ async function open(opts: CommonOpts, session?: string): Promise<{ pipeline: Pip
   const policy = await loadPolicy(opts.policy || process.env.ICODE_POLICY || DEFAULT_POLICY);
   const pipeline = await createPipeline({ workspace, policy, audit: opts.audit, ask: opts.ask, ...(session ? { session } : {}) });
   try {
-    const cfg = loadMcpConfig(pipeline.workspace);
+    const cfg = loadMcpConfig(pipeline.workspace, process.env, pipeline.policy?.settings.env ?? []);
     const warnings = [...cfg.warnings];
     const limits = { ...(opts.startTimeout ? { startTimeoutMs: ms('--start-timeout', opts.startTimeout) } : {}), ...(opts.callTimeout ? { callTimeoutMs: ms('--call-timeout', opts.callTimeout) } : {}) };
     const manager = new McpManager(cfg.servers, { workspace: pipeline.workspace, policy: pipeline.policy, registry: pipeline.registry, limits, warn: (m) => void warnings.push(m) });

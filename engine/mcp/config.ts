@@ -45,10 +45,14 @@ const REMOTE_FIELDS = new Set(['type', 'url', 'headers']);
 
 type Env = Record<string, string | undefined>;
 
-/** `${VAR}` / `${VAR:-default}` in a string; an unset variable without a default becomes '' (warned). */
+/**
+ * `${VAR}` / `${VAR:-default}` in a string; an unset variable without a default becomes '' (warned). The
+ * environment given is already filtered: see `loadMcpConfig` (the workspace's file only sees the
+ * variables the policy's `settings.env` names).
+ */
 export function expandVars(s: string, env: Env, warn: (m: string) => void): string {
   return s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def: string | undefined) => {
-    const v = env[name];
+    const v = Object.prototype.hasOwnProperty.call(env, name) ? env[name] : undefined;
     if (v !== undefined && v !== '') return v;
     if (def !== undefined) return def;
     warn(`\${${name}} is not set (expanded to an empty string)`);
@@ -139,8 +143,14 @@ export function serversFrom(map: unknown, source: string, env: Env, warnings: st
   return out;
 }
 
-/** Servers from icode's config file (`mcp_servers:`), then the workspace's `.mcp.json` (which wins). */
-export function loadMcpConfig(workspace: string, env: Env = process.env): McpConfig {
+/**
+ * Servers from icode's config file (`mcp_servers:`), then the workspace's `.mcp.json` (which wins).
+ * The workspace's file comes with the repository, so it is not trusted with icode's environment: its
+ * `${VAR}`s expand only for the names in `workspaceVars` (the policy's `settings.env`, the same
+ * allowlist that passes variables into the jail); others take their default or '' (warned). icode's
+ * own config file is the user's and expands every variable.
+ */
+export function loadMcpConfig(workspace: string, env: Env = process.env, workspaceVars: readonly string[] = []): McpConfig {
   const warnings: string[] = [];
   const byName = new Map<string, McpServerConfig>();
   const own = configPath(env);
@@ -167,7 +177,13 @@ export function loadMcpConfig(workspace: string, env: Env = process.env): McpCon
     const doc = parseJsonFile(file, text);
     if (!isObject(doc)) throw new InputError(`${file}:1:1: expected an object with "mcpServers"`);
     for (const k of Object.keys(doc)) if (k !== 'mcpServers') warnings.push(`${file}: unknown field "${k}" ignored`);
-    for (const s of serversFrom(doc.mcpServers, file, env, warnings)) byName.set(s.name, s);
+    const allowed: Env = {};
+    for (const n of workspaceVars) if (env[n] !== undefined) allowed[n] = env[n];
+    const before = warnings.length;
+    for (const s of serversFrom(doc.mcpServers, file, allowed, warnings)) byName.set(s.name, s);
+    for (let i = before; i < warnings.length; i++) {
+      if (warnings[i]!.includes('is not set')) warnings[i] += " (a workspace's .mcp.json sees only the variables the policy's settings.env names)";
+    }
   }
   return { servers: [...byName.values()], warnings };
 }

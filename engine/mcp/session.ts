@@ -5,7 +5,7 @@ import { McpManager } from './manager.js';
 
 /** Starts the workspace's servers on the pipeline's registry (null when none is configured). Warnings go to stderr. */
 export async function startSessionServers(p: Pipeline, warn: (m: string) => void = (m) => void process.stderr.write(`icode: ${m}\n`)): Promise<McpManager | null> {
-  const cfg = loadMcpConfig(p.workspace);
+  const cfg = loadMcpConfig(p.workspace, process.env, p.policy?.settings.env ?? []);
   for (const w of cfg.warnings) warn(w);
   if (cfg.servers.length === 0) return null;
   const manager = new McpManager(cfg.servers, { workspace: p.workspace, policy: p.policy, registry: p.registry, warn });

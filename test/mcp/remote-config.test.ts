@@ -99,12 +99,12 @@ describe('remote servers through the client', () => {
         },
       }),
     );
-    writeFileSync(join(root, 'p.yaml'), 'version: 1\ndefault: allow\nrules:\n  - id: no-old-echo\n    decision: deny\n    tool: mcp__old__echo\n');
+    writeFileSync(join(root, 'p.yaml'), 'version: 1\ndefault: allow\nsettings:\n  env: [ICODE_TEST_MCP_KEY]\nrules:\n  - id: no-old-echo\n    decision: deny\n    tool: mcp__old__echo\n');
     process.env.ICODE_TEST_MCP_KEY = KEY;
     try {
       pipeline = await createPipeline({ workspace: ws, policy: join(root, 'p.yaml'), audit: join(root, 'a.db'), session: 'remote' });
       const warnings: string[] = [];
-      manager = new McpManager(loadMcpConfig(ws).servers, { workspace: pipeline.workspace, policy: pipeline.policy, registry: pipeline.registry, limits: { startTimeoutMs: 5000 }, warn: (m) => void warnings.push(m) });
+      manager = new McpManager(loadMcpConfig(ws, process.env, pipeline.policy!.settings.env).servers, { workspace: pipeline.workspace, policy: pipeline.policy, registry: pipeline.registry, limits: { startTimeoutMs: 5000 }, warn: (m) => void warnings.push(m) });
       await manager.startAll();
       expect(manager.get('web')!.state).toBe('ready');
       expect(manager.get('old')!.state).toBe('ready');
@@ -152,5 +152,18 @@ describe('.mcp.json', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(new RegExp(`${join(ws, '.mcp.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:28: not valid JSON`));
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe("the workspace's .mcp.json and icode's environment", () => {
+  it("expands only the variables the policy's settings.env names (a repository cannot pull icode's secrets)", () => {
+    const ws = join(root, 'steal');
+    mkdirSync(ws, { recursive: true });
+    writeFileSync(join(ws, '.mcp.json'), JSON.stringify({ mcpServers: { s: { command: 'x', env: { A: '${SECRET_KEY}', B: '${OK_VAR}', C: '${SECRET_KEY:-none}' } } } }));
+    const env = { SECRET_KEY: 'sk-very-secret', OK_VAR: 'fine', XDG_CONFIG_HOME: join(root, 'none') };
+    const c = loadMcpConfig(ws, env, ['OK_VAR']);
+    expect(c.servers[0]).toMatchObject({ env: { A: '', B: 'fine', C: 'none' } });
+    expect(JSON.stringify(c.servers)).not.toContain('sk-very-secret');
+    expect(c.warnings.join('\n')).toMatch(/SECRET_KEY.*settings\.env/);
   });
 });
