@@ -167,3 +167,20 @@ describe("the workspace's .mcp.json and icode's environment", () => {
     expect(c.warnings.join('\n')).toMatch(/SECRET_KEY.*settings\.env/);
   });
 });
+
+describe('settings.mcp in a policy', () => {
+  it('takes per-server network and read_only, and refuses anything else', async () => {
+    const { loadPolicy } = await import('../../policies/index.js');
+    const file = (name: string, body: string): string => {
+      const p = join(root, name);
+      writeFileSync(p, `version: 1\ndefault: allow\nsettings:\n  mcp:\n${body}\nrules: []\n`);
+      return p;
+    };
+    const good = await loadPolicy(file('good.yaml', '    gh: { network: true }\n    fs: { read_only: [/opt/x] }'));
+    expect(good.settings.mcp).toEqual({ gh: { network: true, readOnly: [] }, fs: { network: false, readOnly: ['/opt/x'] } });
+    await expect(loadPolicy(file('bad1.yaml', '    gh: { network: "yes" }'))).rejects.toThrow();
+    await expect(loadPolicy(file('bad2.yaml', '    "a b": { network: true }'))).rejects.toThrow();
+    await expect(loadPolicy(file('bad3.yaml', '    fs: { read_only: [relative/path] }'))).rejects.toThrow();
+    await expect(loadPolicy(file('bad4.yaml', '    fs: { write: true }'))).rejects.toThrow();
+  });
+});
