@@ -1,10 +1,13 @@
 /**
  * The `icode` command line: one commander program, one module per command.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { PolicyError } from '../policies/index.js';
-import { InputError } from '../engine/errors.js';
-import { EXIT } from './output.js';
+import { packageRoot } from '../policies/package-root.js';
+import { EXIT, UsageError } from './output.js';
+import { reportFault, setDebug } from './fault.js';
+import { suggestCommand } from './suggest.js';
 import { register as registerAudit } from './commands/audit.js';
 import { register as registerBench } from './commands/bench.js';
 import { register as registerDemo } from './commands/demo.js';
@@ -16,11 +19,13 @@ import { register as registerReplay } from './commands/replay.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerSessions } from './commands/sessions.js';
 import { register as registerShell } from './commands/shell.js';
+import { terminalSafe } from '../engine/terminal-safe.js';
 
 export function buildProgram(): Command {
   const program = new Command('icode')
     .description('A hardened runtime for AI coding agents: every tool call decided by a policy, audited, and confined.')
-    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .version(packageVersion(), '-V, --version')
+    .option('--debug', 'print stack traces of internal errors (also ICODE_DEBUG=1)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const register of [registerRun, registerPolicy, registerExec, registerReplay, registerAudit, registerShell, registerHooks, registerSessions, registerBench, registerDemo, registerMcp]) {
@@ -35,6 +40,15 @@ Exit codes:     0 ok · 1 a check failed · 2 bad input or policy · 3 denied ·
   return program;
 }
 
+/** The version in the package.json icode runs from (a clone, a global install or an unpacked tarball). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** `icode "prompt"` and `icode --resume ID` are shorthands for `icode run …`. */
 function withDefaultCommand(program: Command, argv: string[]): string[] {
   const first = argv[2];
@@ -44,8 +58,22 @@ function withDefaultCommand(program: Command, argv: string[]): string[] {
   names.add('help');
   // Any option other than the program's own (--help, --version) belongs to `run`.
   const programFlag = ['-h', '--help', '-V', '--version'].includes(first);
+  if (!first.startsWith('-') && !names.has(first)) {
+    // A mistyped command is not a prompt: `icode sesions list` is an error with a suggestion.
+    const near = suggestCommand(program, argv.slice(2));
+    if (near) throw new UsageError(`unknown command "${first}"; did you mean "icode ${near}"? (to send it as a prompt: icode run "${argv.slice(2).join(' ')}")`);
+  }
   if (first.startsWith('-') ? !programFlag : !names.has(first)) return [argv[0], argv[1], 'run', ...argv.slice(2)];
   return argv;
+}
+
+/** `--debug` may stand anywhere before `--`; it is the program's, not a command's. */
+function takeDebug(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  const head = end === -1 ? argv : argv.slice(0, end);
+  if (!head.includes('--debug')) return argv;
+  setDebug(true);
+  return [...head.filter((a) => a !== '--debug'), ...(end === -1 ? [] : argv.slice(end))];
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -56,8 +84,11 @@ export async function run(argv: string[]): Promise<void> {
       throw e;
     });
   }
-  const program = buildProgram();
   try {
+    argv = takeDebug(argv);
+    // A workspace that vanished under the shell: say so before anything resolves a path against it.
+    process.cwd();
+    const program = buildProgram();
     await program.parseAsync(withDefaultCommand(program, argv));
   } catch (e) {
     process.exitCode = exitCodeFor(e);
@@ -70,14 +101,5 @@ export function exitCodeFor(e: unknown): number {
     // --help and --version exit 0; parse errors were already printed by commander.
     return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   }
-  if (e instanceof PolicyError) {
-    process.stderr.write(`icode: invalid policy\n${e.message}\n`);
-    return EXIT.USAGE;
-  }
-  if (e instanceof InputError) {
-    process.stderr.write(`icode: ${e.message}\n`);
-    return e.exitCode;
-  }
-  process.stderr.write(`icode: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  return EXIT.INTERNAL;
+  return reportFault(e);
 }

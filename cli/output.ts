@@ -1,6 +1,8 @@
 /** Shared output helpers for CLI commands: tables on a terminal, JSON for scripts, exit codes. */
 import Table from 'cli-table3';
 import { InputError } from '../engine/errors.js';
+import { useColor } from '../engine/agent/text-style.js';
+import { terminalSafe, terminalSafeLine } from '../engine/terminal-safe.js';
 
 export const EXIT = Object.freeze({
   OK: 0,
@@ -14,20 +16,35 @@ export const EXIT = Object.freeze({
   INTERNAL: 4,
 });
 
+/**
+ * Human-readable text to stdout/stderr: stored rows, model text, tool output and names are untrusted,
+ * so control sequences are shown, never sent raw (engine/terminal-safe.ts). JSON goes through printJson.
+ */
+export function writeOut(text: string): void {
+  process.stdout.write(terminalSafe(text));
+}
+export function writeErr(text: string): void {
+  process.stderr.write(terminalSafe(text));
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
 /** A table with a header row; cells are stringified and long cells are cut. */
 export function printTable(head: string[], rows: unknown[][], maxCell = 80): void {
-  const tty = process.stdout.isTTY === true;
-  const table = new Table({ head, style: { head: tty ? ['cyan'] : [], border: tty ? ['grey'] : [] } });
+  process.stdout.write(renderTable(head, rows, maxCell, useColor(process.stdout)) + '\n');
+}
+
+/** A compact table (no rule between rows), coloured header and borders only when `color`. */
+export function renderTable(head: string[], rows: unknown[][], maxCell = 80, color = false): string {
+  const table = new Table({ head: head.map(terminalSafeLine), style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [], compact: true } });
   for (const row of rows) table.push(row.map((c) => cut(c === null || c === undefined ? '' : String(c), maxCell)));
-  process.stdout.write(table.toString() + '\n');
+  return table.toString();
 }
 
 function cut(s: string, max: number): string {
-  const oneLine = s.replace(/\s+/g, ' ');
+  const oneLine = terminalSafeLine(s.replace(/\s+/g, ' '));
   return oneLine.length > max ? oneLine.slice(0, max - 1) + '…' : oneLine;
 }
 

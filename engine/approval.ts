@@ -26,10 +26,32 @@ export interface Approver {
 /** Non-interactive runs: `--ask deny` (default) or `--ask allow`. */
 export class StaticApprover implements Approver {
   constructor(private readonly answer: 'allow' | 'deny') {}
-  async approve(): Promise<ApprovalAnswer> {
+  async approve(req: ApprovalRequest): Promise<ApprovalAnswer> {
     return this.answer === 'allow'
       ? { approved: true, note: 'approved by --ask allow' }
-      : { approved: false, note: 'denied: no one to ask (non-interactive run, --ask deny)' };
+      : { approved: false, note: `denied: no one to ask (non-interactive run, --ask deny); to allow it: ${howToAllow(req)}` };
+  }
+}
+
+/** What a user can do so that an `ask` they could not answer is allowed next time. */
+export function howToAllow(req: Pick<ApprovalRequest, 'tool' | 'input' | 'rule'>): string {
+  const input = (typeof req.input === 'object' && req.input !== null ? req.input : {}) as Record<string, unknown>;
+  const alternatives = 'rerun with --ask allow, or run icode in a terminal (the TUI) and approve it';
+  // deny > ask > allow: an allow rule cannot outvote a rule that asks, only the policy's default.
+  if (req.rule !== null) return `rule ${req.rule} asks for it (an allow rule cannot override it); ${alternatives}`;
+  const target =
+    typeof input.command === 'string' ? `command: [${JSON.stringify(input.command)}]`
+    : typeof input.path === 'string' ? `tool: ${req.tool}, paths: [${JSON.stringify(input.path)}]`
+    : typeof input.url === 'string' ? `tool: ${req.tool}, host: [${JSON.stringify(hostOf(input.url))}]`
+    : `tool: ${req.tool}`;
+  return `add a rule to the policy, e.g. {id: allow-it, decision: allow, reason: "…", ${target}}; or ${alternatives}`;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return url;
   }
 }
 

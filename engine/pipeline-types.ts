@@ -51,6 +51,11 @@ export interface ToolCallResult {
   timings?: StageTimings;
   /** Audit row id of the decision. */
   auditId?: number;
+  /**
+   * Set when a deny was not a policy decision: the input failed its schema (or the tool is unknown),
+   * or the policy could not be loaded. Callers map it to exit code 2 instead of 3.
+   */
+  refusal?: 'bad_input' | 'bad_policy';
   /** Extra context for the model added by hooks. */
   context?: string[];
 }

@@ -17,7 +17,10 @@ import { HookRunner, type RunCommandHook, type TodoItem } from '../sandbox/hooks
 import { InputError } from './errors.js';
 import { StaticApprover, type Approver } from './approval.js';
 import { AuditLog, defaultAuditPath } from './audit/log.js';
+import { fsGuardRules } from './executors/fs-guard.js';
 import { FsExecutor } from './executors/fs.js';
+import { sessionControls } from './executors/controls.js';
+import { gateOptionsFor } from './executors/jail-options.js';
 import { ShellExecutor } from './executors/shell.js';
 import type { Executor } from './executors/types.js';
 import { commitDecision } from './pipeline/commit.js';
@@ -31,6 +34,9 @@ import type { ToolCall, ToolCallResult, ToolRunner } from './pipeline-types.js';
 import { TodoWriteExecutor } from './tools/builtin/todo-write.js';
 import type { ToolDefinition } from './tools/definition.js';
 import { ToolRegistry } from './tools/registry.js';
+import type { Checkpointer } from './state/checkpointer.js';
+import type { ExecResult } from './executors/types.js';
+import type { CallState } from './pipeline/state.js';
 
 export interface PipelineOptions {
   /** Workspace root; must be an existing directory. */
@@ -55,6 +61,10 @@ export interface PipelineOptions {
   executors?: Partial<Record<string, Executor>>;
   /** How command hooks run (default: inside the session's shell jail). */
   runCommandHook?: RunCommandHook;
+  /** Workspace checkpoints, taken before each call that may change the workspace (engine/state). */
+  checkpoints?: Checkpointer;
+  /** A hook that cannot load throws an InputError (exit 2: run/exec refuse to start) instead of denying every call. */
+  hooksMustLoad?: boolean;
 }
 
 export interface Pipeline extends ToolRunner {
@@ -93,8 +103,10 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const ownsAudit = typeof opts.audit !== 'object';
   const registry = opts.registry ?? opts.catalog ?? new ToolRegistry();
   const settings = policy?.settings;
-  const fs = opts.executors?.fs ?? new FsExecutor(workspace, { allowHardlinks: settings?.allowHardlinks ?? false, protectedPaths: settings?.protectedPaths ?? [] });
-  const shellExec = opts.executors?.shell ?? new ShellExecutor(workspace, settings);
+  // The session's own controls (policy, hooks, config, databases) inside the workspace: never writable.
+  const controls = sessionControls(workspace, policy, typeof opts.audit === 'object' ? opts.audit.path : (opts.audit ?? defaultAuditPath()), policy ? policyDir(policy) : null);
+  const fs = opts.executors?.fs ?? new FsExecutor(workspace, { allowHardlinks: settings?.allowHardlinks ?? false, protectedPaths: [...(settings?.protectedPaths ?? []), ...controls.inside.flatMap((p) => [p, `${p}/**`])], guard: policy ? fsGuardRules(policy) : [] });
+  const shellExec = opts.executors?.shell ?? new ShellExecutor(workspace, settings, gateOptionsFor(workspace, policy, controls));
   let hooks: HookRunner | null = null;
   if (policy && Object.values(policy.hooks).some((list) => list.length > 0)) {
     try {
@@ -103,6 +115,10 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
         runCommandHook: opts.runCommandHook ?? (shellExec instanceof ShellExecutor ? shellExec.commandHookRunner() : undefined),
       });
     } catch (e) {
+      if (opts.hooksMustLoad) {
+        if (ownsAudit) audit.close();
+        throw new InputError(`the policy's hooks cannot load: ${(e as Error).message}`);
+      }
       // A hook that cannot load is a policy that cannot load: every call is denied, and recorded.
       policyError = `hooks: ${(e as Error).message}`;
       policy = null;
@@ -120,6 +136,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
     approver: opts.approver ?? new StaticApprover(opts.ask ?? 'deny'),
     session: opts.session ?? randomUUID(),
     hooks,
+    ...(opts.checkpoints ? { checkpoints: opts.checkpoints } : {}),
   });
 }
 
@@ -154,6 +171,7 @@ interface ToolPipelineParts {
   approver: Approver;
   session: string;
   hooks: HookRunner | null;
+  checkpoints?: Checkpointer;
 }
 
 class ToolPipeline implements Pipeline, StageDeps {
@@ -168,6 +186,7 @@ class ToolPipeline implements Pipeline, StageDeps {
   readonly hooks: HookRunner | null;
   closed = false;
   private readonly ownsAudit: boolean;
+  private readonly checkpoints: Checkpointer | undefined;
   private readonly executors: ReadonlyMap<string, Executor>;
   /** Executors that tool definitions brought (built on first use), by tool name. */
   private readonly ownExecutors = new Map<string, Executor>();
@@ -184,6 +203,7 @@ class ToolPipeline implements Pipeline, StageDeps {
     this.approver = parts.approver;
     this.session = parts.session;
     this.hooks = parts.hooks;
+    this.checkpoints = parts.checkpoints;
   }
 
   get catalog(): ToolRegistry {
@@ -204,7 +224,7 @@ class ToolPipeline implements Pipeline, StageDeps {
     if (!def.executor) return this.executors.get(def.kind) ?? null;
     let ex = this.ownExecutors.get(def.name);
     if (!ex && !this.closed) {
-      ex = def.executor({ workspace: this.workspace, settings: this.policy?.settings });
+      ex = def.executor({ workspace: this.workspace, settings: this.policy?.settings, policy: this.policy });
       this.ownExecutors.set(def.name, ex);
     }
     return ex ?? null;
@@ -229,7 +249,7 @@ class ToolPipeline implements Pipeline, StageDeps {
     clock.lap('preHooks');
     if (hookDenial !== null) return recordDenied(this, c, hookDenial);
 
-    const result = await dispatch(c, signal);
+    const result = (await checkpointBefore(this.checkpoints, c)) ?? (await dispatch(c, signal));
     clock.lap('execute');
     const text = await postHooks(this, c, result);
     clock.lap('postHooks');
@@ -247,3 +267,15 @@ class ToolPipeline implements Pipeline, StageDeps {
     else this.audit.flush();
   }
 }
+
+/** The checkpoint before a call runs; a checkpoint that cannot be taken fails the call (nothing runs that could not be undone). */
+async function checkpointBefore(cp: Checkpointer | undefined, c: CallState): Promise<ExecResult | null> {
+  if (!cp || !c.def) return null;
+  try {
+    await cp.beforeCall({ session: c.session, callId: c.callId, tool: c.tool, kind: c.def.kind, auditId: c.auditId ?? -1, mutates: c.def.mutates });
+    return null;
+  } catch (e) {
+    return { ok: false, output: '', error: `icode could not checkpoint the workspace before ${c.tool}: ${(e as Error).message}`, code: 'internal', truncated: false, bytes: 0 };
+  }
+}
+

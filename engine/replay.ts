@@ -73,8 +73,56 @@ function toReplayResult(index: number, line: number, r: ToolCallResult): ReplayR
  * Run the calls of `lines` with at most `concurrency` in flight, emitting results in input order.
  * Memory stays bounded by the window, whatever the number of lines.
  */
+/** A line longer than the reader's limit (boundedLines): a recorded refusal, and the replay goes on. */
+export interface OversizedLine {
+  oversized: true;
+  bytes: number;
+  /** Its first bytes, for the audit record. */
+  head: string;
+}
+
+/** Most bytes one replay line may have. */
+export const MAX_REPLAY_LINE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Lines of a byte stream, each at most `maxBytes`: a longer line is skipped to its end (never held in
+ * memory) and given as an OversizedLine. `\r\n` ends a line like `\n`.
+ */
+export async function* boundedLines(input: AsyncIterable<Buffer | string>, maxBytes = MAX_REPLAY_LINE_BYTES): AsyncGenerator<string | OversizedLine> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  let head = '';
+  const finish = (): string | OversizedLine => {
+    const out: string | OversizedLine = over ? { oversized: true, bytes: size, head } : Buffer.concat(parts).toString('utf8').replace(/\r$/, '');
+    parts = [];
+    size = 0;
+    over = false;
+    head = '';
+    return out;
+  };
+  for await (const chunk of input) {
+    let buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    for (;;) {
+      const nl = buf.indexOf(10);
+      const piece = nl < 0 ? buf : buf.subarray(0, nl);
+      size += piece.length;
+      if (!over && size > maxBytes) {
+        over = true;
+        head = Buffer.concat([...parts, piece]).subarray(0, 4096).toString('utf8');
+        parts = [];
+      }
+      if (!over) parts.push(Buffer.from(piece));
+      if (nl < 0) break;
+      yield finish();
+      buf = buf.subarray(nl + 1);
+    }
+  }
+  if (size > 0 || parts.length) yield finish();
+}
+
 export async function replayLines(
-  lines: AsyncIterable<string>,
+  lines: AsyncIterable<string | OversizedLine>,
   runner: ToolRunner,
   concurrency: number,
   emit: (r: ReplayResult) => void,
@@ -82,9 +130,10 @@ export async function replayLines(
   const window: Promise<ReplayResult>[] = [];
   let index = 0;
   let lineNo = 0;
-  for await (const text of lines) {
+  for await (const entry of lines) {
     lineNo++;
-    const parsed = callsFromLine(text);
+    const text = typeof entry === 'string' ? entry : entry.head;
+    const parsed = typeof entry === 'string' ? callsFromLine(entry) : { malformed: `the line is ${entry.bytes} bytes; the limit is ${MAX_REPLAY_LINE_BYTES}` };
     // Thunks, so that a line with several calls still respects the concurrency limit.
     const items: (() => Promise<ReplayResult>)[] = [];
     const line = lineNo;

@@ -95,16 +95,26 @@ export function importClaudeSettings(text: string, file: string): ClaudeImport {
       : 'no icode equivalent';
     untranslated.push({ rule: `permissions.${key}: ${JSON.stringify(p[key])}`, why });
   }
-  if ((settings as Record<string, unknown>).hooks !== undefined) {
-    untranslated.push({ rule: 'hooks', why: 'Claude Code hooks are not imported here; declare them as command hooks in the policy (docs/hooks.md)' });
+  // Every other setting is reported, never dropped silently.
+  for (const [key, value] of Object.entries(settings as Record<string, unknown>)) {
+    if (key === 'permissions' || key === '$schema') continue;
+    const why =
+      key === 'hooks'
+        ? 'Claude Code hooks are not imported here; declare them as command hooks in the policy (docs/hooks.md)'
+        : key === 'env'
+          ? 'environment variables are not part of a policy; pass names into the jail with settings.env'
+          : 'no icode equivalent';
+    untranslated.push({ rule: `${key}: ${JSON.stringify(value)}`, why });
   }
+  // Claude Code lets the agent read inside the project without asking.
+  rules.push({ id: 'claude.read-workspace', decision: 'allow', reason: "imported from Claude Code: reading inside the project is Claude Code's default", tool: READ_TOOLS, outside_workspace: false });
   const policy: PolicyDoc = { version: 1, name: `imported from ${file}`, default: defaultDecision, rules };
   const header = [
     `# Imported from Claude Code settings: ${file}`,
     '# Precedence is deny > ask > allow, as in Claude Code.',
     ...(untranslated.length ? ['# Not translated:', ...untranslated.map((u) => `#   ${u.rule} — ${u.why}`)] : []),
   ].join('\n');
-  return { policy, yaml: `${header}\n${stringify(policy, { lineWidth: 0 })}`, translated: rules.length, untranslated };
+  return { policy, yaml: `${header}\n${stringify(policy, { lineWidth: 0, aliasDuplicateObjects: false })}`, translated: rules.length - 1, untranslated };
 }
 
 type Translation = { rule: Omit<RuleDoc, 'id'> } | { why: string };
@@ -134,10 +144,18 @@ function translateRule(entry: string, decision: Decision): Translation {
   return { why: `${tool}(…) specifiers have no icode equivalent` };
 }
 
-/** `npm run test:*` → `npm run test **`; `git diff` stays exact; other `*` are per-argument globs. */
+/**
+ * Claude Code's `Bash(prefix:*)` is a prefix match on the command text: `npm run test:*` allows
+ * `npm run test`, `npm run test:unit` and `npm run test -- -u`, so the last word becomes a glob
+ * (`npm run test* **`). `git diff *` is the same prefix on whole words; anything else is exact.
+ */
 function bashPattern(spec: string): string {
   const s = spec.trim();
-  if (s.endsWith(':*')) return `${s.slice(0, -2).trim()} **`;
+  if (s.endsWith(':*')) {
+    const prefix = s.slice(0, -2);
+    if (prefix.endsWith(' ') || prefix === '') return `${prefix.trim()} **`.trim();
+    return `${prefix}* **`;
+  }
   if (s.endsWith(' *')) return `${s.slice(0, -2).trim()} **`;
   return s;
 }

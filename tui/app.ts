@@ -469,10 +469,18 @@ class TuiApp {
         case '/cost':
           this.transcript.note(`this TUI: ${formatTokens(c.usage.inputTokens)} in / ${formatTokens(c.usage.outputTokens)} out · ${c.costUsd === null ? 'cost unknown' : `$${c.costUsd.toFixed(4)}`} · session total $${c.session.costUsd?.toFixed(4) ?? '?'}`);
           break;
-        case '/undo':
-        case '/compact':
-          this.transcript.note(`${cmd}: not available in this build (checkpoints and compaction are not wired into the TUI yet)`, 'yellow');
+        case '/undo': {
+          const r = await c.undo();
+          this.transcript.clear();
+          this.replayHistory();
+          this.transcript.note(`undone: workspace back to checkpoint ${r.checkpoint} (${r.restored.length} file(s) restored${r.kept.length ? `, kept your changes to ${r.kept.join(', ')}` : ''}); now in session ${c.session.id}`, 'green');
           break;
+        }
+        case '/compact': {
+          const e = await c.compact();
+          this.transcript.note(e ? (e.vetoed ? `compaction vetoed: ${e.vetoed}` : `compacted: ~${e.tokensBefore} → ~${e.tokensAfter} tokens (${e.pruned} tool outputs pruned${e.summarized ? ', older turns summarised' : ''})`) : 'nothing to compact', 'green');
+          break;
+        }
         case '/export': {
           const file = join(this.opts.cwd, `icode-audit-${c.session.id.slice(0, 8)}.jsonl`);
           const tail = c.auditTail(100_000);

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { chooseModel, loadConfigFile, parseModelSpec, type Env, type ModelSpec } from '../engine/agent/config.js';
+import { loadProjectInstructions } from '../engine/agent/instructions.js';
 import { runAgent, DEFAULT_MAX_TURNS, type AgentEvent, type RunResult } from '../engine/agent/loop.js';
 import { createProvider } from '../engine/agent/providers/index.js';
 import type { Provider } from '../engine/agent/providers/types.js';
@@ -15,6 +16,9 @@ import { SessionStore, defaultSessionsPath, type SessionInfo, type StoredMessage
 import { addUsage, ZERO_USAGE, type Usage } from '../engine/agent/types.js';
 import { AuditLog, defaultAuditPath, type AuditRow } from '../engine/audit/log.js';
 import type { Approver } from '../engine/approval.js';
+import { Compactor, contextWindowFor, type CompactionEvent } from '../engine/agent/compaction.js';
+import { SessionCheckpointer, checkpointBaseDir } from '../engine/state/checkpointer.js';
+import { listCheckpoints, revertTo, type RevertResult } from '../engine/state/session-state.js';
 
 export const DEFAULT_TUI_POLICY = 'builtin:workspace-write';
 
@@ -41,6 +45,10 @@ export class AgentController {
   private readonly store: SessionStore;
   private readonly auditPath: string;
   private auditReader: AuditLog | null = null;
+  /** Workspace checkpoints (null when turned off): what /undo restores. */
+  private checkpointer: SessionCheckpointer | null = null;
+  private readonly sessionsPath: string;
+  private started = new Set<string>();
   session: SessionInfo;
   policy: string;
   workspace: string;
@@ -64,6 +72,7 @@ export class AgentController {
     this.policy = opts.policy || opts.env.ICODE_POLICY || session.policy || DEFAULT_TUI_POLICY;
     this.workspace = session.workspace ?? resolve(opts.cwd, opts.workspace ?? '.');
     this.auditPath = opts.audit || defaultAuditPath(opts.env as NodeJS.ProcessEnv);
+    this.sessionsPath = resolve(opts.sessionsDb || opts.env.ICODE_SESSIONS_DB || defaultSessionsPath(opts.env as NodeJS.ProcessEnv));
   }
 
   static async open(opts: ControllerOptions, approver: Approver): Promise<AgentController> {
@@ -77,6 +86,7 @@ export class AgentController {
       const session =
         resumed ?? store.createSession({ id: randomUUID(), title: null, model: specString(spec), workspace, policy, system: opts.system ?? null });
       const c = new AgentController(opts, approver, store, session, spec, provider);
+      await c.openCheckpoints();
       await c.openRunner();
       return c;
     } catch (e) {
@@ -99,12 +109,27 @@ export class AgentController {
     return createProvider(spec, { env: opts.env, config, ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}) });
   }
 
+  /** Checkpoints as `icode run` takes them (off with ICODE_CHECKPOINTS=0, config, or a store inside the workspace). */
+  private async openCheckpoints(): Promise<void> {
+    const config = loadConfigFile(this.opts.env);
+    if (this.opts.env.ICODE_CHECKPOINTS === '0' || config.checkpoints?.enabled === false) return;
+    const baseDir = checkpointBaseDir(this.sessionsPath);
+    const ws = resolve(this.workspace);
+    if (baseDir === ws || baseDir.startsWith(ws + '/')) return;
+    this.checkpointer = await SessionCheckpointer.open(this.workspace, this.store, {
+      baseDir,
+      ...(config.checkpoints?.include_ignored !== undefined ? { includeIgnored: config.checkpoints.include_ignored } : {}),
+      ...(config.checkpoints?.max_file_bytes !== undefined ? { maxFileBytes: config.checkpoints.max_file_bytes } : {}),
+    });
+  }
+
   private async openRunner(): Promise<void> {
     const runner = await createPipelineRunner({
       workspace: this.workspace,
       policy: this.policy,
       session: this.session.id,
       approver: this.approver,
+      ...(this.checkpointer ? { checkpoints: this.checkpointer } : {}),
       ...(this.opts.audit ? { audit: this.opts.audit } : {}),
     });
     await this.runner?.close().catch(() => undefined);
@@ -139,7 +164,9 @@ export class AgentController {
     if (!this.session.title) this.store.updateSession(this.session.id, { title: prompt.split('\n')[0]!.slice(0, 120) });
     try {
       const startContext = this.session.messageCount === 0 ? ((await this.runner.onSessionStart?.(this.session.id, 'startup')) ?? '') : '';
-      const system = [this.opts.system ?? this.session.system ?? '', startContext].filter(Boolean).join('\n\n');
+      // AGENTS.md / CLAUDE.md are read for every run (never stored with the session: no duplicates on resume).
+      const instructions = loadProjectInstructions(this.runner.workspace).text;
+      const system = [this.opts.system ?? this.session.system ?? '', instructions, startContext].filter(Boolean).join('\n\n');
       const result = await runAgent(prompt, {
         provider: this.provider,
         runner: this.runner.runner,
@@ -162,6 +189,50 @@ export class AgentController {
       this.running = null;
       this.session = this.store.getSession(this.session.id);
     }
+  }
+
+  private compactor(onCompact?: (e: CompactionEvent) => void): Compactor | null {
+    const config = loadConfigFile(this.opts.env);
+    const window = contextWindowFor(this.provider.id, this.provider.model, config.context_windows);
+    if (window === null && !onCompact) return null;
+    return new Compactor({
+      provider: this.provider,
+      window: window ?? Number.MAX_SAFE_INTEGER,
+      ...(config.compact_threshold !== undefined ? { threshold: config.compact_threshold } : {}),
+      sessions: this.store,
+      ...(this.runner?.onPreCompact ? { onPreCompact: this.runner.onPreCompact } : {}),
+      ...(onCompact ? { onCompact } : {}),
+    });
+  }
+
+  /** /compact: prune old tool outputs, then the model summarises older turns (history is kept). */
+  async compact(): Promise<CompactionEvent | null> {
+    if (this.running) throw new Error('wait for the turn to end before compacting');
+    let event: CompactionEvent | null = null;
+    const c = this.compactor((e) => void (event = e))!;
+    await c.compact(this.store.contextMessages(this.session.id), { sessionId: this.session.id, ...(this.session.system ? { system: this.session.system } : {}), tools: this.runner?.tools ?? [] }, 'manual');
+    return event;
+  }
+
+  /**
+   * /undo: the workspace and the conversation go back to the checkpoint taken before the session's last
+   * change (files the user changed meanwhile are kept); the TUI continues in the forked session.
+   */
+  async undo(): Promise<RevertResult> {
+    if (this.running) throw new Error('wait for the turn to end (or press Esc) before undoing');
+    if (!this.checkpointer) throw new Error('checkpoints are off in this session, so there is nothing to undo');
+    const list = await listCheckpoints(this.checkpointer.store, this.store, this.session);
+    const cp = [...list].reverse().find((c) => c.kind === 'call') ?? list.find((c) => c.kind === 'start');
+    if (!cp) throw new Error('no checkpoint yet: nothing has changed the workspace');
+    const audit = AuditLog.open(this.auditPath);
+    let result: RevertResult;
+    try {
+      result = await revertTo(this.checkpointer.store, this.store, this.session, list, cp, { files: true, conversation: true, audit });
+    } finally {
+      audit.close();
+    }
+    if (result.sessionId) await this.openSession(result.sessionId);
+    return result;
   }
 
   /** Esc: cancel the running turn; the loop stops its model stream and its tool calls. */
@@ -230,6 +301,7 @@ export class AgentController {
     await this.runner?.close().catch(() => undefined);
     this.runner = null;
     this.auditReader?.close();
+    this.checkpointer?.close();
     this.store.close();
   }
 }

@@ -3,9 +3,9 @@
  * Every subcommand opens the log read-only; a missing log is a usage error (exit 2).
  */
 import { Option, type Command } from 'commander';
-import { createWriteStream, existsSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Writable } from 'node:stream';
+import { auditKeyPath, loadAuditKey } from '../../engine/audit/key.js';
 import {
   AUDIT_KINDS,
   AuditError,
@@ -17,8 +17,14 @@ import {
   type CallDetail,
   type Decision,
   type ListFilters,
+  type VerifyResult,
 } from '../../engine/audit/log.js';
-import { EXIT, printJson, printTable, UsageError } from '../output.js';
+import { InputError } from '../../engine/errors.js';
+import { DbFileError } from '../../engine/sqlite-file.js';
+import { exportSink } from '../export-sink.js';
+import { EXIT, printJson, printTable, UsageError, writeErr, writeOut } from '../output.js';
+import { formatDuration } from '../../engine/agent/text-style.js';
+import { parseWholeNumber } from '../parse.js';
 
 interface DbOpts {
   db?: string;
@@ -48,7 +54,7 @@ export function register(program: Command): void {
         // Newest `limit` rows, shown oldest first like `tail`.
         const rows = log.list({ ...filters, order: 'desc' }).reverse();
         if (opts.json) return printJson(rows);
-        if (rows.length === 0) return void process.stdout.write('no audit rows match\n');
+        if (rows.length === 0) return void writeOut('no audit rows match\n');
         printTable(
           ['seq', 'time', 'kind', 'session', 'call', 'tool/name', 'result', 'rule', 'reason/error'],
           rows.map((r) => [
@@ -65,7 +71,7 @@ export function register(program: Command): void {
           60,
         );
         if (filters.limit !== undefined && rows.length === filters.limit && process.stderr.isTTY) {
-          process.stderr.write(`(showing the last ${filters.limit} rows; --limit N for more)\n`);
+          writeErr(`(showing the last ${filters.limit} rows; --limit N for more)\n`);
         }
       });
     }),
@@ -120,24 +126,31 @@ export function register(program: Command): void {
     audit
       .command('verify')
       .description('Recompute the hash chain; exit 1 naming the first bad row if anything was altered or removed')
-      .option('--anchor <hash>', 'a head hash noted earlier that the chain must still contain (detects truncation)'),
+      .option('--anchor <hash>', 'a head hash noted earlier that the chain must still contain (detects truncation)')
+      .option('--key <file>', `the audit key the rows' HMACs are checked with (default: ${auditKeyPath()})`),
   ).action(
-    run(async (opts: DbOpts & { anchor?: string }) => {
+    run(async (opts: DbOpts & { anchor?: string; key?: string }) => {
       if (opts.anchor !== undefined && !/^[0-9a-f]{64}$/.test(opts.anchor)) throw new UsageError('--anchor: expected a 64-digit hex sha256 hash');
-      await withLog(opts, (log) => {
-        const v = log.verify(opts.anchor === undefined ? {} : { anchor: opts.anchor });
-        if (opts.json) printJson(v);
-        else if (v.ok) process.stdout.write(`audit log OK: ${v.rows} rows, head ${v.head} (seq ${v.headSeq})\n`);
-        else {
-          const where = (seq: number | null): string => (seq === null ? 'schema' : `row ${seq}`);
-          const first = v.firstBad as { seq: number | null; problem: string };
-          process.stdout.write(`audit log BROKEN: first bad ${where(first.seq)}: ${first.problem}\n`);
-          for (const p of v.problems.slice(1, 10)) process.stdout.write(`  also ${where(p.seq)}: ${p.problem}\n`);
-          if (v.problems.length > 10) process.stdout.write(`  … ${v.problems.length - 10} more\n`);
-          process.stdout.write(`${v.rows} rows read, last hash ${v.head} (seq ${v.headSeq})\n`);
-        }
-        if (!v.ok) process.exitCode = EXIT.FAILED;
-      });
+      const keyFile = resolve(opts.key ?? auditKeyPath());
+      const key = loadAuditKey(keyFile);
+      if (opts.key !== undefined && key === null) throw new UsageError(`--key: no audit key at ${keyFile}`);
+      let opened = false;
+      try {
+        await withLog({ ...opts, key }, (log) => {
+          opened = true;
+          const v = log.verify(opts.anchor === undefined ? {} : { anchor: opts.anchor });
+          if (opts.json) printJson(v);
+          else printVerify(v);
+          if (!v.ok) process.exitCode = EXIT.FAILED;
+        });
+      } catch (e) {
+        // A log too damaged to open is a failed check (exit 1), not bad input.
+        if (opened || !(e instanceof DbFileError && e.reason === 'DAMAGED')) throw e;
+        const problem = truncation(resolve(opts.db ?? defaultAuditPath())) ?? `the file itself: ${e.message}`;
+        if (opts.json) printJson({ ok: false, rows: 0, firstBad: { seq: null, problem }, problems: [{ seq: null, problem }] });
+        else process.stdout.write(`audit log BROKEN: first bad: ${problem}\n`);
+        process.exitCode = EXIT.FAILED;
+      }
     }),
   );
 
@@ -155,18 +168,17 @@ export function register(program: Command): void {
     run(async (opts: FilterOpts & { format: 'jsonl' | 'csv'; out?: string }) => {
       const filters = parseFilters(opts);
       await withLog(opts, async (log) => {
-        const out: Writable = opts.out ? createWriteStream(resolve(opts.out), { mode: 0o600 }) : process.stdout;
-        const write = (chunk: string): Promise<void> | void => {
-          if (!out.write(chunk)) return new Promise<void>((res) => out.once('drain', () => res()));
-        };
-        const n = await log.exportRows(opts.format, write, filters);
-        if (opts.out) {
-          await new Promise<void>((res, rej) => {
-            out.once('error', rej);
-            out.end(() => res());
-          });
-          process.stderr.write(`exported ${n} rows to ${opts.out}\n`);
+        // Opened before the first row is read: a path that cannot be written fails at once (exit 2).
+        const sink = exportSink(opts.out === undefined ? null : resolve(opts.out));
+        let n = 0;
+        try {
+          n = await log.exportRows(opts.format, (chunk) => sink.write(chunk), filters);
+          await sink.finish();
+        } catch (e) {
+          // Everything or nothing: a partial export file is removed, and the error says why.
+          throw new UsageError(`export ${sink.name} failed after ${n} rows: ${sink.abort(e)}`);
         }
+        process.stderr.write(`exported ${n} rows to ${sink.name}\n`);
       });
     }),
   );
@@ -212,7 +224,7 @@ export function register(program: Command): void {
           inputRedacted: redacted,
         });
       }
-      process.stdout.write(`call ${rec.callId} (row ${rec.seq}): ${rec.tool} ${JSON.stringify(rec.input)}\n`);
+      writeOut(`call ${rec.callId} (row ${rec.seq}): ${rec.tool} ${JSON.stringify(rec.input)}\n`);
       printTable(
         ['', 'decision', 'rule', 'reason'],
         [
@@ -223,8 +235,8 @@ export function register(program: Command): void {
       if (verdict.trace?.length) {
         printTable(['subject', 'decision', 'rule', 'reason'], verdict.trace.map((t) => [t.subject, t.decision, t.rule ?? '(default)', t.reason]));
       }
-      process.stdout.write(changed ? `the decision would change: ${rec.decision} → ${verdict.decision}\n` : 'same decision\n');
-      if (redacted) process.stdout.write('note: the recorded input had secrets redacted; the policy saw the redacted text\n');
+      writeOut(changed ? `the decision would change: ${rec.decision} → ${verdict.decision}\n` : 'same decision\n');
+      if (redacted) writeOut('note: the recorded input had secrets redacted; the policy saw the redacted text\n');
     }),
   );
 }
@@ -262,32 +274,42 @@ function parseFilters(o: FilterOpts): ListFilters {
     f.kind = o.kind as AuditKind;
   }
   if (o.since !== undefined) f.since = parseSince(o.since);
-  if (o.limit !== undefined) {
-    const n = Number(o.limit);
-    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--limit: expected a positive integer, not ${o.limit}`);
-    f.limit = n;
-  }
+  if (o.limit !== undefined) f.limit = usage('--limit', () => parseWholeNumber(o.limit as string, 1, MAX_LIMIT));
   return f;
+}
+
+/** More rows than any log holds; bounds --limit so it stays an integer SQLite reads. */
+const MAX_LIMIT = 1_000_000_000;
+
+/** A commander-style parser's error as a usage error naming the flag. */
+function usage<T>(flag: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw new UsageError(`${flag}: ${(e as Error).message}`);
+  }
 }
 
 const UNITS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
 
 /** `30m`, `2h`, `7d` (ago), or anything Date.parse reads (`2025-11-25`, `2025-11-25T10:00Z`). */
 export function parseSince(text: string, now = Date.now()): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(text.trim());
-  if (m) return now - Number(m[1]) * UNITS[m[2]];
-  const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new UsageError(`--since: expected an ISO date or a duration such as 30m, 2h, 7d, not ${text}`);
+  const m = /^(\d{1,12}(?:\.\d{1,6})?)\s*([smhdw])$/.exec(text.trim());
+  // Beyond 100 000 years ago is nonsense, not a time: a usage error rather than an overflow.
+  const t = m ? now - Number(m[1]) * UNITS[m[2]] : Date.parse(text);
+  if (!Number.isFinite(t) || Math.abs(t) > 8.64e15) throw new UsageError(`--since: expected an ISO date or a duration such as 30m, 2h, 7d, not ${text}`);
   return t;
 }
 
-async function withLog<T>(opts: DbOpts, fn: (log: AuditLog) => T | Promise<T>): Promise<T> {
+async function withLog<T>(opts: DbOpts & { key?: ReturnType<typeof loadAuditKey> }, fn: (log: AuditLog) => T | Promise<T>): Promise<T> {
   const path = resolve(opts.db ?? defaultAuditPath());
   if (!existsSync(path)) throw new UsageError(`no audit log at ${path}${opts.db ? '' : ' (use --db PATH)'}`);
   let log: AuditLog;
   try {
-    log = AuditLog.open(path, { readonly: true });
+    // Only verify needs the key (and names it); reading rows never depends on the key file.
+    log = AuditLog.open(path, { readonly: true, key: opts.key ?? null });
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new UsageError((e as Error).message);
   }
   try {
@@ -301,6 +323,7 @@ function findDetail(log: AuditLog, id: string, session: string | undefined): Cal
   let seq: number;
   if (/^\d+$/.test(id)) {
     seq = Number(id);
+    if (!Number.isSafeInteger(seq)) throw new UsageError(`no audit row ${id}`);
   } else {
     const seqs = log.findCall(id, session);
     if (seqs.length === 0) throw new UsageError(`no recorded call with id ${id}${session ? ` in session ${session}` : ''}`);
@@ -319,21 +342,21 @@ function printDetail(d: CallDetail): void {
     printTable(['field', 'value'], kv(d.row, ['seq', 'ts', 'kind', 'session', 'name', 'data', 'hash']), 200);
     return;
   }
-  process.stdout.write(`decision (row ${d.decision.seq})\n`);
+  writeOut(`decision (row ${d.decision.seq})\n`);
   printTable(
     ['field', 'value'],
     kv(d.decision, ['seq', 'ts', 'session', 'callId', 'agent', 'tool', 'workspace', 'input', 'decision', 'rule', 'reason', 'approval', 'jail', 'policyHash', 'hash']),
     200,
   );
   if (d.hooks.length) {
-    process.stdout.write('hooks\n');
-    printTable(['seq', 'phase', 'hook', 'result', 'reason/error', 'ms'], d.hooks.map((h) => [h.seq, h.phase, h.name, h.result, h.reason ?? h.error ?? '', h.durationMs ?? '']));
+    writeOut('hooks\n');
+    printTable(['seq', 'phase', 'hook', 'result', 'reason/error', 'took'], d.hooks.map((h) => [h.seq, h.phase, h.name, h.result, h.reason ?? h.error ?? '', formatDuration(h.durationMs)]));
   }
   if (d.outcome) {
-    process.stdout.write(`outcome (row ${d.outcome.seq})\n`);
+    writeOut(`outcome (row ${d.outcome.seq})\n`);
     printTable(['field', 'value'], kv(d.outcome, ['seq', 'ts', 'status', 'exitCode', 'bytes', 'durationMs', 'truncated', 'outputHash', 'error', 'hash']), 200);
   } else {
-    process.stdout.write('outcome: none recorded (the call crashed, was killed, or is still running)\n');
+    writeOut('outcome: none recorded (the call crashed, was killed, or is still running)\n');
   }
 }
 
@@ -347,9 +370,51 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: 
     try {
       await fn(...args);
     } catch (e) {
-      const usage = e instanceof UsageError || (e instanceof AuditError && (e.code === 'NOT_FOUND' || e.code === 'SCHEMA'));
+      // Bad input, and files that are not (usable) icode audit logs or keys: one line, exit 2.
+      const usage = e instanceof InputError || (e instanceof AuditError && (e.code === 'NOT_FOUND' || e.code === 'SCHEMA' || e.code === 'INVALID'));
       process.stderr.write(`icode audit: ${(e as Error).message}\n`);
+      if (!usage && process.argv.includes('--debug') && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
       process.exitCode = usage ? EXIT.USAGE : EXIT.INTERNAL;
     }
   };
+}
+
+/** Where a SQLite file shorter than its header says was cut, in words; null when it is not that. */
+function truncation(file: string): string | null {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(32);
+      if (readSync(fd, head, 0, 32, 0) < 32) return `byte 0: the file is truncated before the end of its header (${fstatSync(fd).size} bytes)`;
+      const raw = head.readUInt16BE(16);
+      const pageSize = raw === 1 ? 65536 : raw;
+      const pages = head.readUInt32BE(28);
+      const size = fstatSync(fd).size;
+      if (pageSize >= 512 && pages > 0 && size < pageSize * pages) {
+        return `byte ${size} (page ${Math.floor(size / pageSize) + 1}): the file is truncated; its header says ${pages} pages of ${pageSize} bytes (${pages * pageSize} bytes)`;
+      }
+      return null;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+}
+
+/** `audit verify` in words: the first bad row, then the keyed/unkeyed counts. */
+function printVerify(v: VerifyResult): void {
+  const parts = [`${v.keyed} keyed (HMAC checked${v.keyId ? ` with key ${v.keyId}` : ''})`];
+  if (v.unkeyed) parts.push(`${v.unkeyed} unkeyed (plain sha256 only: rows ${v.unkeyedRange?.first}..${v.unkeyedRange?.last}, written before the key existed)`);
+  const keying = parts.join(', ');
+  if (v.ok) {
+    process.stdout.write(`audit log OK: ${v.rows} rows, head ${v.head} (seq ${v.headSeq}); ${keying}\n`);
+    return;
+  }
+  const where = (seq: number | null): string => (seq === null ? 'schema' : `row ${seq}`);
+  const first = v.firstBad as { seq: number | null; problem: string };
+  process.stdout.write(`audit log BROKEN: first bad ${where(first.seq)}: ${first.problem}\n`);
+  for (const p of v.problems.slice(1, 10)) process.stdout.write(`  also ${where(p.seq)}: ${p.problem}\n`);
+  if (v.problems.length > 10) process.stdout.write(`  … ${v.problems.length - 10} more\n`);
+  process.stdout.write(`${v.rows} rows read, last hash ${v.head} (seq ${v.headSeq}); ${keying}\n`);
 }

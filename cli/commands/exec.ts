@@ -1,7 +1,8 @@
 /** `icode exec`: one tool call through the full pipeline. */
 import type { Command } from 'commander';
 import { createPipeline } from '../../engine/pipeline.js';
-import { EXIT, parseJsonArg, printJson } from '../output.js';
+import { loadPolicy } from '../../policies/index.js';
+import { EXIT, parseJsonArg, printJson, writeErr, writeOut } from '../output.js';
 import { parseAsk } from '../parse.js';
 
 interface ExecOpts {
@@ -22,24 +23,29 @@ export function register(program: Command): void {
     .description('Run one tool call through the pipeline (validate → policy → audit → execute → audit)')
     .requiredOption('--tool <name>', 'tool name (read, write, edit, glob, grep, list, shell, or an alias such as Read)')
     .requiredOption('--input <json>', 'tool input as a JSON object')
-    .requiredOption('--workspace <dir>', 'workspace root')
+    .option('--workspace <dir>', 'workspace root (default: the current directory)', '.')
     .requiredOption('--policy <file>', 'policy file or builtin:NAME')
     .option('--audit <db>', 'audit database (default: $XDG_STATE_HOME/icode/audit.db)')
-    .option('--ask <answer>', 'how to settle "ask" without a person: deny or allow', parseAsk, 'deny')
+    .option('--ask <answer>', 'how to settle "ask" decisions without a person: deny or allow. allow answers asks only: a deny (rm -rf /, curl | sh, ~/.ssh, sudo…) stays a deny', parseAsk, 'deny')
     .option('--agent <name>', 'agent name', 'main')
     .option('--session <id>', 'session id')
     .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExit codes: 0 ok · 1 the tool failed · 2 bad input (schema) or a policy that does not load · 3 denied by the policy')
     .action(async (opts: ExecOpts) => {
       const input = parseJsonArg('--input', opts.input);
-      const pipeline = await createPipeline({ workspace: opts.workspace, policy: opts.policy, audit: opts.audit, ask: opts.ask, session: opts.session });
+      // The policy and its hooks load first: a bad one is a usage error (exit 2), not a run that denies everything.
+      const policy = await loadPolicy(opts.policy);
+      const pipeline = await createPipeline({ workspace: opts.workspace, policy, audit: opts.audit, ask: opts.ask, session: opts.session, hooksMustLoad: true });
       try {
         const r = await pipeline.call({ tool: opts.tool, input, agent: opts.agent });
         if (opts.json) printJson(r);
         else {
-          if (r.status === 'ok') process.stdout.write(r.output?.endsWith('\n') || !r.output ? (r.output ?? '') : r.output + '\n');
-          else process.stderr.write(`${r.status === 'denied' ? '' : 'error: '}${r.error ?? r.output}\n`);
+          if (r.status === 'ok') writeOut(r.output?.endsWith('\n') || !r.output ? (r.output ?? '') : r.output + '\n');
+          else if (r.refusal) writeErr(`icode: ${r.reason} (recorded as a deny)\n`);
+          else writeErr(`${r.status === 'denied' ? '' : 'error: '}${r.error ?? r.output}\n`);
         }
-        process.exitCode = r.status === 'ok' ? EXIT.OK : r.status === 'denied' ? EXIT.DENIED : EXIT.FAILED;
+        // Only a policy decision is "denied" (3); a schema failure or an unloadable policy is bad input (2).
+        process.exitCode = r.status === 'ok' ? EXIT.OK : r.refusal ? EXIT.USAGE : r.status === 'denied' ? EXIT.DENIED : EXIT.FAILED;
       } finally {
         await pipeline.close();
       }

@@ -11,6 +11,7 @@ import { HookRunner } from '../../sandbox/hooks/runner.js';
 import { HOOK_POINTS, ON_ERROR_CHOICES, isHookPoint, type HookDeclaration, type HookOutcome, type HookPoint } from '../../sandbox/hooks/types.js';
 import { EXIT, parseJsonArg, printJson, UsageError } from '../output.js';
 import { parsePositiveIntUpTo } from '../parse.js';
+import { terminalSafe } from '../../engine/terminal-safe.js';
 
 interface TestOpts {
   point: string;
@@ -106,5 +107,5 @@ function printHuman(point: HookPoint, result: unknown, outcomes: HookOutcome[]):
     for (const line of o.logs ?? []) out.push(`log:      ${line}`);
   }
   out.push(`merged:   ${JSON.stringify(result)}`);
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(terminalSafe(out.join('\n') + '\n'));
 }

@@ -1,10 +1,9 @@
 /** `icode replay FILE.jsonl`: re-run recorded tool calls through the pipeline, one JSON result per line. */
-import { accessSync, constants, createReadStream, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { accessSync, constants, createReadStream, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createPipeline } from '../../engine/pipeline.js';
-import { replayLines, type ReplayResult } from '../../engine/replay.js';
-import { EXIT, UsageError } from '../output.js';
+import { boundedLines, replayLines, type ReplayResult } from '../../engine/replay.js';
+import { EXIT, UsageError, writeErr } from '../output.js';
 import { parseAsk, parsePositiveIntUpTo } from '../parse.js';
 import { startProgress } from '../progress.js';
 
@@ -23,10 +22,10 @@ export function register(program: Command): void {
     .command('replay')
     .description('Replay a JSONL of tool calls (or a Claude Code transcript) through the pipeline; prints one JSON result per call, in input order')
     .argument('<file>', 'JSONL file, or - for standard input')
-    .requiredOption('--workspace <dir>', 'workspace root')
+    .option('--workspace <dir>', 'workspace root (default: the current directory)', '.')
     .requiredOption('--policy <file>', 'policy file or builtin:NAME')
     .option('--audit <db>', 'audit database (default: $XDG_STATE_HOME/icode/audit.db)')
-    .option('--ask <answer>', 'how to settle "ask" without a person: deny or allow', parseAsk, 'deny')
+    .option('--ask <answer>', 'how to settle "ask" decisions without a person: deny or allow. allow answers asks only: a deny (rm -rf /, curl | sh, ~/.ssh, sudo…) stays a deny', parseAsk, 'deny')
     .option('--concurrency <n>', 'calls in flight at once (results stay in input order)', (v) => parsePositiveIntUpTo(v, 1024), 1)
     .option('--session <id>', 'session id for lines that carry none')
     .option('--json', 'JSON output (the default: one object per line)')
@@ -39,7 +38,8 @@ export function register(program: Command): void {
       const progress = startProgress('replay', total);
       const counts = { ok: 0, error: 0, denied: 0 };
       try {
-        const lines = createInterface({ input, crlfDelay: Infinity });
+        // Bounded lines: an over-long line is a recorded refusal, not a crash of the reader.
+        const lines = boundedLines(input as AsyncIterable<Buffer>);
         await replayLines(lines, pipeline, opts.concurrency, (r: ReplayResult) => {
           counts[r.status]++;
           progress.tick(r.line);
@@ -49,17 +49,22 @@ export function register(program: Command): void {
         progress.stop();
         await pipeline.close();
       }
-      process.stderr.write(`replayed ${counts.ok + counts.error + counts.denied} calls: ${counts.ok} ok, ${counts.denied} denied, ${counts.error} error (session ${pipeline.session})\n`);
+      writeErr(`replayed ${counts.ok + counts.error + counts.denied} calls: ${counts.ok} ok, ${counts.denied} denied, ${counts.error} error (session ${pipeline.session})\n`);
       process.exitCode = counts.error ? EXIT.FAILED : counts.denied ? EXIT.DENIED : EXIT.OK;
     });
 }
 
 function openInput(file: string): NodeJS.ReadableStream {
+  let st;
   try {
     accessSync(file, constants.R_OK);
+    st = statSync(file);
   } catch (e) {
     throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
   }
+  // A directory (EISDIR on the first read) or a device is a usage error, said before anything runs.
+  if (st.isDirectory()) throw new UsageError(`cannot replay ${file}: it is a directory, not a JSONL file`);
+  if (!st.isFile() && !st.isFIFO()) throw new UsageError(`cannot replay ${file}: not a regular file`);
   return createReadStream(file);
 }
 

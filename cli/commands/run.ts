@@ -20,11 +20,19 @@ import {
   textOutput,
   type OutputFormat,
 } from '../../engine/agent/output.js';
+import { loadProjectInstructions } from '../../engine/agent/instructions.js';
+import { useColor } from '../../engine/agent/text-style.js';
 import { createProvider } from '../../engine/agent/providers/index.js';
+import { terminalSafe } from '../../engine/terminal-safe.js';
+import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, DEFAULT_TURN_TIMEOUT_MS, withStreamDeadlines } from '../../engine/agent/providers/deadline.js';
 import type { Provider, RetryOptions } from '../../engine/agent/providers/types.js';
 import { createPipelineRunner, type AgentRunner, type RunnerFactory } from '../../engine/agent/runner-factory.js';
 import { SessionStore, defaultSessionsPath, type SessionInfo } from '../../engine/agent/sessions.js';
+import { reportFault } from '../fault.js';
 import { InputError } from '../../engine/errors.js';
+import { SessionCheckpointer, checkpointBaseDir } from '../../engine/state/checkpointer.js';
+import { Compactor, contextWindowFor } from '../../engine/agent/compaction.js';
+import type { AgentConfigFile } from '../../engine/agent/config.js';
 import { EXIT } from '../output.js';
 import { parseAsk } from '../parse.js';
 
@@ -48,6 +56,12 @@ export interface RunOptions {
   audit?: string;
   sessionsDb?: string;
   system?: string;
+  /** false (--no-project-instructions): do not read AGENTS.md / CLAUDE.md. */
+  projectInstructions?: boolean;
+  /** Seconds. */
+  streamIdleTimeout?: number;
+  /** Seconds. */
+  turnTimeout?: number;
 }
 
 /** What the command needs from the outside world; tests replace any of it. */
@@ -63,6 +77,8 @@ export interface RunDeps {
   /** Hooks passed to the loop (the lead wires the todo enforcer here). */
   hooks?: Pick<LoopOptions, 'onStop' | 'onUserPrompt'>;
   cwd?: string;
+  /** Colour the text output (default: stderr is a terminal, NO_COLOR / FORCE_COLOR respected). */
+  color?: boolean;
 }
 
 function intArg(min: number) {
@@ -98,13 +114,16 @@ export function register(program: Command): void {
     .option('--max-cost <usd>', 'cost budget of this run in USD (needs a model with known prices)', positiveNumber)
     .option('--max-retries <n>', 'retries of a model call on 429/5xx/connection errors (default 3)', intArg(0))
     .option('--max-output-tokens <n>', 'output token cap per model call', intArg(1))
+    .option('--stream-idle-timeout <seconds>', `longest wait between meaningful stream events; pings do not count (default ${DEFAULT_STREAM_IDLE_TIMEOUT_MS / 1000})`, positiveNumber)
+    .option('--turn-timeout <seconds>', `longest model call, retries included (default ${DEFAULT_TURN_TIMEOUT_MS / 1000})`, positiveNumber)
     .option('--resume <id>', 'continue a stored session (id or unique prefix)')
     .option('--workspace <dir>', 'workspace root (default: the current directory)')
     .option('--policy <file>', `policy file or builtin:NAME (default: $ICODE_POLICY or ${DEFAULT_POLICY})`)
-    .option('--ask <answer>', 'how to settle "ask" without a person: deny or allow', parseAsk, 'deny')
+    .option('--ask <answer>', 'how to settle "ask" decisions without a person: deny or allow. allow answers asks only: a deny (rm -rf /, curl | sh, ~/.ssh, sudo…) stays a deny', parseAsk, 'deny')
     .option('--audit <db>', 'audit database (default: $XDG_STATE_HOME/icode/audit.db)')
     .option('--sessions-db <db>', 'sessions database (default: $XDG_STATE_HOME/icode/sessions.db)')
     .option('--system <text>', 'system prompt')
+    .option('--no-project-instructions', 'do not add AGENTS.md / CLAUDE.md (workspace and parents up to the repository root) to the system prompt')
     .option('-p, --print', 'accepted for compatibility: runs are always one-shot')
     .action(async (promptWords: string[], opts: RunOptions) => {
       const ctl = new AbortController();
@@ -163,17 +182,6 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/**
- * Exit code for a failure before or around the loop: errors that carry exit code 2 (InputError and
- * its subclasses, PolicyError — matched by its exitCode so this module does not load the policy
- * compiler) are usage errors, anything else is internal.
- */
-function failureCode(e: unknown): number {
-  if (e instanceof InputError) return EXIT.USAGE;
-  if (e instanceof Error && (e as Error & { exitCode?: unknown }).exitCode === EXIT.USAGE) return EXIT.USAGE;
-  return EXIT.INTERNAL;
-}
-
 /** Title of a new session: the prompt's first line, cut. */
 function titleOf(prompt: string): string {
   const line = prompt.split('\n')[0]!.trim();
@@ -197,10 +205,12 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
   let agentRunner: AgentRunner | null = null;
   let sessionId: string | null = null;
   let started = false;
+  let checkpointer: SessionCheckpointer | null = null;
   try {
     if (prompt === null && !opts.resume) throw new AgentConfigError('give a prompt: icode run "…" (or pipe it on stdin)');
     const config = loadConfigFile(env);
-    store = SessionStore.open(opts.sessionsDb || env.ICODE_SESSIONS_DB || defaultSessionsPath(env));
+    const sessionsPath = opts.sessionsDb || env.ICODE_SESSIONS_DB || defaultSessionsPath(env);
+    store = SessionStore.open(sessionsPath);
     const resumed: SessionInfo | null = opts.resume ? store.getSession(opts.resume) : null;
 
     const cwd = deps.cwd ?? process.cwd();
@@ -216,7 +226,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       retry.maxRetries = maxRetries;
     }
     const maxOutputTokens = opts.maxOutputTokens ?? config.max_output_tokens;
-    const provider = deps.createProvider
+    const rawProvider = deps.createProvider
       ? deps.createProvider(spec)
       : createProvider(spec, {
           env,
@@ -225,6 +235,11 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
           ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
           ...(maxOutputTokens ? { maxOutputTokens } : {}),
         });
+    // A stream of pings, or a turn without end, is a timeout (providers/deadline.ts).
+    const provider = withStreamDeadlines(rawProvider, {
+      ...(opts.streamIdleTimeout ? { idleMs: Math.ceil(opts.streamIdleTimeout * 1000) } : {}),
+      ...(opts.turnTimeout ? { turnMs: Math.ceil(opts.turnTimeout * 1000) } : {}),
+    });
     const modelName = spec.kind === 'script' ? `script/${provider.model}` : specString(spec);
 
     const workspace = resolve(cwd, opts.workspace ?? resumed?.workspace ?? '.');
@@ -234,18 +249,22 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
     // once the pipeline is up (a bad policy or workspace leaves no empty session behind).
     const id = resumed?.id ?? randomUUID();
     sessionId = id;
+    checkpointer = await openCheckpointer(workspace, store, sessionsPath, config, env, err);
     agentRunner = await (deps.createRunner ?? createPipelineRunner)({
       workspace,
       policy,
       ask: opts.ask ?? 'deny',
       session: id,
       ...(opts.audit ? { audit: opts.audit } : {}),
+      ...(checkpointer ? { checkpoints: checkpointer } : {}),
     });
     const system = opts.system ?? resumed?.system ?? undefined;
+    const instructions = opts.projectInstructions === false ? null : loadProjectInstructions(agentRunner.workspace);
     const session =
       resumed ??
       store.createSession({ id, title: prompt ? titleOf(prompt) : null, model: storedSpec, workspace, policy, system: system ?? null });
     store.updateSession(id, { policyHash: agentRunner.policyHash, workspace: agentRunner.workspace, policy, model: storedSpec });
+    await checkpointer?.start(id);
 
     const init = {
       sessionId: session.id,
@@ -256,6 +275,7 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       permissionMode: `ask-${opts.ask ?? 'deny'}`,
       cwd: agentRunner.workspace,
       resumed: resumed !== null,
+      instructions: instructions?.files ?? [],
     };
     let onEvent: (e: AgentEvent) => void;
     if (format === 'stream-json') {
@@ -268,8 +288,9 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
         if (e.type === 'result') line(resultJson(e.result));
       };
     } else {
-      const text = textOutput({ out, err });
+      const text = textOutput({ out, err, color: deps.color ?? useColor(process.stderr, env), scripted: spec.kind === 'script' });
       if (resumed) err(`icode: resuming session ${session.id} (${session.messageCount} messages)\n`);
+      if (init.instructions.length) err(`icode: project instructions from ${init.instructions.join(', ')}${instructions?.truncated ? ' (cut at the size cap)' : ''}\n`);
       onEvent = text;
     }
 
@@ -283,19 +304,19 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       sessions: store,
       sessionId: session.id,
       maxTurns: opts.maxTurns ?? DEFAULT_MAX_TURNS,
-      ...(system || startContext ? { system: [system, startContext].filter(Boolean).join('\n\n') } : {}),
+      ...(system || startContext || instructions?.text ? { system: [system, instructions?.text, startContext].filter(Boolean).join('\n\n') } : {}),
       ...(opts.maxBudgetTokens ? { maxBudgetTokens: opts.maxBudgetTokens } : {}),
       ...(opts.maxCostUsd ? { maxCostUsd: opts.maxCostUsd } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
       ...(agentRunner.hooks ?? {}),
       ...(deps.hooks ?? {}),
+      ...(checkpointer ? { onTurnEnd: endOfTurnCheckpoint(checkpointer, err) } : {}),
+      ...compactionFor(provider, config, store, agentRunner, format === 'text' ? err : null),
       onEvent,
     });
     return exitCodeFor(result);
   } catch (e) {
-    const code = failureCode(e);
-    const what = e instanceof Error && e.name === 'PolicyError' ? `invalid policy\n${e.message}` : errorMessage(e);
-    err(`icode: ${code === EXIT.INTERNAL ? `internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` : what}\n`);
+    const code = reportFault(e, err);
     if (format !== 'text' && (started || code === EXIT.INTERNAL)) {
       // Consumers of json/stream-json always get a final result object.
       line({
@@ -312,6 +333,63 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
     return code;
   } finally {
     await agentRunner?.close().catch(() => undefined);
+    checkpointer?.close();
     store?.close();
   }
+}
+
+/**
+ * Workspace checkpoints for the run, unless turned off (`ICODE_CHECKPOINTS=0`, `checkpoints:
+ * {enabled: false}`) or impossible (an in-memory sessions database, a state directory inside the
+ * workspace): then the run goes on without them, and says so.
+ */
+async function openCheckpointer(
+  workspace: string,
+  store: SessionStore,
+  sessionsPath: string,
+  config: AgentConfigFile,
+  env: Env,
+  err: (s: string) => void,
+): Promise<SessionCheckpointer | null> {
+  if (env.ICODE_CHECKPOINTS === '0' || config.checkpoints?.enabled === false || sessionsPath === ':memory:') return null;
+  const baseDir = checkpointBaseDir(resolve(sessionsPath));
+  const ws = resolve(workspace);
+  if (baseDir === ws || baseDir.startsWith(ws + '/')) {
+    err(`icode: checkpoints are off: their store (${baseDir}) would be inside the workspace\n`);
+    return null;
+  }
+  return SessionCheckpointer.open(workspace, store, {
+    baseDir,
+    ...(config.checkpoints?.include_ignored !== undefined ? { includeIgnored: config.checkpoints.include_ignored } : {}),
+    ...(config.checkpoints?.max_file_bytes !== undefined ? { maxFileBytes: config.checkpoints.max_file_bytes } : {}),
+  });
+}
+
+function endOfTurnCheckpoint(c: SessionCheckpointer, err: (s: string) => void): NonNullable<LoopOptions['onTurnEnd']> {
+  return async ({ sessionId }) => {
+    if (!sessionId) return;
+    // The next call's checkpoint covers what this one misses; a failure here does not end the run.
+    await c.turnEnd(sessionId).catch((e: unknown) => err(`icode: end-of-turn checkpoint failed: ${errorMessage(e)}\n`));
+  };
+}
+
+/** Automatic compaction, when the model's context window is known (built-in table or `context_windows:`). */
+function compactionFor(provider: Provider, config: AgentConfigFile, store: SessionStore, runner: AgentRunner, err: ((s: string) => void) | null): Pick<LoopOptions, 'compaction'> {
+  const window = contextWindowFor(provider.id, provider.model, config.context_windows);
+  if (window === null) return {};
+  return {
+    compaction: new Compactor({
+      provider,
+      window,
+      ...(config.compact_threshold !== undefined ? { threshold: config.compact_threshold } : {}),
+      sessions: store,
+      ...(runner.onPreCompact ? { onPreCompact: runner.onPreCompact } : {}),
+      onCompact: (e) =>
+        err?.(
+          e.vetoed
+            ? `icode: compaction vetoed: ${e.vetoed}\n`
+            : `icode: context compacted: ~${e.tokensBefore} → ~${e.tokensAfter} tokens (${e.pruned} tool outputs pruned${e.summarized ? ', older turns summarised' : ''})${e.error ? `; summary failed: ${e.error}` : ''}\n`,
+        ),
+    }),
+  };
 }

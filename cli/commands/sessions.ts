@@ -2,12 +2,17 @@
  * `icode sessions list|show|export|fork`: the stored agent sessions (see engine/agent/sessions.ts).
  * Resuming is `icode run --resume ID "next prompt"` (or `icode --resume ID …`).
  */
-import { writeFileSync } from 'node:fs';
+import { realpathSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { EXPORT_FORMATS, exportSession, messageJson, sessionJson, toolCallJson, type ExportFormat } from '../../engine/agent/export.js';
 import { formatCost } from '../../engine/agent/output.js';
+import { formatDuration } from '../../engine/agent/text-style.js';
 import { SessionStore, defaultSessionsPath, type SessionInfo, type StoredMessage } from '../../engine/agent/sessions.js';
-import { printJson, printTable } from '../output.js';
+import { printJson, printTable, writeErr, writeOut } from '../output.js';
+import { parseWholeNumber } from '../parse.js';
+import { forkWithWorkspace, registerCheckpointCommands } from './checkpoints.js';
+import { registerCompactCommand } from './compact.js';
 
 interface DbOpts {
   sessionsDb?: string;
@@ -32,21 +37,28 @@ function withStore<T extends DbOpts>(fn: (store: SessionStore, opts: T, ...args:
   };
 }
 
+/** Sessions record the workspace's real path (symlinks resolved). */
+function realWorkspace(dir: string): string {
+  const abs = resolve(dir);
+  try {
+    return realpathSync(abs);
+  } catch {
+    return abs;
+  }
+}
+
 function exportFormat(v: string): ExportFormat {
   if (!(EXPORT_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${EXPORT_FORMATS.join(', ')}`);
   return v as ExportFormat;
 }
 
+// Plain decimal digits only, bounded: `1e99` is a usage error, not a SQLite datatype mismatch (exit 4).
 function atArg(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a message number >= 0');
-  return n;
+  return parseWholeNumber(v, 0, Number.MAX_SAFE_INTEGER);
 }
 
 function limitArg(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1');
-  return n;
+  return parseWholeNumber(v, 1, 1_000_000_000);
 }
 
 const DB_OPTION = ['--sessions-db <db>', 'sessions database (default: $XDG_STATE_HOME/icode/sessions.db)'] as const;
@@ -56,7 +68,7 @@ function tokens(s: SessionInfo): string {
 }
 
 /** One line describing a message: its text, its calls, or its results. */
-function summarize(m: StoredMessage): string {
+function summarize(m: Pick<StoredMessage, 'content'>): string {
   const parts: string[] = [];
   for (const b of m.content) {
     if (b.type === 'text') parts.push(b.text);
@@ -67,20 +79,23 @@ function summarize(m: StoredMessage): string {
 }
 
 export function register(program: Command): void {
-  const sessions = program.command('sessions').description('List, show, export and fork stored agent sessions');
+  const sessions = program.command('sessions').description('List, show, export, fork, checkpoint, diff, revert and compact stored agent sessions');
 
   sessions
     .command('list')
-    .description('Sessions, newest first')
+    .description("The current workspace's sessions, newest first (--all: every workspace's)")
     .option(...DB_OPTION)
+    .option('--workspace <dir>', 'list the sessions of this workspace (default: the current directory)', '.')
+    .option('--all', 'list the sessions of every workspace')
     .option('--limit <n>', 'at most this many', limitArg, 50)
     .option('--json', 'print as JSON')
     .action(
-      withStore<DbOpts & { limit: number }>((store, opts) => {
-        const list = store.listSessions({ limit: opts.limit });
+      withStore<DbOpts & { limit: number; workspace: string; all?: boolean }>((store, opts) => {
+        const workspace = opts.all ? undefined : realWorkspace(opts.workspace);
+        const list = store.listSessions({ limit: opts.limit, ...(workspace !== undefined ? { workspace } : {}) });
         if (opts.json) return printJson(list.map(sessionJson));
         if (!list.length) {
-          process.stdout.write(`no sessions in ${store.path}\n`);
+          writeOut(workspace !== undefined ? `no sessions for ${workspace} in ${store.path} (--all lists every workspace's)\n` : `no sessions in ${store.path}\n`);
           return;
         }
         printTable(
@@ -103,17 +118,27 @@ export function register(program: Command): void {
 
   sessions
     .command('show')
-    .description("A session's details, messages (numbered for --at) and tool calls")
+    .description("A session's details, messages (numbered for --at) and tool calls; a compacted session shows what the model sees unless --full")
     .argument('<id>', 'session id or unique prefix')
+    .option('--full', 'every stored message, with the points where the context was compacted')
     .option(...DB_OPTION)
-    .option('--json', 'print as JSON')
+    .option('--json', 'print as JSON (always the full history, plus the compactions and the model\'s view)')
     .action(
-      withStore<DbOpts>((store, opts, id) => {
+      withStore<DbOpts & { full?: boolean }>((store, opts, id) => {
         const s = store.getSession(id!);
         const messages = store.history(s.id);
         const calls = store.toolCalls(s.id);
-        if (opts.json) return printJson({ session: sessionJson(s), messages: messages.map(messageJson), tool_calls: calls.map(toolCallJson) });
-        const w = (t: string): void => void process.stdout.write(t + '\n');
+        const compactions = store.compactions(s.id);
+        if (opts.json) {
+          return printJson({
+            session: sessionJson(s),
+            messages: messages.map(messageJson),
+            tool_calls: calls.map(toolCallJson),
+            compactions: compactions.map((c) => ({ id: c.id, at_message: messages.find((m) => m.id === c.atMessageId)?.seq ?? null, trigger: c.trigger, created_at: c.createdAt, tokens_before: c.tokensBefore, tokens_after: c.tokensAfter, pruned: c.pruned, summary: c.summary })),
+            context: compactions.length ? store.contextMessages(s.id) : null,
+          });
+        }
+        const w = (t: string): void => void writeOut(t + '\n');
         w(`session   ${s.id}${s.title ? `  “${s.title}”` : ''}`);
         w(`status    ${s.status}${s.error ? ` — ${s.error}` : ''}`);
         w(`model     ${s.model ?? '?'}`);
@@ -124,13 +149,28 @@ export function register(program: Command): void {
           const at = s.forkMessageId === null ? 0 : (messages.find((m) => m.id === s.forkMessageId)?.seq ?? '?');
           w(`forked    from ${s.parentSessionId} at message ${at}`);
         }
+        const last = compactions[compactions.length - 1];
+        if (last) w(`context   compacted ${compactions.length}× (last at message ${messages.find((m) => m.id === last.atMessageId)?.seq ?? '?'}); ${opts.full ? 'full history below' : "the model's view below; --full for every message"}`);
         w('');
-        if (messages.length) printTable(['#', 'role', 'content', 'tokens in/out'], messages.map((m) => [m.seq, m.role, summarize(m), m.usage ? `${m.usage.inputTokens}/${m.usage.outputTokens}` : '']), 90);
+        const rows: unknown[][] = [];
+        if (last && !opts.full) {
+          const at = messages.findIndex((m) => m.id === last.atMessageId);
+          for (const m of last.view) rows.push(['·', m.role, summarize(m), '']);
+          for (const m of messages.slice(at + 1)) rows.push([m.seq, m.role, summarize(m), m.usage ? `${m.usage.inputTokens}/${m.usage.outputTokens}` : '']);
+        } else {
+          for (const m of messages) {
+            rows.push([m.seq, m.role, summarize(m), m.usage ? `${m.usage.inputTokens}/${m.usage.outputTokens}` : '']);
+            for (const c of compactions.filter((x) => x.atMessageId === m.id)) {
+              rows.push(['—', 'compacted', `${c.trigger}: ~${c.tokensBefore ?? '?'} → ~${c.tokensAfter ?? '?'} tokens, ${c.pruned} outputs pruned${c.summary ? ', older turns summarised' : ''}`, '']);
+            }
+          }
+        }
+        if (rows.length) printTable(['#', 'role', 'content', 'tokens in/out'], rows, 90);
         if (calls.length) {
           const seqOf = new Map(messages.map((m) => [m.id, m.seq]));
           printTable(
-            ['msg', 'call id', 'tool', 'decision', 'rule', 'status', 'audit id', 'ms'],
-            calls.map((c) => [seqOf.get(c.messageId), c.callId, c.tool, c.decision, c.rule, c.status, c.auditId, c.durationMs]),
+            ['msg', 'call id', 'tool', 'decision', 'rule', 'status', 'audit id', 'took'],
+            calls.map((c) => [seqOf.get(c.messageId), c.callId, c.tool, c.decision, c.rule, c.status, c.auditId, formatDuration(c.durationMs)]),
             40,
           );
         }
@@ -152,19 +192,27 @@ export function register(program: Command): void {
       }),
     );
 
+  registerCheckpointCommands(sessions);
+  registerCompactCommand(sessions);
+
   sessions
     .command('fork')
     .description('Start a new session that shares the history of ID up to message N (see `sessions show`)')
     .argument('<id>', 'session id or unique prefix')
     .requiredOption('--at <n>', 'last shared message number (0 = none)', atArg)
+    .option('--with-workspace', "also restore the workspace files of that point (the session's own changes since)")
+    .option('--audit <db>', 'audit database the restore is recorded in (with --with-workspace)')
     .option(...DB_OPTION)
     .option('--json', 'print as JSON')
-    .action(
-      withStore<DbOpts & { at: number }>((store, opts, id) => {
-        const fork = store.fork(id!, opts.at);
-        if (opts.json) return printJson(sessionJson(fork));
-        process.stdout.write(`${fork.id}\n`);
-        process.stderr.write(`forked ${fork.parentSessionId} at message ${opts.at}; continue with: icode run --resume ${fork.id} "…"\n`);
-      }),
-    );
+    .action(async (id: string, opts: DbOpts & { at: number; withWorkspace?: boolean; audit?: string }, cmd: Command) => {
+      if (opts.withWorkspace) return forkWithWorkspace(id, opts.at, opts);
+      return plainFork(id, opts, cmd);
+    });
 }
+
+const plainFork = withStore<DbOpts & { at: number }>((store, opts, id) => {
+  const fork = store.fork(id!, opts.at);
+  if (opts.json) return printJson(sessionJson(fork));
+  process.stdout.write(`${fork.id}\n`);
+  process.stderr.write(`forked ${fork.parentSessionId} at message ${opts.at}; continue with: icode run --resume ${fork.id} "…"\n`);
+});

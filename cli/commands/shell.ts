@@ -3,11 +3,12 @@
  * an agent's commands run in (bubblewrap, node-pty, confined to the workspace), so a person sees exactly
  * what the agent sees. With `-c CMD`, runs one command through ShellJail.run and prints its result.
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { JailError, probeJail, ShellJail, type JailMode, type ShellResult } from '../../sandbox/jail/index.js';
 import { loadPolicy } from '../../policies/index.js';
-import { jailOptionsFor } from '../../engine/executors/jail-options.js';
+import { sessionControls } from '../../engine/executors/controls.js';
+import { gateOptionsFor, jailOptionsFor } from '../../engine/executors/jail-options.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
 interface ShellOpts {
@@ -35,7 +36,7 @@ export function register(program: Command): void {
   program
     .command('shell')
     .description("A shell in the jail an agent's commands run in (bubblewrap + pty, confined to the workspace)")
-    .requiredOption('--workspace <dir>', 'workspace root: the only host path the jail can write')
+    .option('--workspace <dir>', 'workspace root: the only host path the jail can write (default: the current directory)', '.')
     .option('--policy <file>', "take the jail's settings (network, jail mode, env, protected paths) from this policy")
     .option('--network', 'allow network access (default: the policy\'s setting, else a new, empty network namespace)')
     .option('--mode <mode>', 'bwrap, or none (explicit weaker mode: no namespaces); default: the policy\'s setting, else bwrap')
@@ -43,15 +44,18 @@ export function register(program: Command): void {
     .option('--timeout <ms>', 'with -c: wall-clock limit in ms (default 120000)', parseTimeout)
     .option('--json', 'with -c: print the result (exitCode, signal, output, truncated, timedOut, durationMs) as JSON')
     .action(async (opts: ShellOpts) => {
-      const settings = opts.policy ? (await loadPolicy(opts.policy)).settings : undefined;
-      const base = jailOptionsFor(resolve(opts.workspace), settings);
+      const policy = opts.policy ? await loadPolicy(opts.policy) : null;
+      const settings = policy?.settings;
+      const ws = resolve(opts.workspace);
+      // The change gate's inputs: read-only when the policy denies writes, denied paths masked, controls kept.
+      const base = { ...jailOptionsFor(ws, settings), ...gateOptionsFor(ws, policy, sessionControls(ws, policy, null, policy && !policy.source.startsWith('builtin:') ? dirname(resolve(policy.source)) : null)) };
       const mode = opts.mode !== undefined ? parseMode(opts.mode) : (base.mode ?? 'bwrap');
       const network = opts.network === true || base.network;
       opts.network = network;
       if (mode === 'bwrap') {
         const p = probeJail();
         if (!p.ok) {
-          process.stderr.write(`icode shell: cannot start the jail: ${p.reason}\nfix: ${p.fix}\n`);
+          process.stderr.write(`icode shell: cannot start the jail: ${p.reason}; fix: ${p.fix}\n`);
           process.exitCode = EXIT.INTERNAL;
           return;
         }

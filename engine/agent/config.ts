@@ -13,13 +13,15 @@
  *   prices:                          # USD per million tokens, over the built-in table
  *     anthropic/claude-sonnet-4-6: { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 }
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
+import { MAX_POLICY_FILE_BYTES, readRegularFileSync, UnreadableFileError } from '../../policies/pure/read-bounded.js';
 import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AgentConfigError } from './errors.js';
 import type { Price } from './providers/pricing.js';
-import { isPlainObject } from './providers/tool-input.js';
+import { configDir } from '../xdg.js';
 
 export interface ProviderConfig {
   base_url?: string;
@@ -32,15 +34,29 @@ export interface AgentConfigFile {
   max_output_tokens?: number;
   providers?: Record<string, ProviderConfig>;
   prices?: Record<string, Price>;
+  /** Workspace checkpoints (engine/state): on by default. */
+  checkpoints?: CheckpointConfig;
+  /** Context windows in tokens by `provider/model` (or bare model), over the built-in table. */
+  context_windows?: Record<string, number>;
+  /** Share of the context window at which the conversation is compacted (default 0.8). */
+  compact_threshold?: number;
   /** Where it was read from (absent when there is no file). */
   path?: string;
+}
+
+export interface CheckpointConfig {
+  enabled?: boolean;
+  /** Record `.gitignore`d paths too (default false). */
+  include_ignored?: boolean;
+  /** Files larger than this are listed as not restorable (default 16 MiB). */
+  max_file_bytes?: number;
 }
 
 export type Env = Record<string, string | undefined>;
 
 export function configPath(env: Env = process.env): string | null {
   if (env.ICODE_CONFIG) return env.ICODE_CONFIG;
-  const dir = join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'icode');
+  const dir = configDir(env);
   for (const name of ['config.yaml', 'config.yml', 'config.json']) {
     const p = join(dir, name);
     if (existsSync(p)) return p;
@@ -48,71 +64,107 @@ export function configPath(env: Env = process.env): string | null {
   return null;
 }
 
+/** The config file's JSON Schema: validated with ajv, like policies. Unknown top-level keys are ignored. */
+const CONFIG_SCHEMA = {
+  type: 'object',
+  properties: {
+    model: { type: 'string' },
+    base_url: { type: 'string' },
+    max_retries: { type: 'integer', minimum: 0 },
+    max_output_tokens: { type: 'integer', minimum: 1 },
+    providers: {
+      type: 'object',
+      additionalProperties: { type: 'object', properties: { base_url: { type: 'string' } } },
+    },
+    prices: {
+      type: 'object',
+      propertyNames: { pattern: '/' },
+      additionalProperties: {
+        type: 'object',
+        required: ['input', 'output'],
+        properties: {
+          input: { type: 'number', minimum: 0 },
+          output: { type: 'number', minimum: 0 },
+          cache_read: { type: 'number', minimum: 0 },
+          cache_write: { type: 'number', minimum: 0 },
+        },
+      },
+    },
+    checkpoints: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        include_ignored: { type: 'boolean' },
+        max_file_bytes: { type: 'integer', minimum: 1 },
+      },
+    },
+    context_windows: { type: 'object', additionalProperties: { type: 'integer', minimum: 1 } },
+    compact_threshold: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+  },
+} as const satisfies JSONSchema;
+type ConfigDoc = FromSchema<typeof CONFIG_SCHEMA>;
+
+let validateConfig: ValidateFunction | undefined;
+
+/** `field` (dotted) and what is wrong with it, for the first problem ajv found. */
+function describeProblem(e: ErrorObject): string {
+  const field = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((seg) => seg.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .join('.');
+  const at = (name: string): string => `\`${field ? `${field}.` : ''}${name}\``;
+  if (e.keyword === 'required') return `${at(String(e.params.missingProperty))} is missing`;
+  // A key that fails `propertyNames` (ajv names the key on the error).
+  if (e.propertyName !== undefined) return `${at(e.propertyName)} must be keyed provider/model`;
+  if (!field) return 'expected a mapping';
+  if (e.keyword === 'type') return `\`${field}\` must be ${e.params.type === 'object' ? 'a mapping' : e.params.type === 'integer' ? 'an integer' : `a ${String(e.params.type)}`}`;
+  return `\`${field}\` ${e.message ?? `fails ${e.keyword}`}`;
+}
+
 export function loadConfigFile(env: Env = process.env): AgentConfigFile {
   const path = configPath(env);
   if (!path) return {};
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFileSync(path, MAX_POLICY_FILE_BYTES, 'config');
   } catch (e) {
-    if (env.ICODE_CONFIG) throw new AgentConfigError(`config ${path}: cannot read it (${(e as Error).message})`);
-    return {};
+    if (e instanceof UnreadableFileError) throw new AgentConfigError((e as Error).message);
+    // configPath() only names files that exist (or ICODE_CONFIG): one that cannot be read is an error, not silence.
+    throw new AgentConfigError(`config ${path}: cannot read it (${(e as Error).message}); fix its permissions, or point ICODE_CONFIG at another file`);
   }
   let doc: unknown;
   try {
-    doc = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+    doc = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
   } catch (e) {
     throw new AgentConfigError(`config ${path}: cannot parse it (${(e as Error).message})`);
   }
   if (doc === null || doc === undefined) return { path };
-  if (!isPlainObject(doc)) throw new AgentConfigError(`config ${path}: expected a mapping`);
+  validateConfig ??= new Ajv({ allErrors: false, strict: false }).compile(CONFIG_SCHEMA);
+  if (!validateConfig(doc)) throw new AgentConfigError(`config ${path}: ${describeProblem(validateConfig.errors![0]!)}`);
+  const d = doc as ConfigDoc;
   const out: AgentConfigFile = { path };
-  const bad = (k: string, what: string): never => {
-    throw new AgentConfigError(`config ${path}: \`${k}\` must be ${what}`);
-  };
-  if (doc.model !== undefined) out.model = typeof doc.model === 'string' ? doc.model : bad('model', 'a string');
-  if (doc.base_url !== undefined) out.base_url = typeof doc.base_url === 'string' ? doc.base_url : bad('base_url', 'a string');
-  if (doc.max_retries !== undefined) {
-    out.max_retries = Number.isInteger(doc.max_retries) && (doc.max_retries as number) >= 0 ? (doc.max_retries as number) : bad('max_retries', 'an integer >= 0');
+  if (d.model !== undefined) out.model = d.model;
+  if (d.base_url !== undefined) out.base_url = d.base_url;
+  if (d.max_retries !== undefined) out.max_retries = d.max_retries;
+  if (d.max_output_tokens !== undefined) out.max_output_tokens = d.max_output_tokens;
+  if (d.providers !== undefined) {
+    out.providers = Object.fromEntries(Object.entries(d.providers).map(([name, p]) => [name, p.base_url !== undefined ? { base_url: p.base_url } : {}]));
   }
-  if (doc.max_output_tokens !== undefined) {
-    out.max_output_tokens =
-      Number.isInteger(doc.max_output_tokens) && (doc.max_output_tokens as number) > 0
-        ? (doc.max_output_tokens as number)
-        : bad('max_output_tokens', 'an integer > 0');
+  if (d.prices !== undefined) {
+    out.prices = Object.fromEntries(
+      Object.entries(d.prices).map(([key, p]) => {
+        const price: Price = { input: p.input, output: p.output };
+        if (p.cache_read !== undefined) price.cacheRead = p.cache_read;
+        if (p.cache_write !== undefined) price.cacheWrite = p.cache_write;
+        return [key, price];
+      }),
+    );
   }
-  if (doc.providers !== undefined) {
-    if (!isPlainObject(doc.providers)) bad('providers', 'a mapping');
-    out.providers = {};
-    for (const [name, p] of Object.entries(doc.providers as Record<string, unknown>)) {
-      if (!isPlainObject(p)) bad(`providers.${name}`, 'a mapping');
-      const pc: ProviderConfig = {};
-      const b = (p as Record<string, unknown>).base_url;
-      if (b !== undefined) pc.base_url = typeof b === 'string' ? b : bad(`providers.${name}.base_url`, 'a string');
-      out.providers[name] = pc;
-    }
-  }
-  if (doc.prices !== undefined) {
-    if (!isPlainObject(doc.prices)) bad('prices', 'a mapping of provider/model to prices');
-    out.prices = {};
-    for (const [key, p] of Object.entries(doc.prices as Record<string, unknown>)) {
-      const num = (field: string): number | undefined => {
-        const v = isPlainObject(p) ? p[field] : undefined;
-        if (v === undefined) return undefined;
-        return typeof v === 'number' && v >= 0 ? v : bad(`prices.${key}.${field}`, 'a number >= 0');
-      };
-      if (!isPlainObject(p) || !key.includes('/')) bad(`prices.${key}`, 'keyed provider/model, with input and output');
-      const input = num('input');
-      const output = num('output');
-      if (input === undefined || output === undefined) bad(`prices.${key}`, 'given with input and output');
-      const price: Price = { input: input!, output: output! };
-      const cacheRead = num('cache_read');
-      const cacheWrite = num('cache_write');
-      if (cacheRead !== undefined) price.cacheRead = cacheRead;
-      if (cacheWrite !== undefined) price.cacheWrite = cacheWrite;
-      out.prices[key] = price;
-    }
-  }
+  if (d.checkpoints !== undefined) out.checkpoints = { ...d.checkpoints };
+  if (d.context_windows !== undefined) out.context_windows = { ...d.context_windows };
+  if (d.compact_threshold !== undefined) out.compact_threshold = d.compact_threshold;
   return out;
 }
 

@@ -15,6 +15,8 @@ export type ProviderErrorKind =
   | 'stream_cut'
   /** The stream carried something icode cannot use (an `error` event, a bad chunk). */
   | 'protocol'
+  /** The stream sent nothing meaningful for too long, or the turn took too long (providers/deadline.ts). */
+  | 'timeout'
   /** The caller's AbortSignal fired. */
   | 'aborted'
   /** A scripted provider ran out of turns or its file is wrong. */

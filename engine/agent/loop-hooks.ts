@@ -6,6 +6,7 @@
 import type { Pipeline } from '../pipeline.js';
 import type { HookOutcome } from '../../sandbox/hooks/index.js';
 import type { LoopOptions } from './loop.js';
+import type { PreCompactAnswer, PreCompactInfo } from './compaction.js';
 
 export type LoopHooks = Pick<LoopOptions, 'onStop' | 'onUserPrompt'>;
 
@@ -25,6 +26,18 @@ export function sessionStartHook(p: Pipeline): ((sessionId: string, source: 'sta
     const { result, outcomes } = await hooks.run('session_start', { session, agent: 'main', cwd: p.workspace, tools: p.tools, source });
     await record(p, session, 'session_start', outcomes);
     return result.context.length ? result.context.join('\n') : undefined;
+  };
+}
+
+/** pre_compact hooks: they may veto a compaction or add context kept with the summary. */
+export function preCompactHook(p: Pipeline): ((info: PreCompactInfo) => Promise<PreCompactAnswer>) | undefined {
+  const hooks = p.hooks;
+  if (!hooks?.has('pre_compact')) return undefined;
+  return async (info) => {
+    const session = info.sessionId ?? p.session;
+    const { result, outcomes } = await hooks.run('pre_compact', { session, agent: 'main', cwd: p.workspace, tools: p.tools, trigger: info.trigger, tokens: info.tokens });
+    await record(p, session, 'pre_compact', outcomes);
+    return { block: result.block, ...(result.reason ? { reason: result.reason } : {}), ...(result.context.length ? { context: result.context.join('\n') } : {}) };
   };
 }
 

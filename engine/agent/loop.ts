@@ -13,10 +13,13 @@
  * With a SessionStore, every message, tool call and result is stored as it happens.
  */
 import type { ToolCallResult, ToolRunner } from '../pipeline-types.js';
-import { AgentConfigError, ProviderError, errorMessage } from './errors.js';
+import { AgentConfigError, errorMessage } from './errors.js';
+import { modelTurn, runToolBatch, syntheticResult } from './loop-steps.js';
 import { addCost } from './providers/pricing.js';
-import type { Provider, ProviderEvent } from './providers/types.js';
+import type { Provider } from './providers/types.js';
 import { toMessages, type SessionStore } from './sessions.js';
+import type { ContextCompaction } from './compaction.js';
+import { toolUseIdsOf, withUniqueToolUseIds } from './tool-ids.js';
 import {
   ZERO_USAGE,
   addUsage,
@@ -121,6 +124,10 @@ export interface LoopOptions {
   onEvent?: (event: AgentEvent) => void;
   onUserPrompt?: (prompt: string, state: { sessionId: string | null }) => UserPromptHookResult | void | Promise<UserPromptHookResult | void>;
   onStop?: (state: LoopState) => StopHookResult | void | Promise<StopHookResult | void>;
+  /** Context compaction (engine/agent/compaction.ts): checked before each model call. */
+  compaction?: ContextCompaction;
+  /** Called when a turn's results are in (and when the run ends its last turn): end-of-turn checkpoints. */
+  onTurnEnd?: (state: { sessionId: string | null; turn: number }) => Promise<void>;
 }
 
 /**
@@ -152,12 +159,7 @@ export function toolResultBlock(call: ToolUseBlock, r: ToolCallResult): ToolResu
   return { type: 'tool_result', toolUseId: call.id, content, isError, status: r.status, decision: r.decision };
 }
 
-function syntheticResult(call: ToolUseBlock, content: string): ToolResultBlock {
-  return { type: 'tool_result', toolUseId: call.id, content, isError: true };
-}
-
 const INTERRUPTED = 'Error: this call was not run (the session was interrupted or forked before it ran).';
-const CANCELLED = 'Error: this call was not run: the user cancelled the run.';
 
 /** Run the loop for one prompt (or, with prompt null, continue a conversation that ends with a user message). */
 export async function runAgent(prompt: string | null, opts: LoopOptions): Promise<RunResult> {
@@ -174,7 +176,7 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
     throw new AgentConfigError(`a cost budget needs known prices, and ${provider.id}/${provider.model} has none`);
   }
 
-  const messages: Message[] = store ? toMessages(store.history(sessionId!)) : [...(opts.history ?? [])];
+  const messages: Message[] = store ? store.contextMessages(sessionId!) : [...(opts.history ?? [])];
   let usage: Usage = { ...ZERO_USAGE };
   let cost: number | null = 0;
   let numTurns = 0;
@@ -255,53 +257,34 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
         return finish('error_max_budget_usd', { error: `spent $${cost.toFixed(4)}, budget $${opts.maxCostUsd}` });
       }
 
+      const compacted = await opts.compaction?.beforeRequest(messages, { sessionId, ...(opts.system ? { system: opts.system } : {}), tools: opts.tools, ...(signal ? { signal } : {}) });
+      if (compacted) messages.splice(0, messages.length, ...compacted);
       const turn = ++numTurns;
       emit({ type: 'turn_start', turn });
-      let final: Extract<ProviderEvent, { type: 'message' }> | null = null;
-      try {
-        const stream = provider.stream({
+      const ended = await modelTurn(
+        provider,
+        {
           ...(opts.system ? { system: opts.system } : {}),
           messages: [...messages],
           tools: opts.tools,
           ...(opts.maxOutputTokens ? { maxTokens: opts.maxOutputTokens } : {}),
           ...(signal ? { signal } : {}),
-        });
-        for await (const ev of stream) {
-          switch (ev.type) {
-            case 'text_delta':
-              emit({ type: 'text_delta', turn, text: ev.text });
-              break;
-            case 'tool_call':
-              emit({ type: 'tool_use', turn, call: ev.call });
-              break;
-            case 'retry': {
-              const r: AgentEvent = { type: 'retry', turn, attempt: ev.attempt, delayMs: ev.delayMs, reason: ev.reason };
-              if (ev.status !== undefined) r.status = ev.status;
-              emit(r);
-              break;
-            }
-            case 'message':
-              final = ev;
-              break;
-            default:
-              break;
-          }
-        }
-        if (!final) throw new ProviderError('protocol', `${provider.id}: the stream ended without a final message`);
-      } catch (e) {
-        if (e instanceof ProviderError) {
-          if (e.kind === 'aborted' || signal?.aborted) return finish('error_during_execution', { error: 'cancelled', aborted: true });
-          return finish('error_during_execution', { error: e.message, errorKind: e.kind });
-        }
-        if (signal?.aborted) return finish('error_during_execution', { error: 'cancelled', aborted: true });
-        throw e;
+        },
+        turn,
+        emit,
+      );
+      if ('end' in ended) {
+        const { end, ...extra } = ended;
+        return finish(end, extra);
       }
+      const final = ended.final;
 
       const turnCost = provider.cost(final.usage);
       usage = addUsage(usage, final.usage);
       cost = addCost(cost, turnCost);
       stopReason = final.stopReason;
-      const assistant = final.message;
+      // Model-chosen ids may repeat: made unique before anything is stored or run (tool-ids.ts).
+      const assistant = withUniqueToolUseIds(final.message, toolUseIdsOf(messages));
       lastText = textOf(assistant) || lastText;
       const assistantId = append(assistant, {
         model: `${provider.id}/${provider.model}`,
@@ -310,6 +293,7 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
         costUsd: turnCost,
       });
       if (store) store.addTurn(sessionId!, final.usage, turnCost);
+      opts.compaction?.observe(final.usage, messages.length);
       emit({ type: 'assistant_message', turn, message: assistant, messageId: assistantId, usage: final.usage, costUsd: turnCost, stopReason: final.stopReason });
 
       const uses = toolUsesOf(assistant);
@@ -330,64 +314,20 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
           stopHookActive = true;
           continue;
         }
+        await opts.onTurnEnd?.({ sessionId, turn });
         return finish('success');
       }
       stopHookActive = false;
 
-      const results: ToolResultBlock[] = [];
-      for (let i = 0; i < uses.length; i++) {
-        const call = uses[i]!;
-        let result: ToolCallResult | null = null;
-        let block: ToolResultBlock;
-        if (signal?.aborted) {
-          block = syntheticResult(call, CANCELLED);
-        } else {
-          toolCalls++;
-          const base = { tool: call.name, agent: opts.agent ?? 'main', ...(sessionId ? { session: sessionId } : {}), callId: call.id };
-          try {
-            // Arguments that are not valid JSON still go through the pipeline (denied there, and audited).
-            result = await opts.runner.call(
-              call.inputError ? { ...base, input: call.rawInput ?? '', malformed: call.inputError } : { ...base, input: call.input },
-              signal,
-            );
-            block = call.inputError
-              ? { ...syntheticResult(call, `Error: ${call.inputError}. The call was not run; send it again with a valid JSON object.`), status: result.status, decision: result.decision }
-              : toolResultBlock(call, result);
-          } catch (e) {
-            block = syntheticResult(call, `Error: icode failed to run this call: ${errorMessage(e)}`);
-          }
-          if (result?.status === 'denied' && !call.inputError) {
-            denials.push({ toolUseId: call.id, toolName: call.name, toolInput: call.input, reason: result.reason });
-          }
-        }
-        results.push(block);
-        if (store && assistantId !== null) {
-          store.recordToolCall({
-            sessionId: sessionId!,
-            messageId: assistantId,
-            position: i,
-            callId: call.id,
-            tool: call.name,
-            canonicalTool: result?.tool ?? null,
-            input: call.inputError ? (call.rawInput ?? null) : call.input,
-            status: result?.status ?? 'error',
-            decision: result?.decision ?? null,
-            rule: result?.rule ?? null,
-            reason: result?.reason ?? null,
-            output: result && !call.inputError ? (result.output ?? null) : null,
-            error: result && !call.inputError ? (result.error ?? null) : block.content,
-            exitCode: result?.exitCode ?? null,
-            truncated: result?.truncated ?? false,
-            durationMs: result?.durationMs ?? null,
-            auditId: result?.auditId ?? null,
-          });
-        }
-        emit({ type: 'tool_result', turn, call, result, block });
-      }
+      const batch = await runToolBatch(uses, { runner: opts.runner, agent: opts.agent ?? 'main', sessionId, store, assistantId, turn, signal, emit, toBlock: toolResultBlock });
+      toolCalls += batch.calls;
+      denials.push(...batch.denials);
+      const results = batch.results;
       const resultsMessage: Message = { role: 'user', content: results };
       const resultsId = append(resultsMessage);
       if (store && assistantId !== null && resultsId !== null) store.linkToolResults(assistantId, resultsId);
       emit({ type: 'user_message', message: resultsMessage, messageId: resultsId, origin: 'tool_results' });
+      await opts.onTurnEnd?.({ sessionId, turn });
     }
   } catch (e) {
     if (store) {

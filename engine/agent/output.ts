@@ -4,7 +4,7 @@
  * `--output-format stream-json` so tools written for it can read it).
  *
  * stream-json lines, in order:
- *   {"type":"system","subtype":"init", session_id, model, tools, policy, policy_hash, permissionMode, cwd}
+ *   {"type":"system","subtype":"init", session_id, model, tools, policy, policy_hash, permissionMode, cwd, instructions}
  *   {"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":…}}}
  *   {"type":"assistant","message":{role, model, content:[text|tool_use blocks], stop_reason, usage}}
  *   {"type":"tool_use", tool_use_id, name, input, decision, rule, reason, status, audit_id, duration_ms}  (one per call, once decided and run)
@@ -14,7 +14,9 @@
  * Every line carries `session_id`.
  */
 import type { AgentEvent, RunResult } from './loop.js';
+import { editDiff, firstLines, formatDuration, painter, verdictHue, type Hue } from './text-style.js';
 import type { ContentBlock, Usage } from './types.js';
+import { terminalSafe, terminalSafeLine } from '../terminal-safe.js';
 
 export type OutputFormat = 'text' | 'json' | 'stream-json';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'stream-json'];
@@ -28,6 +30,8 @@ export interface InitInfo {
   permissionMode: string;
   cwd: string;
   resumed: boolean;
+  /** Project instruction files (AGENTS.md, CLAUDE.md) added to the system prompt, root-most first. */
+  instructions?: string[];
 }
 
 export function usageJson(u: Usage): Record<string, number> {
@@ -60,6 +64,7 @@ export function initJson(init: InitInfo): Record<string, unknown> {
     policy_hash: init.policyHash,
     permissionMode: init.permissionMode,
     resumed: init.resumed,
+    instructions: init.instructions ?? [],
   };
 }
 
@@ -156,6 +161,12 @@ export function streamJsonLines(event: AgentEvent, sessionId: string, model: str
 export interface TextWriters {
   out: (s: string) => void;
   err: (s: string) => void;
+  /** Colour the activity lines (decisions, outcomes, diffs); the caller decides (useColor). */
+  color?: boolean;
+  /** A scripted provider: the summary says "no model" instead of token counts and cost. */
+  scripted?: boolean;
+  /** Lines of a command's output or an error shown under its call (default 10). */
+  maxLines?: number;
 }
 
 function brief(input: unknown, max = 100): string {
@@ -168,7 +179,39 @@ export function formatCost(cost: number | null): string {
 }
 
 /** text: assistant text streams to stdout; tool calls, their decisions and the summary go to stderr. */
-export function textOutput(w: TextWriters): (event: AgentEvent) => void {
+export function textOutput(raw: TextWriters): (event: AgentEvent) => void {
+  // Model text, tool names, inputs and results are untrusted: escapes are shown, never sent raw. The
+  // activity lines on stderr are sanitised piece by piece (see safe() below) so that icode's own colours
+  // survive; assistant text on stdout is sanitised whole. A high surrogate at the end of a delta waits for
+  // its pair in the next one.
+  let held = '';
+  const w: TextWriters = {
+    ...raw,
+    out: (s) => {
+      let t = held + s;
+      held = '';
+      const last = t.charCodeAt(t.length - 1);
+      if (last >= 0xd800 && last <= 0xdbff) {
+        held = t.slice(-1);
+        t = t.slice(0, -1);
+      }
+      raw.out(terminalSafe(t));
+    },
+    err: (s) => {
+      if (held) raw.out(terminalSafe(held));
+      held = '';
+      raw.err(s);
+    },
+  };
+  const safe = terminalSafe;
+  const paint = painter(w.color === true);
+  const maxLines = w.maxLines ?? 10;
+  /** Indented lines under a call, at most maxLines, with a note of what was left out. */
+  const block = (text: string, hue?: Hue): void => {
+    const { lines, more } = firstLines(text, maxLines);
+    for (const l of lines.map(safe)) w.err(`    ${hue ? paint(hue, l) : l}\n`);
+    if (more) w.err(`    ${paint('grey', `… ${more} more line${more === 1 ? '' : 's'}`)}\n`);
+  };
   let midLine = false;
   const endLine = (): void => {
     if (midLine) w.out('\n');
@@ -186,30 +229,43 @@ export function textOutput(w: TextWriters): (event: AgentEvent) => void {
       case 'user_message':
         if (event.origin === 'stop_hook') {
           endLine();
-          const text = event.message.content.map((b) => (b.type === 'text' ? b.text : '')).join('').split('\n')[0];
-          w.err(`  ↺ stop refused by a hook: ${text}\n`);
+          const text = event.message.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+          w.err(`  ${paint('yellow', '↺')} stop refused by a hook:\n`);
+          for (const l of text.replace(/\n+$/, '').split('\n')) w.err(`    ${safe(l)}\n`);
         }
         break;
       case 'tool_result': {
         endLine();
         const r = event.result;
-        const verdict = r ? `${r.decision}${r.rule ? ` (${r.rule})` : ''} → ${r.status}` : 'not run';
-        const args = event.call.inputError ? (event.call.rawInput ?? '') : brief(event.call.input);
-        w.err(`  ⏺ ${event.call.name} ${args.length > 100 ? args.slice(0, 99) + '…' : args}  [${verdict}]\n`);
-        if (event.block.isError) w.err(`    ${event.block.content.split('\n')[0]}\n`);
+        const exit = r && r.exitCode !== undefined && r.exitCode !== null && r.exitCode !== 0 ? ` · exit ${r.exitCode}` : '';
+        const took = r ? ` · ${formatDuration(r.durationMs)}` : '';
+        const verdict = r
+          ? `${paint(verdictHue(r.decision), r.decision)}${r.rule ? ` (${terminalSafeLine(r.rule)})` : ''} → ${paint(verdictHue(r.status), r.status)}${exit}${took}`
+          : paint('red', 'not run');
+        const args = terminalSafeLine(event.call.inputError ? (event.call.rawInput ?? '') : brief(event.call.input));
+        w.err(`  ${paint(r?.status === 'ok' ? 'green' : 'red', '⏺')} ${paint('bold', terminalSafeLine(event.call.name))} ${args.length > 100 ? args.slice(0, 99) + '…' : args}  [${verdict}]\n`);
+        const input = (event.call.input ?? {}) as Record<string, unknown>;
+        if (event.block.isError) block(event.block.content, 'red');
+        else if (r?.tool === 'edit' && typeof input.old_string === 'string' && typeof input.new_string === 'string') {
+          for (const l of editDiff(String(input.path ?? ''), input.old_string, input.new_string, maxLines * 2)) {
+            const hue: Hue | undefined = l.startsWith('+++') || l.startsWith('---') ? 'bold' : l.startsWith('@@') ? 'cyan' : l.startsWith('+') ? 'green' : l.startsWith('-') ? 'red' : undefined;
+            w.err(`    ${hue ? paint(hue, safe(l)) : safe(l)}\n`);
+          }
+        } else if (r?.tool === 'shell' || r?.tool === 'web_fetch') block(event.block.content, 'grey');
         break;
       }
       case 'retry':
-        w.err(`  … ${event.reason}; retrying in ${Math.ceil(event.delayMs / 1000)} s (attempt ${event.attempt + 1})\n`);
+        w.err(`  … ${safe(event.reason)}; retrying in ${Math.ceil(event.delayMs / 1000)} s (attempt ${event.attempt + 1})\n`);
         break;
       case 'result': {
         endLine();
         const r = event.result;
-        const status = r.isError ? `${r.subtype}${r.error ? `: ${r.error}` : ''}` : 'done';
+        const status = r.isError ? paint('red', `${r.subtype}${r.error ? `: ${safe(r.error)}` : ''}`) : paint('green', 'done');
         const tokens = r.usage.inputTokens + r.usage.cacheReadTokens + r.usage.cacheWriteTokens;
+        const usage = w.scripted ? 'no model (scripted)' : `${tokens} in / ${r.usage.outputTokens} out tokens · ${formatCost(r.totalCostUsd)}`;
         w.err(
           `── ${status} · ${r.numTurns} turn${r.numTurns === 1 ? '' : 's'} · ${r.toolCalls} tool call${r.toolCalls === 1 ? '' : 's'} · ` +
-            `${tokens} in / ${r.usage.outputTokens} out tokens · ${formatCost(r.totalCostUsd)}${r.sessionId ? ` · session ${r.sessionId}` : ''}\n`,
+            `${usage} · ${formatDuration(r.durationMs)}${r.sessionId ? ` · session ${r.sessionId}` : ''}\n`,
         );
         break;
       }

@@ -4,7 +4,9 @@
  */
 import type { Approver } from '../approval.js';
 import type { ToolRunner } from '../pipeline-types.js';
+import type { Checkpointer } from '../state/checkpointer.js';
 import type { LoopHooks } from './loop-hooks.js';
+import type { PreCompactAnswer, PreCompactInfo } from './compaction.js';
 import type { ToolSpec } from './types.js';
 
 export interface RunnerOptions {
@@ -15,6 +17,8 @@ export interface RunnerOptions {
   ask?: 'deny' | 'allow';
   /** Session id recorded on every audit row of the run. */
   session?: string;
+  /** Workspace checkpoints taken before calls that may change the workspace. */
+  checkpoints?: Checkpointer;
   /** Who settles `ask` verdicts interactively (the TUI); without one, `ask` decides. */
   approver?: Approver;
 }
@@ -30,6 +34,8 @@ export interface AgentRunner {
   hooks?: LoopHooks;
   /** Runs the policy's session_start hooks; resolves with the context they add, if any. */
   onSessionStart?: (sessionId: string, source: 'startup' | 'resume') => Promise<string | undefined>;
+  /** Runs the policy's pre_compact hooks (veto, or context kept with the summary). */
+  onPreCompact?: (info: PreCompactInfo) => Promise<PreCompactAnswer>;
   close(): Promise<void>;
 }
 
@@ -43,7 +49,7 @@ export type RunnerFactory = (opts: RunnerOptions) => Promise<AgentRunner>;
 export const createPipelineRunner: RunnerFactory = async (opts) => {
   const { loadPolicy } = await import('../../policies/index.js');
   const { createPipeline } = await import('../pipeline.js');
-  const { loopHooksFor, sessionStartHook } = await import('./loop-hooks.js');
+  const { loopHooksFor, preCompactHook, sessionStartHook } = await import('./loop-hooks.js');
   const policy = await loadPolicy(opts.policy);
   const p = await createPipeline({
     workspace: opts.workspace,
@@ -51,7 +57,9 @@ export const createPipelineRunner: RunnerFactory = async (opts) => {
     ...(opts.audit ? { audit: opts.audit } : {}),
     ...(opts.ask ? { ask: opts.ask } : {}),
     ...(opts.session ? { session: opts.session } : {}),
+    ...(opts.checkpoints ? { checkpoints: opts.checkpoints } : {}),
     ...(opts.approver ? { approver: opts.approver } : {}),
+    hooksMustLoad: true,
   });
   // The workspace's MCP servers (.mcp.json) start with the session, jailed, and close with it.
   const { startSessionServers } = await import('../mcp/session.js');
@@ -66,6 +74,7 @@ export const createPipelineRunner: RunnerFactory = async (opts) => {
     workspace: p.workspace,
     hooks: loopHooksFor(p),
     onSessionStart: sessionStartHook(p),
+    onPreCompact: preCompactHook(p),
     close: async () => {
       await mcp?.close();
       await p.close();

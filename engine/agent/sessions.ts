@@ -11,19 +11,19 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Decision } from '../../policies/types.js';
 import { InputError } from '../errors.js';
+import { describeDbError, ICODE_APP_IDS, openIcodeDb } from '../sqlite-file.js';
 import type { CallStatus } from '../pipeline-types.js';
+import { stateDir } from '../xdg.js';
 import type { ContentBlock, Message, Role, Usage } from './types.js';
 
-export const SESSIONS_SCHEMA_VERSION = 1;
+export const SESSIONS_SCHEMA_VERSION = 2;
 
 /** `$XDG_STATE_HOME/icode/sessions.db`, else `~/.local/state/icode/sessions.db`. */
 export function defaultSessionsPath(env: NodeJS.ProcessEnv = process.env): string {
-  const state = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
-  return join(state, 'icode', 'sessions.db');
+  return join(stateDir(env), 'sessions.db');
 }
 
 /** `new`, `running`, then how the last run ended: a result subtype or `aborted`. */
@@ -97,6 +97,25 @@ export interface ToolCallRecord {
   durationMs?: number | null;
   /** Audit row id of the decision (null when the call never reached the pipeline). */
   auditId?: number | null;
+}
+
+export interface CompactionRecord {
+  sessionId: string;
+  /** The newest message the view replaces (it and everything before it). */
+  atMessageId: number;
+  trigger: 'auto' | 'manual';
+  tokensBefore: number | null;
+  tokensAfter: number | null;
+  /** Tool outputs replaced by a stub. */
+  pruned: number;
+  /** The model's summary of the older turns, when one was made. */
+  summary: string | null;
+  view: Message[];
+}
+
+export interface StoredCompaction extends CompactionRecord {
+  id: number;
+  createdAt: string;
 }
 
 export interface StoredToolCall extends Required<Omit<ToolCallRecord, 'truncated'>> {
@@ -179,6 +198,21 @@ CREATE TABLE IF NOT EXISTS tool_calls (
 CREATE INDEX IF NOT EXISTS tool_calls_message ON tool_calls(message_id);
 CREATE INDEX IF NOT EXISTS tool_calls_session ON tool_calls(session_id);
 CREATE INDEX IF NOT EXISTS tool_calls_audit ON tool_calls(audit_id);
+-- Compactions (schema 2): the full history stays in messages; a compaction stores the view the model
+-- gets instead of the history up to at_message_id (later messages follow it).
+CREATE TABLE IF NOT EXISTS compactions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  session_id TEXT NOT NULL REFERENCES sessions(id),
+  at_message_id INTEGER NOT NULL REFERENCES messages(id),
+  created_at TEXT NOT NULL,
+  trigger TEXT NOT NULL,
+  tokens_before INTEGER,
+  tokens_after INTEGER,
+  pruned INTEGER NOT NULL DEFAULT 0,
+  summary TEXT,
+  view TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS compactions_session ON compactions(session_id);
 `;
 
 interface SessionRow {
@@ -261,6 +295,16 @@ export interface CreateSessionOptions {
   system?: string | null;
 }
 
+/** A sessions database written before application_id existed: schema 1 with its three tables. */
+function isLegacySessionsDb(db: Database.Database): boolean {
+  if ((db.pragma('user_version', { simple: true }) as number) !== 1) return false;
+  const tables = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
+  const cols = new Set(db.prepare("SELECT name FROM pragma_table_info('sessions')").pluck().all() as string[]);
+  return ['sessions', 'messages', 'tool_calls'].every((t) => tables.has(t)) && cols.has('head_message_id') && cols.has('fork_message_id');
+}
+
+const SESSIONS_DB_SPEC = { what: 'sessions database', appId: ICODE_APP_IDS.sessions, version: SESSIONS_SCHEMA_VERSION, isLegacy: isLegacySessionsDb };
+
 export class SessionStore {
   readonly path: string;
   private readonly db: Database.Database;
@@ -273,14 +317,11 @@ export class SessionStore {
   /** Open (creating if needed) a sessions database; `:memory:` works for tests. */
   static open(path: string = defaultSessionsPath(), opts: { readonly?: boolean } = {}): SessionStore {
     const file = path === ':memory:' ? path : resolve(path);
-    const fresh = file !== ':memory:' && !existsSync(file);
-    if (fresh) {
-      if (opts.readonly) throw new SessionError(`no sessions database at ${file}`);
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    }
-    const db = new Database(file, { readonly: opts.readonly === true, fileMustExist: opts.readonly === true, timeout: 5000 });
+    if (file !== ':memory:' && opts.readonly && !existsSync(file)) throw new SessionError(`no sessions database at ${file}`);
+    // Only icode's own sessions database (application_id, schema version) is opened; anything else is
+    // refused with one line saying what it is, and never written.
+    const db = file === ':memory:' ? new Database(file) : openIcodeDb(file, SESSIONS_DB_SPEC, { readonly: opts.readonly === true }).db;
     try {
-      if (fresh) chmodSync(file, 0o600);
       if (!opts.readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
@@ -290,13 +331,18 @@ export class SessionStore {
       if (version > SESSIONS_SCHEMA_VERSION) {
         throw new SessionError(`${file}: sessions schema ${version} is newer than this icode (${SESSIONS_SCHEMA_VERSION})`);
       }
-      if (version < SESSIONS_SCHEMA_VERSION && !opts.readonly) {
-        db.exec(SCHEMA);
-        db.pragma(`user_version = ${SESSIONS_SCHEMA_VERSION}`);
+      if (!opts.readonly && (version < SESSIONS_SCHEMA_VERSION || db.pragma('application_id', { simple: true }) !== ICODE_APP_IDS.sessions)) {
+        db.transaction(() => {
+          db.exec(SCHEMA);
+          db.pragma(`user_version = ${SESSIONS_SCHEMA_VERSION}`);
+          db.pragma(`application_id = ${ICODE_APP_IDS.sessions}`);
+        }).immediate();
       }
     } catch (e) {
       db.close();
-      throw e;
+      if (e instanceof InputError || file === ':memory:') throw e;
+      const err = describeDbError(file, 'sessions database', e);
+      throw new SessionError(err.message);
     }
     return new SessionStore(file, db);
   }
@@ -334,10 +380,12 @@ export class SessionStore {
   }
 
   /** Newest first. */
-  listSessions(opts: { limit?: number } = {}): SessionInfo[] {
+  /** Newest first; with `workspace`, only the sessions run in that (real) workspace root. */
+  listSessions(opts: { limit?: number; workspace?: string } = {}): SessionInfo[] {
+    const where = opts.workspace !== undefined ? 'WHERE s.workspace = ?' : '';
     const rows = this.db
-      .prepare(`SELECT ${SESSION_COLUMNS} FROM sessions s ORDER BY s.updated_at DESC, s.rowid DESC LIMIT ?`)
-      .all(opts.limit ?? -1) as SessionRow[];
+      .prepare(`SELECT ${SESSION_COLUMNS} FROM sessions s ${where} ORDER BY s.updated_at DESC, s.rowid DESC LIMIT ?`)
+      .all(...(opts.workspace !== undefined ? [opts.workspace] : []), opts.limit ?? -1) as SessionRow[];
     return rows.map(toSession);
   }
 
@@ -436,6 +484,55 @@ export class SessionStore {
       )
       .all(sessionId) as MessageRow[];
     return rows.map(toMessage);
+  }
+
+  addCompaction(rec: CompactionRecord): StoredCompaction {
+    const info = this.db
+      .prepare(
+        `INSERT INTO compactions (session_id, at_message_id, created_at, trigger, tokens_before, tokens_after, pruned, summary, view)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(rec.sessionId, rec.atMessageId, now(), rec.trigger, rec.tokensBefore, rec.tokensAfter, rec.pruned, rec.summary, JSON.stringify(rec.view));
+    return this.compactions(rec.sessionId).find((c) => c.id === Number(info.lastInsertRowid))!;
+  }
+
+  /** Compactions that apply to the session's history (a fork inherits those before its fork point), oldest first. */
+  compactions(sessionId: string): StoredCompaction[] {
+    const ids = new Set(this.history(sessionId).map((m) => m.id));
+    if (!ids.size) return [];
+    const rows = this.db.prepare('SELECT * FROM compactions ORDER BY id').all() as Array<Record<string, unknown>>;
+    return rows
+      .filter((r) => ids.has(r.at_message_id as number) && (r.session_id === sessionId || this.isAncestor(r.session_id as string, sessionId)))
+      .map((r) => ({
+        id: r.id as number,
+        sessionId: r.session_id as string,
+        atMessageId: r.at_message_id as number,
+        createdAt: r.created_at as string,
+        trigger: r.trigger as 'auto' | 'manual',
+        tokensBefore: r.tokens_before as number | null,
+        tokensAfter: r.tokens_after as number | null,
+        pruned: r.pruned as number,
+        summary: r.summary as string | null,
+        view: JSON.parse(r.view as string) as Message[],
+      }));
+  }
+
+  private isAncestor(candidate: string, sessionId: string): boolean {
+    let cur = this.findSession(sessionId);
+    for (let i = 0; cur?.parentSessionId && i < 1000; i++) {
+      if (cur.parentSessionId === candidate) return true;
+      cur = this.findSession(cur.parentSessionId);
+    }
+    return false;
+  }
+
+  /** What the model is sent: the latest compaction's view, then the messages after it (or the whole history). */
+  contextMessages(sessionId: string): Message[] {
+    const hist = this.history(sessionId);
+    const c = this.compactions(sessionId).pop();
+    if (!c) return toMessages(hist);
+    const at = hist.findIndex((m) => m.id === c.atMessageId);
+    return [...c.view, ...toMessages(hist.slice(at + 1))];
   }
 
   recordToolCall(rec: ToolCallRecord): StoredToolCall {

@@ -9,6 +9,15 @@
  * where `fields` are all the other columns (seq included) that are not null, keys sorted, booleans as
  * 0/1 — exactly the values SQLite stores, so anyone can recompute the chain from the file.
  * prev_hash of row 1 is GENESIS_HASH (64 zeros).
+ * Since schema 2 rows are KEYED: `mac_key` holds the id of the installation's audit key (key.ts) and
+ *
+ *     hash = hmac_sha256_hex(key, prev_hash + canonicalJson(fields))
+ *
+ * so rewriting the chain needs the key, which lives outside every workspace and jail. Rows written
+ * before the key existed (mac_key null) keep the plain hash and are reported as unkeyed by verify().
+ * A decision row also keeps `input_hash`: the HMAC (keyed) or sha256 of the UNREDACTED input's JSON,
+ * so a redacted input can still be matched against what really ran.
+ * The database is recognised as icode's by its application_id and user_version (sqlite-file.ts).
  * Triggers refuse UPDATE and DELETE, and refuse an outcome (or a hook result) for a call that has no
  * decision. `verify()` recomputes everything: hashes, links, gaps, orphans, the schema itself.
  *
@@ -18,12 +27,13 @@
  * of the process (kill -9); the last commits can be lost on power loss.
  */
 import Database from 'better-sqlite3';
-import { createHash, hash as cryptoHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { createHash, createHmac, hash as cryptoHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { describeDbError, ICODE_APP_IDS, openIcodeDb } from '../sqlite-file.js';
+import { stateDir } from '../xdg.js';
+import { auditKeyPath, loadAuditKey, loadOrCreateAuditKey, type AuditKey } from './key.js';
 import { redactSecrets, redactValue } from './redact.js';
 
 export type Decision = 'allow' | 'ask' | 'deny';
@@ -32,7 +42,8 @@ export type AuditKind = 'decision' | 'outcome' | 'hook' | 'event';
 
 export const AUDIT_KINDS: readonly AuditKind[] = ['decision', 'outcome', 'hook', 'event'];
 export const DECISIONS: readonly Decision[] = ['allow', 'ask', 'deny'];
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 3;
+export { auditKeyPath } from './key.js';
 /** `prev_hash` of the first row. */
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -68,6 +79,8 @@ export interface OutcomeRecord {
   outputHash: string | null;
   truncated: boolean;
   error?: string;
+  /** Why the call failed, as a stable code (the executor's: NOT_FOUND, timeout, …): groups failures. */
+  code?: string;
 }
 
 /** A hook's result, beside the call it touched. */
@@ -111,11 +124,17 @@ export interface AuditRow {
   outputHash: string | null;
   truncated: boolean | null;
   error: string | null;
+  /** Outcome rows: the executor's failure code (schema v2; null on older rows). */
+  errorCode: string | null;
   /** Hook name (hook rows) or event kind (event rows). */
   name: string | null;
   phase: string | null;
   result: string | null;
   data: unknown;
+  /** Decision rows: HMAC (keyed row) or sha256 of the unredacted input's JSON. */
+  inputHash: string | null;
+  /** Id of the key the row's hash is an HMAC with; null for an unkeyed (plain sha256) row. */
+  macKey: string | null;
   prevHash: string;
   hash: string;
 }
@@ -166,6 +185,13 @@ export interface VerifyProblem {
 export interface VerifyResult {
   ok: boolean;
   rows: number;
+  /** Rows whose HMAC was checked with this installation's key. */
+  keyed: number;
+  /** Rows with only a plain hash (written before the key existed), and their seq range. */
+  unkeyed: number;
+  unkeyedRange: { first: number; last: number } | null;
+  /** Id of the key verify used, or null when there was none. */
+  keyId: string | null;
   /** Hash of the last row (GENESIS_HASH when empty). Write it down elsewhere to detect truncation. */
   head: string;
   headSeq: number;
@@ -178,6 +204,9 @@ export interface VerifyOptions {
   /** A head hash noted earlier: the chain must still contain it (detects truncation and rewrites). */
   anchor?: string;
 }
+
+/** Which key signs (or checks) the chain: a loaded key, none (plain hashes only), or the default file. */
+export type KeyOption = AuditKey | null | undefined;
 
 export interface OpenOptions {
   /** Open an existing log for reading only (no schema changes, no writes). */
@@ -195,6 +224,11 @@ export interface OpenOptions {
    * `inline`: SQLite's default auto-checkpoint on the writer's thread every 1000 pages.
    */
   checkpoint?: 'background' | 'inline';
+  /**
+   * The chain's key. Default: the installation's key at auditKeyPath() — created (0600) by a writer,
+   * only read by a read-only open. `null`: no key (unkeyed rows; verify checks plain hashes only).
+   */
+  key?: KeyOption;
 }
 
 export type AuditErrorCode = 'CLOSED' | 'NO_DECISION' | 'DUPLICATE' | 'INVALID' | 'SCHEMA' | 'NOT_FOUND' | 'WRITE' | 'READONLY';
@@ -211,9 +245,7 @@ export class AuditError extends Error {
 
 /** `$XDG_STATE_HOME/icode/audit.db`, else `~/.local/state/icode/audit.db`: outside any workspace. */
 export function defaultAuditPath(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_STATE_HOME;
-  const base = xdg && isAbsolute(xdg) ? xdg : join(env.HOME && isAbsolute(env.HOME) ? env.HOME : homedir(), '.local', 'state');
-  return join(base, 'icode', 'audit.db');
+  return join(stateDir(env), 'audit.db');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -224,18 +256,22 @@ const COLUMNS = [
   'seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'agent', 'tool', 'workspace', 'input', 'decision',
   'rule', 'reason', 'policy_hash', 'jail', 'approval', 'status', 'exit_code', 'bytes', 'duration_ms',
   'output_hash', 'truncated', 'error', 'name', 'phase', 'result', 'data',
+  // schema 2 and 3 (added by ALTER TABLE, so they sit after prev_hash and hash in the table)
+  'input_hash', 'mac_key', 'error_code',
 ] as const;
 type Column = (typeof COLUMNS)[number];
 type Cell = string | number | null;
+/** The hashed columns in table order (the cells array `rowHash`/`rowMac` take). */
+export const AUDIT_COLUMNS: readonly string[] = COLUMNS;
 /** Positions of the columns in alphabetical order: the key order of the canonical JSON. */
 const SORTED = [...COLUMNS].map((c, i) => [c, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
 const COL = Object.fromEntries(COLUMNS.map((c, i) => [c, i])) as Record<Column, number>;
 /** Columns each kind may set; the others stay null (binding fewer parameters is measurably faster). */
 const KIND_COLUMNS: Readonly<Record<AuditKind, readonly Column[]>> = {
-  decision: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'agent', 'tool', 'workspace', 'input', 'decision', 'rule', 'reason', 'policy_hash', 'jail', 'approval'],
-  outcome: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'status', 'exit_code', 'bytes', 'duration_ms', 'output_hash', 'truncated', 'error'],
-  hook: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'name', 'phase', 'result', 'reason', 'duration_ms', 'error', 'data'],
-  event: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'name', 'data'],
+  decision: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'agent', 'tool', 'workspace', 'input', 'decision', 'rule', 'reason', 'policy_hash', 'jail', 'approval', 'input_hash', 'mac_key'],
+  outcome: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'status', 'exit_code', 'bytes', 'duration_ms', 'output_hash', 'truncated', 'error', 'error_code', 'mac_key'],
+  hook: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'name', 'phase', 'result', 'reason', 'duration_ms', 'error', 'data', 'mac_key'],
+  event: ['seq', 'kind', 'ts', 'ts_ms', 'session', 'name', 'data', 'mac_key'],
 };
 const SORTED_KEYS = SORTED.map(([name]) => `"${name}":`);
 const SORTED_IDX = SORTED.map(([, idx]) => idx);
@@ -282,7 +318,8 @@ const TABLE_SQL = `CREATE TABLE audit (
  * the link check alone cost ~15% of the insert throughput, and verify() checks every link anyway. The
  * writer keeps the chain linear by reading the head inside its BEGIN IMMEDIATE transaction.
  */
-const SCHEMA_OBJECTS: ReadonlyArray<{ type: 'table' | 'index' | 'trigger'; name: string; sql: string }> = [
+type SchemaObject = { type: 'table' | 'index' | 'trigger'; name: string; sql: string };
+const SCHEMA_OBJECTS: ReadonlyArray<SchemaObject> = [
   { type: 'table', name: 'audit', sql: TABLE_SQL },
   // Partial indexes: each row enters at most one of them.
   {
@@ -316,12 +353,51 @@ const SCHEMA_OBJECTS: ReadonlyArray<{ type: 'table' | 'index' | 'trigger'; name:
   },
 ];
 
-/** MIGRATIONS[v] takes a database from user_version v to v + 1. */
+/**
+ * Schema objects of a given version. The table's SQL is what SQLite stores after that version's
+ * migrations (ALTER TABLE rewrites the stored text), computed once per version by migrating an empty
+ * in-memory database, so verify() and the legacy check compare like with like.
+ */
+const tableSqlByVersion = new Map<number, string>();
+function schemaObjects(version: number): ReadonlyArray<SchemaObject> {
+  let sql = tableSqlByVersion.get(version);
+  if (sql === undefined) {
+    const mem = new Database(':memory:');
+    try {
+      for (let v = 0; v < Math.max(1, Math.min(version, MIGRATIONS.length)); v++) MIGRATIONS[v]!(mem);
+      sql = mem.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'audit'").pluck().get() as string;
+    } finally {
+      mem.close();
+    }
+    tableSqlByVersion.set(version, sql);
+  }
+  const table = sql;
+  return SCHEMA_OBJECTS.map((o) => (o.type === 'table' ? { ...o, sql: table } : o));
+}
+
+/** MIGRATIONS[v] takes a database from user_version v to v + 1. Only ever additive. */
 const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => {
-    for (const o of SCHEMA_OBJECTS) db.exec(o.sql);
+    for (const o of SCHEMA_OBJECTS) db.exec(o.type === 'table' ? TABLE_SQL : o.sql);
+  },
+  (db) => {
+    db.exec('ALTER TABLE audit ADD COLUMN input_hash TEXT');
+    db.exec('ALTER TABLE audit ADD COLUMN mac_key TEXT');
+  },
+  (db) => {
+    db.exec('ALTER TABLE audit ADD COLUMN error_code TEXT');
   },
 ];
+
+/** A log written by an icode from before application_id: schema 1 or 2, exactly as icode made it. */
+function isLegacyAuditDb(db: Database.Database): boolean {
+  const v = db.pragma('user_version', { simple: true }) as number;
+  if (v < 1 || v > SCHEMA_VERSION) return false;
+  const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'audit'").pluck().get();
+  return sql === schemaObjects(v).find((o) => o.type === 'table')?.sql;
+}
+
+const AUDIT_DB_SPEC = { what: 'audit log', appId: ICODE_APP_IDS.audit, version: SCHEMA_VERSION, isLegacy: isLegacyAuditDb };
 
 // ---------------------------------------------------------------------------------------------
 // Hashing
@@ -329,6 +405,26 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
 /** sha256_hex(prevHash + canonical JSON of the cells), the cells given in COLUMNS order. */
 export function rowHash(prevHash: string, cells: readonly Cell[]): string {
   return sha256(prevHash + canonicalJson(cells));
+}
+
+/** hmac_sha256_hex(key, prevHash + canonical JSON of the cells): the hash of a keyed row. */
+export function rowMac(key: Buffer, prevHash: string, cells: readonly Cell[]): string {
+  return createHmac('sha256', key).update(prevHash + canonicalJson(cells)).digest('hex');
+}
+
+/**
+ * The hash kept of a decision's unredacted input: HMAC-SHA256 with the key (so that a short secret in
+ * the input cannot be guessed back from the row), or sha256 without one; over JSON.stringify(input).
+ */
+export function inputHash(input: unknown, key: Buffer | null): string {
+  let text: string;
+  try {
+    text = JSON.stringify(input) ?? 'null';
+  } catch {
+    text = String(input); // circular or BigInt: what the row could not store either
+  }
+  text = clean(text);
+  return key ? createHmac('sha256', key).update(text).digest('hex') : sha256(text);
 }
 
 /**
@@ -401,10 +497,16 @@ export class AuditLog {
   private checkpointer: Worker | null = null;
   private readonly stmts: ReturnType<AuditLog['prepare']>;
   private readonly writeBatch: (batch: Pending[]) => Array<number | Error>;
+  /** The chain's key (null: unkeyed rows, plain-hash verification only). */
+  private readonly key: AuditKey | null;
+  /** Columns the table has (a read-only schema-1 log lacks schema 2's). */
+  private readonly present: ReadonlySet<string>;
 
-  private constructor(path: string, db: Database.Database, opts: OpenOptions) {
+  private constructor(path: string, db: Database.Database, opts: OpenOptions, key: AuditKey | null) {
     this.path = path;
     this.db = db;
+    this.key = key;
+    this.present = new Set((db.prepare("SELECT name FROM pragma_table_info('audit')").pluck().all() as string[]));
     this.readonly = opts.readonly === true;
     this.maxBatch = Math.max(1, opts.maxBatch ?? 1000);
     this.maxInputChars = Math.max(1024, opts.maxInputChars ?? DEFAULT_MAX_INPUT);
@@ -413,41 +515,35 @@ export class AuditLog {
     this.writeBatch = db.transaction((batch: Pending[]) => this.insertBatch(batch)).immediate;
   }
 
-  /** Open (creating it and its parent directories if needed) the audit log at `path`. */
+  /**
+   * Open (creating it and its parent directories if needed) the audit log at `path`. Anything that is
+   * not icode's audit log (another application's database, a non-SQLite file, a directory, a device,
+   * a newer schema), a read-only, locked or full one, is refused with a DbFileError (one line, exit 2).
+   */
   static open(path: string, opts: OpenOptions = {}): AuditLog {
     const file = resolve(path);
-    if (opts.readonly) {
-      if (!existsSync(file)) throw new AuditError('NOT_FOUND', `no audit log at ${file}`);
-    } else {
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    }
-    const created = !existsSync(file);
-    let db: Database.Database;
+    const readonly = opts.readonly === true;
+    // The key first: a refused key file must not leave a half-made log behind.
+    const key = opts.key !== undefined ? opts.key : readonly ? loadAuditKey(auditKeyPath()) : loadOrCreateAuditKey(auditKeyPath());
+    const { db } = openIcodeDb(file, AUDIT_DB_SPEC, { readonly, timeoutMs: opts.busyTimeoutMs ?? 5000 });
     try {
-      db = new Database(file, { readonly: opts.readonly === true, fileMustExist: opts.readonly === true, timeout: opts.busyTimeoutMs ?? 5000 });
-    } catch (e) {
-      throw new AuditError('NOT_FOUND', `cannot open audit log ${file}: ${(e as Error).message}`);
-    }
-    try {
-      if (created) {
-        try {
-          chmodSync(file, 0o600);
-        } catch {
-          /* best effort: a file system without modes */
-        }
-      }
-      if (!opts.readonly) {
+      if (!readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
         // Once a WAL restarts, do not keep more than this much of it on disk.
         db.pragma(`journal_size_limit = ${BACKSTOP_PAGES * 4096}`);
       }
-      migrate(db, opts.readonly === true, file);
-      return new AuditLog(file, db, opts);
+      migrate(db, readonly, file);
+      return new AuditLog(file, db, opts, key);
     } catch (e) {
       db.close();
-      throw e;
+      throw e instanceof AuditError ? e : describeDbError(file, 'audit log', e);
     }
+  }
+
+  /** Id of the key this log signs and checks rows with, or null. */
+  get keyId(): string | null {
+    return this.key?.id ?? null;
   }
 
   private prepare() {
@@ -493,6 +589,7 @@ export class AuditLog {
       cells[COL.policy_hash] = clean(rec.policyHash);
       cells[COL.jail] = rec.jail === undefined ? null : clean(String(rec.jail));
       cells[COL.approval] = rec.approval === undefined ? null : redactText(String(rec.approval));
+      cells[COL.input_hash] = inputHash(rec.input, this.key?.key ?? null);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -513,6 +610,7 @@ export class AuditLog {
       cells[COL.output_hash] = rec.outputHash === null || rec.outputHash === undefined ? null : clean(String(rec.outputHash));
       cells[COL.truncated] = rec.truncated ? 1 : 0;
       cells[COL.error] = rec.error === undefined ? null : redactText(String(rec.error));
+      cells[COL.error_code] = rec.code === undefined ? null : clean(String(rec.code)).slice(0, 64);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -562,7 +660,7 @@ export class AuditLog {
     try {
       results = this.writeBatch(batch);
     } catch (e) {
-      const err = new AuditError('WRITE', `audit log write failed: ${(e as Error).message}`);
+      const err = new AuditError('WRITE', `audit log write failed: ${describeDbError(this.path, 'audit log', e).message}`);
       for (const p of batch) p.reject(err);
       return;
     }
@@ -630,6 +728,7 @@ export class AuditLog {
     cells[COL.ts_ms] = ms;
     cells[COL.session] = clean(session);
     cells[COL.call_id] = callId === null ? null : clean(callId);
+    cells[COL.mac_key] = this.key?.id ?? null;
     return cells;
   }
 
@@ -678,7 +777,7 @@ export class AuditLog {
         continue;
       }
       cells[COL.seq] = seq + 1;
-      const hash = rowHash(prev, cells);
+      const hash = this.key ? rowMac(this.key.key, prev, cells) : rowHash(prev, cells);
       // better-sqlite3 copies bound values: one scratch array per statement is enough.
       const { stmt, idx, values } = insert[kind];
       for (let j = 0; j < idx.length; j++) values[j] = cells[idx[j]];
@@ -797,7 +896,8 @@ export class AuditLog {
       if (problems.length < 100) problems.push({ seq, problem });
     };
 
-    const cols = [...COLUMNS, 'prev_hash', 'hash'].join(', ');
+    // A schema-1 log (read-only) lacks schema 2's columns: they read as NULL.
+    const cols = [...COLUMNS, 'prev_hash', 'hash'].map((c) => (this.present.has(c) ? c : `NULL AS ${c}`)).join(', ');
     // Pages by seq: faster than iterate(), and memory stays flat on a huge log.
     const pageStmt = this.db.prepare(`SELECT ${cols} FROM audit WHERE seq > ? ORDER BY seq LIMIT 5000`).raw();
     function* allRows(): Generator<Cell[]> {
@@ -815,26 +915,103 @@ export class AuditLog {
     let headSeq = 0;
     let anchorFound = opts.anchor === undefined || opts.anchor === GENESIS_HASH;
     const P = COLUMNS.length;
-    for (const r of allRows()) {
-      rows++;
-      const seq = r[COL.seq] as number;
-      if (seq !== expectSeq) {
-        add(seq, seq > expectSeq ? `rows ${expectSeq}..${seq - 1} are missing (deleted)` : `seq ${seq} out of order (expected ${expectSeq})`);
+    const key = this.key;
+    let keyed = 0;
+    let unkeyed = 0;
+    let unkeyedRange: { first: number; last: number } | null = null;
+    let keyedSeen = false;
+    let uncheckable = false;
+    try {
+      for (const r of allRows()) {
+        rows++;
+        const seq = r[COL.seq] as number;
+        if (seq !== expectSeq) {
+          add(seq, seq > expectSeq ? `rows ${expectSeq}..${seq - 1} are missing (deleted)` : `seq ${seq} out of order (expected ${expectSeq})`);
+        }
+        const prevHash = r[P];
+        const hash = r[P + 1];
+        if (prevHash !== prev) add(seq, `prev_hash does not link to the hash of row ${expectSeq - 1}`);
+        const prevText = typeof prevHash === 'string' ? prevHash : '';
+        const cells = r.slice(0, P);
+        const macKey = r[COL.mac_key];
+        let expected: string | null;
+        if (macKey === null) {
+          // Plain hash: a row from before the key existed. After a keyed row, only a forger writes one.
+          unkeyed++;
+          unkeyedRange = unkeyedRange ? { first: unkeyedRange.first, last: seq } : { first: seq, last: seq };
+          if (keyedSeen) add(seq, 'unkeyed row after keyed rows: written or rewritten without the audit key');
+          else if (key && typeof r[COL.ts_ms] === 'number' && (r[COL.ts_ms] as number) > key.createdMs) {
+            add(seq, `unkeyed row dated after the audit key was made (${new Date(key.createdMs).toISOString()}): written or rewritten without the key`);
+          }
+          expected = rowHash(prevText, cells);
+        } else if (key && macKey === key.id) {
+          keyed++;
+          keyedSeen = true;
+          expected = rowMac(key.key, prevText, cells);
+        } else {
+          keyedSeen = true;
+          expected = null;
+          if (!uncheckable) {
+            add(
+              seq,
+              key
+                ? `row is keyed with key ${String(macKey)}, not with this installation's key ${key.id}: its HMAC cannot be checked`
+                : `row is keyed (key ${String(macKey)}) but there is no audit key at ${auditKeyPath()}: its HMAC cannot be checked`,
+            );
+            uncheckable = true;
+          }
+        }
+        if (typeof hash !== 'string' || (expected !== null && expected !== hash)) {
+          add(seq, 'hash mismatch: the row was altered after it was written');
+        }
+        const bad = rowShapeProblem(r);
+        if (bad) add(seq, bad);
+        if (hash === opts.anchor) anchorFound = true;
+        prev = typeof hash === 'string' ? hash : '';
+        expectSeq = seq + 1;
+        headSeq = seq;
       }
-      const prevHash = r[P];
-      const hash = r[P + 1];
-      if (prevHash !== prev) add(seq, `prev_hash does not link to the hash of row ${expectSeq - 1}`);
-      if (typeof hash !== 'string' || rowHash(typeof prevHash === 'string' ? prevHash : '', r.slice(0, P)) !== hash) {
-        add(seq, 'hash mismatch: the row was altered after it was written');
-      }
-      const bad = rowShapeProblem(r);
-      if (bad) add(seq, bad);
-      if (hash === opts.anchor) anchorFound = true;
-      prev = typeof hash === 'string' ? hash : '';
-      expectSeq = seq + 1;
-      headSeq = seq;
+    } catch (e) {
+      // A truncated or damaged file: a failed check at the first row that could not be read.
+      add(expectSeq, `the file is damaged from row ${expectSeq} on: ${(e as Error).message}`);
+      return this.verifyResult(problems, rows, prev, headSeq, keyed, unkeyed, unkeyedRange);
     }
 
+    try {
+      this.integrityProblems(add, anchorFound, opts.anchor);
+    } catch (e) {
+      add(null, `the file is damaged: ${(e as Error).message}`);
+    }
+    return this.verifyResult(problems, rows, prev, headSeq, keyed, unkeyed, unkeyedRange);
+  }
+
+  private verifyResult(
+    problems: VerifyProblem[],
+    rows: number,
+    prev: string,
+    headSeq: number,
+    keyed: number,
+    unkeyed: number,
+    unkeyedRange: { first: number; last: number } | null,
+  ): VerifyResult {
+    problems.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
+    const result: VerifyResult = {
+      ok: problems.length === 0,
+      rows,
+      head: rows ? prev : GENESIS_HASH,
+      headSeq,
+      keyed,
+      unkeyed,
+      unkeyedRange,
+      keyId: this.key?.id ?? null,
+      problems,
+    };
+    if (problems.length) result.firstBad = problems[0];
+    return result;
+  }
+
+  /** Orphans, duplicates, the anchor and the schema objects. */
+  private integrityProblems(add: (seq: number | null, problem: string) => void, anchorFound: boolean, anchor: string | undefined): void {
     const orphan = this.db
       .prepare(
         "SELECT o.seq, o.kind, o.call_id FROM audit AS o WHERE o.kind IN ('outcome', 'hook') AND NOT EXISTS " +
@@ -852,13 +1029,8 @@ export class AuditLog {
       .all() as Array<{ seq: number; kind: string; call_id: string | null }>;
     for (const d of dup) add(d.seq, `second ${d.kind} for call ${String(d.call_id)}`);
 
-    if (!anchorFound) add(null, `anchor ${opts.anchor} is not in the chain: the log was truncated or rewritten`);
+    if (!anchorFound) add(null, `anchor ${anchor} is not in the chain: the log was truncated or rewritten`);
     for (const p of schemaProblems(this.db)) add(null, p);
-
-    problems.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
-    const result: VerifyResult = { ok: problems.length === 0, rows, head: rows ? prev : GENESIS_HASH, headSeq, problems };
-    if (problems.length) result.firstBad = problems[0];
-    return result;
   }
 
   /**
@@ -911,10 +1083,12 @@ function migrate(db: Database.Database, readonly: boolean, file: string): void {
     }
   };
   check(version());
-  if (version() === SCHEMA_VERSION) return;
+  const stamped = (): boolean => db.pragma('application_id', { simple: true }) === ICODE_APP_IDS.audit;
+  if (version() === SCHEMA_VERSION && stamped()) return;
   if (readonly) {
-    if (version() === 0) throw new AuditError('SCHEMA', `${file} is not an icode audit log (empty or foreign database)`);
-    throw new AuditError('SCHEMA', `audit log ${file} needs a schema upgrade; open it once read-write`);
+    // An older schema is read as it is (the reader and verify() know every version).
+    if (version() === 0) throw new AuditError('SCHEMA', `${file} is an empty database, not an icode audit log yet`);
+    return;
   }
   db.transaction(() => {
     // Re-read under the write lock: another process may have migrated meanwhile.
@@ -926,6 +1100,7 @@ function migrate(db: Database.Database, readonly: boolean, file: string): void {
     }
     for (; v < SCHEMA_VERSION; v++) MIGRATIONS[v](db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    db.pragma(`application_id = ${ICODE_APP_IDS.audit}`);
   }).immediate();
 }
 
@@ -963,19 +1138,20 @@ function rowShapeProblem(r: readonly Cell[]): string | null {
 function schemaProblems(db: Database.Database): string[] {
   const problems: string[] = [];
   const v = db.pragma('user_version', { simple: true }) as number;
-  if (v !== SCHEMA_VERSION) problems.push(`schema version is ${v}, expected ${SCHEMA_VERSION}`);
+  if (v < 1 || v > SCHEMA_VERSION) problems.push(`schema version is ${v}, expected ${SCHEMA_VERSION}`);
   const actual = new Map(
     (db.prepare('SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ?').all('audit') as Array<{ type: string; name: string; sql: string | null }>).map(
       (o) => [o.name, o],
     ),
   );
-  for (const o of SCHEMA_OBJECTS) {
+  const expected = schemaObjects(v);
+  for (const o of expected) {
     const a = actual.get(o.name);
     if (!a) problems.push(`${o.type} ${o.name} is missing`);
     else if (a.type !== o.type || a.sql !== o.sql) problems.push(`${o.type} ${o.name} was altered`);
   }
   for (const a of actual.values()) {
-    if (a.type === 'trigger' && !SCHEMA_OBJECTS.some((o) => o.name === a.name)) problems.push(`unexpected trigger ${a.name}`);
+    if (a.type === 'trigger' && !expected.some((o) => o.name === a.name)) problems.push(`unexpected trigger ${a.name}`);
   }
   return problems;
 }
@@ -1007,10 +1183,13 @@ function toAuditRow(r: RawRow): AuditRow {
     outputHash: r.output_hash as string | null,
     truncated: r.truncated === null ? null : r.truncated === 1,
     error: r.error as string | null,
+    errorCode: r.error_code as string | null,
     name: r.name as string | null,
     phase: r.phase as string | null,
     result: r.result as string | null,
     data: parseJson(r.data),
+    inputHash: (r.input_hash ?? null) as string | null,
+    macKey: (r.mac_key ?? null) as string | null,
     prevHash: r.prev_hash as string,
     hash: r.hash as string,
   };
@@ -1063,8 +1242,8 @@ function csvLine(r: RawRow): string {
   return CSV_HEADER.map((c) => csvCell(r[c as Column])).join(',') + '\n';
 }
 
-function csvCell(v: Cell): string {
-  if (v === null) return '';
+function csvCell(v: Cell | undefined): string {
+  if (v === null || v === undefined) return '';
   if (typeof v === 'number') return String(v);
   // Spreadsheet formula injection: agent-controlled text must not start a formula.
   const s = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;

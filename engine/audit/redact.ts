@@ -27,6 +27,17 @@ interface Rule {
 
 const tag = (kind: string): string => `[REDACTED:${kind}]`;
 
+/** Separators inside a PEM block: whitespace, or the two-character `\n` escapes of a shell string. */
+const PEM_SEP = String.raw`(?:\s|\\[nr])+`;
+/** One private-key block; the body is base64 lines of 16+ characters (a shorter one when padded, or right before END). */
+const PRIVATE_KEY_BLOCK = new RegExp(
+  String.raw`-----BEGIN[ A-Z0-9]*PRIVATE KEY-----` +
+    String.raw`(?:${PEM_SEP}[A-Za-z-]+:[^\n]*?(?=\n|\\n))*` + // PEM headers: Proc-Type, DEK-Info
+    String.raw`(?:${PEM_SEP}(?:[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9+/]{1,15}={1,2}))*` + // a short last line only when padded
+    String.raw`(?:${PEM_SEP}[A-Za-z0-9+/]*={0,2}${PEM_SEP}?-----END[ A-Z0-9]*PRIVATE KEY-----|${PEM_SEP}?-----END[ A-Z0-9]*PRIVATE KEY-----)?`,
+  'g',
+);
+
 /** Key names whose value is a secret, in `key=value` / `key: value` text and in JSON objects. */
 const SECRET_KEY_SOURCE =
   '[A-Za-z0-9_.-]*?(?:passw(?:or)?d|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|auth(?:orization)?)';
@@ -43,8 +54,11 @@ function tokenRule(p: SecretPattern): Rule {
 const RULES: readonly Rule[] = [
   {
     kind: 'private_key',
-    // An unterminated block (a cut file) is redacted to the end of the text.
-    re: /-----BEGIN[ A-Z0-9]*PRIVATE KEY-----[\s\S]*?(?:-----END[ A-Z0-9]*PRIVATE KEY-----|$)/g,
+    // The key only, never what follows it: the BEGIN line, PEM headers (`Proc-Type: …`), then the body
+    // as base64 lines (separated by real newlines or the `\n` escapes of a quoted shell string), then
+    // the END line when there is one. An unterminated block (a cut file) ends with its last base64 line:
+    // a command after it stays readable.
+    re: PRIVATE_KEY_BLOCK,
   },
   {
     kind: 'url_credentials',
@@ -78,7 +92,9 @@ const RULES: readonly Rule[] = [
       let value = quote ? raw.slice(1, -1) : raw;
       let rest = '';
       if (!quote) {
-        const end = sep.includes('=') ? value.search(/\s/) : value.search(/\s*$/);
+        // After `=`: one word. After `:` (YAML, a header): the rest of the line, but never past a shell
+        // operator — the commands after `password: x && make` are not part of the secret.
+        const end = sep.includes('=') ? value.search(/\s/) : value.search(/\s*(?:&&|\|\||[|;&<>`]|\$\(|\)|$)/);
         if (end >= 0) {
           rest = value.slice(end);
           value = value.slice(0, end);

@@ -1,6 +1,6 @@
 /** fs tools → the piscina worker pool, which confines every path to the workspace root itself. */
 import { FsPool } from '../../sandbox/fs/pool.js';
-import { DEFAULT_FS_OPTIONS, type FsOptions, type FsRequest } from '../../sandbox/fs/types.js';
+import { DEFAULT_FS_OPTIONS, type FsGuardRule, type FsOptions, type FsRequest } from '../../sandbox/fs/types.js';
 import type { ExecContext, ExecResult, Executor } from './types.js';
 
 export class FsExecutor implements Executor {
@@ -9,10 +9,16 @@ export class FsExecutor implements Executor {
 
   constructor(
     private readonly root: string,
-    opts: { allowHardlinks: boolean; protectedPaths: string[] },
+    /** `guard`: the policy's deny/ask path rules, re-applied by the worker to resolved paths (fs-guard.ts). */
+    opts: { allowHardlinks: boolean; protectedPaths: string[]; guard?: FsGuardRule[] },
     private readonly sharedPool?: FsPool,
   ) {
-    this.options = { ...DEFAULT_FS_OPTIONS, allowHardlinks: opts.allowHardlinks, protectedPaths: [...new Set([...DEFAULT_FS_OPTIONS.protectedPaths, ...opts.protectedPaths])] };
+    this.options = {
+      ...DEFAULT_FS_OPTIONS,
+      allowHardlinks: opts.allowHardlinks,
+      protectedPaths: [...new Set([...DEFAULT_FS_OPTIONS.protectedPaths, ...opts.protectedPaths])],
+      guard: opts.guard ?? [],
+    };
   }
 
   describe(): string {
@@ -25,7 +31,8 @@ export class FsExecutor implements Executor {
     const req = { tool, input, root: this.root, options: this.options } as FsRequest;
     const r = await pool.run(req, ctx.signal);
     if (r.ok) return { ok: true, output: r.output, truncated: r.truncated, bytes: r.bytes };
-    return { ok: false, output: '', error: `${r.code}: ${r.error}`, truncated: false, bytes: 0 };
+    // The code stays a field of its own down to the audit row; the model sees it in the message too.
+    return { ok: false, output: '', error: `${r.code}: ${r.error}`, code: r.code, truncated: false, bytes: 0 };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 /**
- * What a jailed command may have created that read-only mounts cannot prevent, undone after each command:
+ * Mode 'none' only (no overlay, no change gate: see sandbox/jail/gate.ts for the bwrap jail). What a
+ * command may have created, undone after each command:
  * - protected paths that cannot be pinned (`.git/commondir`: any placeholder there breaks git) are removed;
  * - nested git repositories made in the jail. The host's git runs what a staged submodule's config says
  * (`core.fsmonitor`, `core.pager`, diff/filter drivers…) the next time the person runs `git status`, and a

@@ -1,5 +1,6 @@
 /** A policy's settings → the options of the shell jail (shared by the shell tool and `icode shell`). */
-import type { PolicySettings } from '../../policies/index.js';
+import { join } from 'node:path';
+import type { CompiledPolicy, PolicySettings } from '../../policies/index.js';
 import { PROTECTED_NOT_PINNABLE } from '../../policies/types.js';
 import type { JailOptions } from '../../sandbox/jail/index.js';
 
@@ -36,3 +37,35 @@ function bindablePaths(globs: readonly string[]): string[] {
   return [...out];
 }
 
+
+/** What the change gate and the jail's mounts need from the policy beyond its settings. */
+export interface GateOptions {
+  readOnly: boolean;
+  controlPaths: string[];
+  maskedPaths: string[];
+}
+
+/**
+ * - readOnly: the policy does not allow the write tool on a workspace file, so the jail mounts the workspace
+ *   read-only (a shell command cannot write what the write tool may not);
+ * - maskedPaths: workspace paths the policy denies reading, named literally (`.env`, `secrets/**` →
+ *   `secrets`), each checked against the policy itself; plus icode's own folders inside the workspace.
+ */
+export function gateOptionsFor(workspace: string, policy: CompiledPolicy | null, controls: { inside: string[]; hiddenInside: string[] }): GateOptions {
+  const masked = new Set<string>(controls.hiddenInside);
+  let readOnly = false;
+  if (policy) {
+    readOnly = policy.decide({ tool: 'write', input: { path: join(workspace, '.icode-write-probe'), content: '' }, workspace }).decision !== 'allow';
+    for (const r of policy.rules) {
+      if (r.decision !== 'deny' || !r.matchesTool('read') || r.commands || r.matchesAgent) continue;
+      const pats = r.doc.paths === undefined ? [] : Array.isArray(r.doc.paths) ? r.doc.paths : [r.doc.paths];
+      for (const raw of pats) {
+        if (typeof raw !== 'string') continue;
+        const p = raw.replace(/^\.\//, '').replace(/^\*\*\//, '').replace(/\/\*\*$/, '');
+        if (!p || /[*?[\]{}!]/.test(p) || p.startsWith('/') || p.startsWith('~') || p.split('/').includes('..')) continue;
+        if (policy.decide({ tool: 'read', input: { path: join(workspace, p) }, workspace }).decision === 'deny') masked.add(p);
+      }
+    }
+  }
+  return { readOnly, controlPaths: controls.inside, maskedPaths: [...masked] };
+}

@@ -7,9 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { PolicySettings } from '../../policies/index.js';
 import type { RunCommandHook } from '../../sandbox/hooks/index.js';
 import { probeJail, ShellJail } from '../../sandbox/jail/index.js';
-import { join } from 'node:path';
 import { sweepAfterCommand } from './git-sweep.js';
-import { jailOptionsFor } from './jail-options.js';
+import { jailOptionsFor, type GateOptions } from './jail-options.js';
 import type { ExecContext, ExecResult, Executor } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -18,13 +17,15 @@ const HOOKS_SESSION = '\0hooks';
 
 export class ShellExecutor implements Executor {
   private readonly jails = new Map<string, Promise<ShellJail>>();
-  /** Nested repository configs written since this moment are checked after each command. */
-  private readonly startedAt = Date.now() - 1000;
   private closed = false;
+  /** Mode 'none': nested repository configs written since this moment are swept after each command. */
+  private readonly startedAt = Date.now() - 1000;
 
   constructor(
     private readonly workspace: string,
     private readonly settings: Readonly<PolicySettings> | undefined,
+    /** The change gate's inputs (see jail-options.ts: gateOptionsFor). */
+    private readonly gate: GateOptions = { readOnly: false, controlPaths: [], maskedPaths: [] },
   ) {}
 
   describe(): string {
@@ -42,23 +43,33 @@ export class ShellExecutor implements Executor {
     try {
       jail = await this.jailFor(ctx.session);
     } catch (e) {
-      return { ok: false, output: '', error: `shell refused: ${(e as Error).message}`, truncated: false, bytes: 0 };
+      return { ok: false, output: '', error: `shell refused: ${(e as Error).message}`, code: 'jail_unavailable', truncated: false, bytes: 0 };
     }
     const r = await jail.run(command, { timeoutMs, signal: ctx.signal });
-    const swept = sweepAfterCommand(this.workspace, this.startedAt);
-    if (swept.length) {
-      const note = `[icode: removed ${swept.join(', ')}: protected paths a command may not create or change]`;
-      return { ok: false, output: `${r.output}${r.output.endsWith('\n') || !r.output ? '' : '\n'}${note}\n`, error: note, exitCode: r.exitCode, truncated: r.truncated, bytes: Buffer.byteLength(r.output) };
+    if (jail.mode === 'none') {
+      // No overlay, no change gate in the weaker mode: the bounded sweep is all there is.
+      const swept = sweepAfterCommand(this.workspace, this.startedAt);
+      if (swept.length) r.refusals = swept.map((p) => ({ path: p, reason: 'removed after the command: a protected path a command may not create or change' }));
     }
-    const ok = r.exitCode === 0 && !r.timedOut;
-    const why = r.timedOut ? `timed out after ${timeoutMs} ms; every process it started was killed` : r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
+    const refused = r.refusals?.length ?? 0;
+    // A command whose changes were (partly) refused failed: the workspace is not what it left behind.
+    const ok = r.exitCode === 0 && !r.timedOut && refused === 0;
+    const why = r.timedOut
+      ? `timed out after ${timeoutMs} ms; every process it started was killed`
+      : r.signal
+        ? `killed by ${r.signal}`
+        : r.exitCode !== 0
+          ? `exit code ${r.exitCode}`
+          : `the change gate refused ${refused} change${refused === 1 ? '' : 's'} (see the output)`;
     return {
       ok,
       output: r.output,
-      ...(ok ? {} : { error: why }),
+      ...(ok ? {} : { error: why, code: r.timedOut ? 'timeout' : r.signal ? 'killed' : r.exitCode !== 0 ? 'exit_code' : 'change_refused' }),
       exitCode: r.exitCode,
       truncated: r.truncated,
       bytes: Buffer.byteLength(r.output),
+      ...(r.changes ? { changes: r.changes } : {}),
+      ...(r.refusals ? { refusals: r.refusals } : {}),
     };
   }
 
@@ -79,8 +90,11 @@ export class ShellExecutor implements Executor {
     if (mode === 'bwrap') {
       const probe = probeJail();
       if (!probe.ok) throw new Error(`${probe.reason}; fix: ${probe.fix}`);
+    } else if (this.gate.controlPaths.length > 0) {
+      // Without the jail's change gate nothing keeps a command off the session's own controls.
+      throw new Error(`the session's own control files are inside the workspace (${this.gate.controlPaths.join(', ')}) and jail: none cannot protect them; move them out of the workspace or use the bwrap jail`);
     }
-    return ShellJail.start(jailOptionsFor(this.workspace, this.settings));
+    return ShellJail.start({ ...jailOptionsFor(this.workspace, this.settings), ...this.gate });
   }
 
   /**

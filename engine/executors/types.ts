@@ -3,6 +3,8 @@
 export interface ExecContext {
   session: string;
   callId: string;
+  /** The agent that made the call (executors that decide again while they run: web_fetch). */
+  agent?: string;
   signal?: AbortSignal;
 }
 
@@ -20,6 +22,12 @@ export interface ExecResult {
   truncated: boolean;
   /** Payload size in bytes. */
   bytes: number;
+  /** A fact the audit log keeps beside the outcome (web_fetch: the final URL after redirects). */
+  auditNote?: { note: string; data?: Record<string, unknown> };
+  /** Shell: what the command changed in the workspace (the change gate's change set). */
+  changes?: { path: string; kind: 'created' | 'modified' | 'deleted'; type: string; sha256?: string }[];
+  /** Shell: changes the change gate refused, each with its path and reason (audited beside the call). */
+  refusals?: { path: string; reason: string }[];
 }
 
 export interface Executor {

@@ -8,7 +8,7 @@ import type { CallState } from './state.js';
 export async function dispatch(c: CallState, signal: AbortSignal | undefined): Promise<ExecResult> {
   try {
     // validate() denied every call without an executor, so one is here.
-    return await c.executor!.run(c.tool, c.runInput, { session: c.session, callId: c.callId, signal });
+    return await c.executor!.run(c.tool, c.runInput, { session: c.session, callId: c.callId, agent: c.agent, signal });
   } catch (e) {
     return { ok: false, output: '', error: `icode failed to run ${c.tool}: ${(e as Error).message}`, code: 'internal', truncated: false, bytes: 0 };
   }

@@ -27,6 +27,8 @@ export interface StageDeps {
 
 /** One call on its way through the stages. */
 export interface CallState {
+  /** Set by validate when a deny is not a policy decision (bad input, unloadable policy): exit 2, not 3. */
+  refusal?: 'bad_input' | 'bad_policy';
   /** performance.now() when the call arrived. */
   readonly started: number;
   /** The provider's call id, or a fresh one (renamed when the agent reused an id). */

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { ToolCall } from '../pipeline-types.js';
 import type { CallState, StageDeps } from './state.js';
 import { zeroTimings } from './state.js';
+import { illFormedUnicode } from '../well-formed.js';
 
 /** Inputs nested deeper than this are refused before anything walks them recursively. */
 export const MAX_INPUT_DEPTH = 64;
@@ -54,11 +55,18 @@ export function openCall(p: StageDeps, call: ToolCall, defaultSession: string, s
 /** null when the call can go to the policy, else why it is denied. */
 export function validate(p: StageDeps, c: CallState, malformed: string | undefined): string | null {
   if (p.closed) return 'the pipeline is closed';
+  c.refusal = 'bad_input';
   if (c.tooDeep) return `input nested more than ${MAX_INPUT_DEPTH} levels deep`;
+  const illFormed = illFormedUnicode(c.tool, c.input);
+  if (illFormed !== null) return illFormed;
   if (malformed !== undefined) return `malformed request: ${malformed}`;
+  c.refusal = 'bad_policy';
   if (!p.policy) return `the policy failed to load, so every call is denied: ${p.policyError ?? 'unknown error'}`;
+  c.refusal = 'bad_input';
   if (!c.def) return `unknown tool "${c.tool}" (known: ${p.registry.names().join(', ')})`;
+  c.refusal = undefined;
   if (!c.executor) return `no executor runs tools of kind "${c.def.kind}" here, so ${c.tool} cannot run`;
   const invalid = p.registry.validate(c.tool, c.input);
+  if (invalid !== null) c.refusal = 'bad_input';
   return invalid === null ? null : `invalid input for ${c.tool}: ${invalid}`;
 }

@@ -5,7 +5,7 @@
  * names other agents use for it, and the executor that runs it. See docs/ARCHITECTURE.md, "How to add a
  * tool".
  */
-import type { PolicySettings } from '../../policies/index.js';
+import type { CompiledPolicy, PolicySettings } from '../../policies/index.js';
 import type { Executor } from '../executors/types.js';
 
 /**
@@ -32,6 +32,8 @@ export interface ExecutorEnv {
   workspace: string;
   /** The policy's executor settings (undefined when the policy failed to load). */
   settings: Readonly<PolicySettings> | undefined;
+  /** The compiled policy, for executors that decide again while they run (web_fetch's redirects). */
+  policy?: CompiledPolicy | null;
 }
 
 export interface ToolDefinition<S extends JsonSchema = JsonSchema> {

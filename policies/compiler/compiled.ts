@@ -21,6 +21,8 @@ export interface PolicySettings {
   approvalTimeoutMs: number;
   /** Per MCP server: does its stdio jail get the network (default false), which host paths it sees read-only. */
   mcp: Record<string, { network: boolean; readOnly: string[] }>;
+  /** Whether the secret_redactor hook runs on every tool result (added to post_tool hooks when true). */
+  redactSecrets: boolean;
 }
 
 export interface SubjectVerdict {
@@ -149,14 +151,16 @@ export class CompiledPolicy {
 /** The subject of a non-shell call: the paths it touches (resolved lexically) and the host it reaches. */
 function callSubject(tool: string, req: ToolRequest, agent: string, home: string): Subject {
   const access = accessedPaths(tool, req.input);
+  const workspace = req.workspace;
   return {
     tool,
     agent,
     pathAware: access.length > 0,
-    paths: access.map((a) => resolvePath(a.path, req.workspace, home)),
+    paths: access.map((a) => resolvePath(a.path, workspace, home)),
     unknownPaths: false,
     host: accessedHost(req.input),
     text: tool,
+    ctx: { workspace, home, names: new Set(), resolve: (v) => [resolvePath(v, workspace, home)] },
   };
 }
 

@@ -18,6 +18,7 @@ export interface RuleDoc {
   outside_workspace?: boolean;
   command?: string | (string | string[])[];
   host?: StringOrList;
+  class?: StringOrList;
   examples?: { match?: RuleExample[]; not_match?: RuleExample[] };
 }
 
@@ -31,6 +32,7 @@ export interface SettingsDoc {
   approval_timeout_ms?: number;
   /** Per MCP server (name from .mcp.json): what its jail may reach. */
   mcp?: Record<string, { network?: boolean; read_only?: string[] }>;
+  redact_secrets?: boolean;
 }
 
 export interface PolicyDoc {

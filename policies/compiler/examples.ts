@@ -19,7 +19,7 @@ function exampleRequest(rule: CompiledRule, ex: RuleExample, home: string): Tool
   if (typeof ex !== 'string') {
     return { tool: canonicalToolName(ex.tool), input: ex.input ?? {}, agent: ex.agent, workspace: EXAMPLE_WORKSPACE, home };
   }
-  if (rule.commands || (rule.toolPatterns.length === 1 && rule.toolPatterns[0] === 'shell')) {
+  if (rule.commands || rule.classes || (rule.toolPatterns.length === 1 && rule.toolPatterns[0] === 'shell')) {
     return { tool: 'shell', input: { command: ex }, workspace: EXAMPLE_WORKSPACE, home };
   }
   const tools = rule.toolPatterns.map(canonicalToolName);

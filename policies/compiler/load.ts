@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
+import { MAX_HOOK_FILE_BYTES, MAX_POLICY_FILE_BYTES, readRegularFileSync } from '../pure/read-bounded.js';
 import { packageRoot } from '../package-root.js';
 import { initShellParser } from '../shell/analyze.js';
 import { ALWAYS_PROTECTED, type Decision } from '../types.js';
@@ -47,7 +48,7 @@ function validator(): ((data: unknown) => boolean) & { errors?: ErrorObject[] | 
 }
 
 export function builtinPolicyNames(): string[] {
-  return ['readonly', 'workspace-write', 'untrusted', 'jailed'];
+  return ['readonly', 'workspace-write', 'untrusted', 'jailed', 'safety'];
 }
 
 /** Load `builtin:NAME` or a policy file. */
@@ -100,7 +101,8 @@ function readSource(source: string): string {
   if (source.startsWith(BUILTIN_PREFIX)) {
     return readFileSync(join(packageRoot(), 'policies/builtin', source.slice(BUILTIN_PREFIX.length) + '.yaml'), 'utf8');
   }
-  return readFileSync(source, 'utf8');
+  // A planted /dev/zero, FIFO, directory or 50 MB file is a clear error, not a hang (read-bounded.ts).
+  return readRegularFileSync(source, MAX_POLICY_FILE_BYTES, 'policy');
 }
 
 /** Layers in composition order: the deepest parent first, the policy itself last. */
@@ -131,7 +133,7 @@ function loadLayers(spec: string, home: string, stack: string[], fromDir = proce
       throw new PolicyError([finder.problem(at, (e as Error).message)]);
     }
   });
-  const problems: PolicyProblem[] = [];
+  const problems: PolicyProblem[] = hookDeclProblems(doc, finder, stack.length === 0 ? baseDir : null);
   const rules: CompiledRule[] = [];
   const seen = new Map<string, number>();
   (doc.rules ?? []).forEach((r: RuleDoc, i: number) => {
@@ -170,7 +172,13 @@ function parseAndValidate(source: string, text: string): { doc: PolicyDoc; finde
       }),
     );
   }
-  const data: unknown = yamlDoc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = yamlDoc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // A billion-laughs document: too many alias expansions (the yaml package's bound).
+    throw new PolicyError([{ file: source, line: 1, col: 1, key: '', message: `YAML: ${(e as Error).message.split('\n')[0]}` }]);
+  }
   const validate = validator();
   if (!validate(data)) throw new PolicyError(schemaProblems(validate.errors ?? [], finder));
   return { doc: data as PolicyDoc, finder };
@@ -255,6 +263,7 @@ const DEFAULT_SETTINGS: PolicySettings = {
   shellTimeoutMs: 120_000,
   approvalTimeoutMs: 300_000,
   mcp: {},
+  redactSecrets: false,
 };
 
 function compose(source: string, layers: Layer[], home: string): CompiledPolicy {
@@ -270,12 +279,14 @@ function compose(source: string, layers: Layer[], home: string): CompiledPolicy 
     if (s.shell_timeout_ms !== undefined) settings.shellTimeoutMs = s.shell_timeout_ms;
     if (s.approval_timeout_ms !== undefined) settings.approvalTimeoutMs = s.approval_timeout_ms;
     for (const [server, m] of Object.entries(s.mcp ?? {})) settings.mcp[server] = { network: m.network ?? settings.mcp[server]?.network ?? false, readOnly: [...new Set([...(settings.mcp[server]?.readOnly ?? []), ...(m.read_only ?? [])])] };
+    if (s.redact_secrets !== undefined) settings.redactSecrets = s.redact_secrets;
     for (const e of s.env ?? []) if (!settings.env.includes(e)) settings.env.push(e);
     for (const p of s.protected_paths ?? []) if (!settings.protectedPaths.includes(p)) settings.protectedPaths.push(p);
     for (const [point, list] of Object.entries(doc.hooks ?? {})) {
       hooks[point] = [...(hooks[point] ?? []), ...(Array.isArray(list) ? list : [list])];
     }
   }
+  if (settings.redactSecrets) addSecretRedactor(hooks);
   const guard = compileRule(
     {
       id: 'builtin:protected-paths',
@@ -301,6 +312,16 @@ function hashedSettings(s: PolicySettings): unknown {
   return Object.keys(s.mcp).length > 0 ? s : { ...s, mcp: undefined };
 }
 
+/**
+ * `settings.redact_secrets: true` runs the secret_redactor hook on every tool result, once: a policy
+ * that also declares it itself keeps its own declaration (and options).
+ */
+function addSecretRedactor(hooks: Record<string, unknown[]>): void {
+  const post = hooks.post_tool ?? [];
+  const declared = post.some((h) => typeof h === 'object' && h !== null && (h as { builtin?: unknown }).builtin === 'secret_redactor');
+  if (!declared) hooks.post_tool = [...post, { builtin: 'secret_redactor' }];
+}
+
 /** JSON with sorted keys and no undefined values: the same policy hashes the same everywhere. */
 function canonicalJson(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
@@ -309,4 +330,37 @@ function canonicalJson(v: unknown): string {
     .filter(([, x]) => x !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return '{' + entries.map(([k, x]) => JSON.stringify(k) + ':' + canonicalJson(x)).join(',') + '}';
+}
+
+/**
+ * Hook declarations that cannot load, found when the policy loads (so `policy check` fails and a run
+ * refuses to start, instead of a pipeline that denies every call): not exactly one of script, builtin,
+ * command; a script that is not a readable regular file (checked for the top-level policy, whose
+ * directory scripts are resolved against).
+ */
+function hookDeclProblems(doc: PolicyDoc, finder: PositionFinder, scriptDir: string | null): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  for (const [point, value] of Object.entries((doc.hooks ?? {}) as Record<string, unknown>)) {
+    const list = Array.isArray(value) ? value : [value];
+    list.forEach((decl, i) => {
+      if (decl === null || typeof decl !== 'object') return;
+      const at: PathSegment[] = Array.isArray(value) ? ['hooks', point, i] : ['hooks', point];
+      const d = decl as Record<string, unknown>;
+      const given = (['script', 'builtin', 'command'] as const).filter((k) => d[k] !== undefined);
+      if (given.length !== 1) {
+        problems.push(finder.problem(at, given.length ? `give exactly one of script, builtin, command (found ${given.join(' and ')})` : 'give one of script, builtin, command'));
+        return;
+      }
+      if (scriptDir !== null && typeof d.script === 'string') {
+        const file = resolve(scriptDir, d.script);
+        try {
+          readRegularFileSync(file, MAX_HOOK_FILE_BYTES, 'hook script');
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          problems.push(finder.problem([...at, 'script'], code ? `cannot read hook script ${file}: ${code}` : (e as Error).message));
+        }
+      }
+    });
+  }
+  return problems;
 }

@@ -4,13 +4,15 @@
  * globs are matched against the workspace-relative path (relative patterns) or the absolute path.
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import picomatch from 'picomatch';
+import { compileGlobs } from '../pure/glob-match.js';
 
 export interface ResolvedPath {
   abs: string;
   /** Workspace-relative path with `/` separators; '' for the root itself. Only meaningful when inside. */
   rel: string;
   inside: boolean;
+  /** The directory part of a shell glob (`src` for `src/*.ts`): what lies below it may match. */
+  glob?: boolean;
 }
 
 /** Lexically resolve a path as a tool would see it. A NUL byte makes it unresolvable: treated as outside. */
@@ -33,16 +35,27 @@ export function resolvePath(p: string, workspace: string, home: string): Resolve
 }
 
 /** Paths that are never a file access worth deciding on when a shell redirects to them. */
-const NEUTRAL_DEVICE_PATHS: ReadonlySet<string> = new Set([
-  '/dev/null',
-  '/dev/stdout',
-  '/dev/stderr',
-  '/dev/stdin',
-  '/dev/tty',
-]);
+export const NEUTRAL_DEVICE_PATHS: ReadonlySet<string> = new Set(['/dev/null', '/dev/tty']);
 
-export function isNeutralDevice(abs: string): boolean {
-  return NEUTRAL_DEVICE_PATHS.has(abs) || /^\/dev\/fd\/[0-9]+$/.test(abs);
+/**
+ * Paths that reopen a descriptor the shell already holds (`/dev/fd/N`, `/dev/stdin`, `/dev/stdout`,
+ * `/dev/stderr`, `/proc/self/fd/N`…): opening one for writing opens *whatever that descriptor is* anew,
+ * with write access — `exec 3<notes.txt; echo x > /dev/fd/3` writes notes.txt, though the script only
+ * ever opened it for reading. They are neutral only while every descriptor is one the script did not
+ * point at a file (the jail's /dev/null stdin, its terminal, pipes): see `shellSubjects`.
+ */
+export function reopensDescriptor(abs: string): boolean {
+  return /^\/dev\/(?:std(?:in|out|err)|fd\/[0-9]+)$/.test(abs) || /^\/proc\/(?:self|thread-self|[0-9]+)\/fd\/[0-9]+$/.test(abs);
+}
+
+/**
+ * `descriptorsSafe`: the script opens no file on any descriptor (shellSubjects decides), so a path that
+ * reopens a descriptor reaches only the terminal, /dev/null or a pipe. Another process's descriptors
+ * (`/proc/PID/fd/N`) are never neutral.
+ */
+export function isNeutralDevice(abs: string, descriptorsSafe = false): boolean {
+  if (NEUTRAL_DEVICE_PATHS.has(abs)) return true;
+  return descriptorsSafe && reopensDescriptor(abs) && !/^\/proc\/[0-9]+\//.test(abs);
 }
 
 export interface PathMatcher {
@@ -78,11 +91,11 @@ export function compilePathMatcher(patterns: string[], home: string): PathMatche
     target.push(p);
     if (dirLike || !GLOB_CHARS.test(p)) target.push(p === '/' ? '/**' : `${p}/**`);
   }
-  const opts = { dot: true, nobrace: false, strictSlashes: false };
-  const relTest = rel.length ? picomatch(rel, opts) : null;
+  // Linear-time matching (glob-match.ts): these meet model-chosen paths.
+  const relTest = rel.length ? compileGlobs(rel) : null;
   // The workspace root itself (rel '') is matched by "everything" patterns only.
   const matchesRoot = rel.includes('**');
-  const absTest = abs.length ? picomatch(abs, opts) : null;
+  const absTest = abs.length ? compileGlobs(abs) : null;
   return {
     sources: patterns,
     test(p: ResolvedPath): boolean {
@@ -97,6 +110,6 @@ export function compileNameMatcher(patterns: string[]): (name: string) => boolea
   if (patterns.includes('*')) return () => true;
   const exact = new Set(patterns.filter((p) => !GLOB_CHARS.test(p)));
   const globs = patterns.filter((p) => GLOB_CHARS.test(p));
-  const globTest = globs.length ? picomatch(globs, { dot: true }) : null;
+  const globTest = globs.length ? compileGlobs(globs) : null;
   return (name) => exact.has(name) || (globTest !== null && globTest(name));
 }

@@ -9,6 +9,7 @@ import { compileCommandPattern } from '../shell/patterns.js';
 import type { CommandPattern, } from '../shell/patterns.js';
 import type { MatchMode, SimpleCommand } from '../shell/types.js';
 import type { Decision } from '../types.js';
+import { COMMAND_CLASSES, isCommandClass, matchesClass, type CommandClass } from './classes.js';
 import { asList, type RuleDoc } from './doc.js';
 import { compileNameMatcher, compilePathMatcher, type PathMatcher, type ResolvedPath } from './paths.js';
 
@@ -25,10 +26,26 @@ export interface Subject {
   host: string | null;
   /** The simple command, for shell sub-commands. */
   cmd?: SimpleCommand;
+  /**
+   * The command as ask/deny patterns see it, when it differs: globs that start with a literal character
+   * other than `-` (`src/*.ts`) only ever expand to words starting with it, so they are never an option.
+   */
+  couldCmd?: SimpleCommand;
   /** A script part icode could not understand: never allowed by the default or by command rules. */
   opaque?: boolean;
   /** What the trace shows. */
   text: string;
+  /** Where the call happens, for `class` conditions. */
+  ctx?: SubjectContext;
+}
+
+export interface SubjectContext {
+  workspace: string;
+  home: string;
+  /** Basenames of the literal command names in the whole script (empty for fs tools). */
+  names: ReadonlySet<string>;
+  /** Where a path argument lands, from every directory the command may run in; null when unknown. */
+  resolve(v: string): ResolvedPath[] | null;
 }
 
 export interface CompiledRule {
@@ -45,6 +62,8 @@ export interface CompiledRule {
   outside: boolean | undefined;
   commands: CommandPattern[] | null;
   matchesHost: ((host: string) => boolean) | null;
+  /** Command classes (any of them), see classes.ts. */
+  classes: CommandClass[] | null;
   /**
    * First path segments a workspace path must start with for this rule to possibly match, when every
    * path pattern is workspace-relative with a literal first segment; null when the rule may match any
@@ -98,10 +117,19 @@ export function compileRule(doc: RuleDoc, layer: string, home: string): Compiled
     paths,
     outside: doc.outside_workspace,
     commands,
+    classes: compileClasses(doc),
     matchesHost: doc.host !== undefined ? compileNameMatcher(asList(doc.host).map((h) => h.toLowerCase())) : null,
     firstSegments: doc.paths !== undefined ? literalFirstSegments(asList(doc.paths)) : null,
     doc,
   };
+}
+
+function compileClasses(doc: RuleDoc): CommandClass[] | null {
+  if (doc.class === undefined) return null;
+  return asList(doc.class).map((c, i) => {
+    if (!isCommandClass(c)) throw new RuleCompileError('class', Array.isArray(doc.class) ? i : null, `unknown class "${c}"; expected one of: ${COMMAND_CLASSES.join(', ')}`);
+    return c;
+  });
 }
 
 function literalFirstSegments(patterns: string[]): Set<string> | null {
@@ -115,6 +143,12 @@ function literalFirstSegments(patterns: string[]): Set<string> | null {
   return out;
 }
 
+/** A glob's directory matches an allow rule only when the rule covers everything below it, at any depth. */
+function globCovered(pm: PathMatcher, p: ResolvedPath): boolean {
+  const below = (suffix: string): ResolvedPath => ({ abs: `${p.abs}/${suffix}`, rel: p.rel ? `${p.rel}/${suffix}` : suffix, inside: p.inside });
+  return pm.test(below('x')) && pm.test(below('x/x')) && pm.test(below('.x/x'));
+}
+
 /** Does this rule apply to the subject? Tool and agent are checked by the caller's index and here. */
 export function ruleMatches(rule: CompiledRule, s: Subject): boolean {
   if (!rule.matchesTool(s.tool)) return false;
@@ -122,7 +156,7 @@ export function ruleMatches(rule: CompiledRule, s: Subject): boolean {
   const must = rule.mode === 'must';
   if (rule.commands) {
     if (!s.cmd) return false;
-    const cmd = s.cmd;
+    const cmd = !must && s.couldCmd ? s.couldCmd : s.cmd;
     if (!rule.commands.some((p) => p.match(cmd, rule.mode))) return false;
   } else if (s.opaque && must && (rule.paths || rule.outside !== undefined)) {
     return false;
@@ -131,8 +165,8 @@ export function ruleMatches(rule: CompiledRule, s: Subject): boolean {
     if (!s.pathAware) return false;
     const pm = rule.paths;
     if (must) {
-      if (s.unknownPaths || s.paths.length === 0 || !s.paths.every((p) => pm.test(p))) return false;
-    } else if (!s.unknownPaths && !s.paths.some((p) => pm.test(p))) {
+      if (s.unknownPaths || s.paths.length === 0 || !s.paths.every((p) => (p.glob ? globCovered(pm, p) : pm.test(p)))) return false;
+    } else if (!s.unknownPaths && !s.paths.some((p) => p.glob === true || pm.test(p))) {
       return false;
     }
   }
@@ -144,6 +178,10 @@ export function ruleMatches(rule: CompiledRule, s: Subject): boolean {
     } else if (anyOutside || (must && s.unknownPaths)) {
       return false;
     }
+  }
+  if (rule.classes) {
+    const classes = rule.classes;
+    if (!classes.some((c) => matchesClass(c, s))) return false;
   }
   if (rule.matchesHost) {
     if (s.host === null || !rule.matchesHost(s.host)) return false;

@@ -1,48 +1,158 @@
 /**
  * Turns a parsed shell script into the subjects a policy decides one by one: every simple command,
  * every redirect (as a read or write of its target), and whatever the parser could not understand.
+ *
+ * Two things a shell does to paths are taken into account:
+ * - `cd DIR` (DIR inside the workspace, going down only): later relative paths may be resolved from
+ *   DIR. The analysis is flat, so every relative path is resolved from every directory the script may
+ *   be in (the root and each ordered combination of its `cd`s) and all of them count. Any other `cd`
+ *   (`cd ..`, `cd "$X"`, `cd` alone) makes relative paths unknown.
+ * - A plain glob (`src/*.ts`) lands where its directory part does, unless a segment may match `..`
+ *   (`.*`): it is a path inside the workspace, not an unknown value.
  */
 import { isInertBareAssignment } from '../shell/patterns.js';
 import type { ShellAnalysis, SimpleCommand, Word } from '../shell/types.js';
-import { isNeutralDevice, resolvePath, type ResolvedPath } from './paths.js';
-import type { Subject } from './rule.js';
+import { commandBasename } from './classes.js';
+import { hasGlobChars, isPlainGlob, segmentCouldBeDots } from './globs.js';
+import { isNeutralDevice, reopensDescriptor, resolvePath, type ResolvedPath } from './paths.js';
+import type { Subject, SubjectContext } from './rule.js';
 
 interface Context {
   agent: string;
   workspace: string;
   home: string;
+  /** No redirect of the script opens a file (see descriptorsSafe). */
+  descriptorsSafe?: boolean;
 }
 
+/** Here-documents and here-strings: the shell makes their descriptor (a pipe or a private temp file). */
+const HEREDOC_OPS = new Set(['<<', '<<-', '<<<']);
+
+/**
+ * Whether every descriptor the script's commands hold is the jail's own (stdin /dev/null, the terminal)
+ * or a pipe: no redirect points one at a file (a dynamic target might). Only then does writing to
+ * `/dev/stdout`, `/dev/fd/N`… write to nothing but the terminal or a pipe.
+ */
+function descriptorsSafe(a: ShellAnalysis, ctx: Context): boolean {
+  return a.redirects.every((r) => {
+    if (HEREDOC_OPS.has(r.op)) return true;
+    if (r.target.kind !== 'literal') return false;
+    const abs = resolvePath(r.target.value, ctx.workspace, ctx.home).abs;
+    return isNeutralDevice(abs) || (reopensDescriptor(abs) && !/^\/proc\/[0-9]+\//.test(abs));
+  });
+}
+
+/** Commands whose arguments are never opened as files: their words are not paths. */
+const PATHLESS = new Set(['echo', 'printf', 'seq', 'sleep', 'expr', 'true', 'false', ':', 'basename', 'dirname', 'printenv', 'which', 'type']);
+
+/** More `cd`s than this in one script: relative paths are unknown (the combinations grow as 2^n). */
+const MAX_CDS = 4;
+
 export function shellSubjects(a: ShellAnalysis, ctx: Context): Subject[] {
+  const sctx = scriptContext(a, ctx);
   const out: Subject[] = [];
+  ctx = { ...ctx, descriptorsSafe: descriptorsSafe(a, ctx) };
   for (const problem of a.problems) {
-    out.push({ tool: 'shell', agent: ctx.agent, pathAware: true, paths: [], unknownPaths: true, host: null, opaque: true, text: `not understood: ${problem}` });
+    out.push({ tool: 'shell', agent: ctx.agent, pathAware: true, paths: [], unknownPaths: true, host: null, opaque: true, text: `not understood: ${problem}`, ctx: sctx });
   }
   for (const cmd of a.commands) {
     if (cmd.name === null && cmd.assignments.every((as) => isInertBareAssignment(as.name))) continue;
-    out.push(commandSubject(cmd, ctx));
+    out.push(commandSubject(cmd, ctx, sctx));
   }
   for (const r of a.redirects) {
     if (r.target.kind === 'literal') {
-      const p = resolvePath(r.target.value, ctx.workspace, ctx.home);
-      if (isNeutralDevice(p.abs)) continue;
-      out.push({ tool: r.access, agent: ctx.agent, pathAware: true, paths: [p], unknownPaths: false, host: null, text: `redirect ${r.text}` });
+      const ps = sctx.resolve(r.target.value);
+      if (ps === null) {
+        out.push({ tool: r.access, agent: ctx.agent, pathAware: true, paths: [], unknownPaths: true, host: null, text: `redirect ${r.text}`, ctx: sctx });
+        continue;
+      }
+      const paths = ps.filter((p) => !isNeutralDevice(p.abs, ctx.descriptorsSafe));
+      if (paths.length === 0) continue;
+      out.push({ tool: r.access, agent: ctx.agent, pathAware: true, paths, unknownPaths: false, host: null, text: `redirect ${r.text}`, ctx: sctx });
     } else {
-      out.push({ tool: r.access, agent: ctx.agent, pathAware: true, paths: [], unknownPaths: true, host: null, text: `redirect ${r.text}` });
+      out.push({ tool: r.access, agent: ctx.agent, pathAware: true, paths: [], unknownPaths: true, host: null, text: `redirect ${r.text}`, ctx: sctx });
     }
   }
   if (out.length === 0) {
     // Nothing runs (empty script, comments, inert assignments): decided like a script with no command.
-    out.push({ tool: 'shell', agent: ctx.agent, pathAware: true, paths: [], unknownPaths: false, host: null, text: '(no command)' });
+    out.push({ tool: 'shell', agent: ctx.agent, pathAware: true, paths: [], unknownPaths: false, host: null, text: '(no command)', ctx: sctx });
   }
   return out;
 }
 
-function commandSubject(cmd: SimpleCommand, ctx: Context): Subject {
+/** Where the script's relative paths may resolve from, and which commands it names. */
+function scriptContext(a: ShellAnalysis, ctx: Context): SubjectContext {
+  const names = new Set<string>();
+  const cds: string[] = [];
+  let cwdKnown = true;
+  for (const cmd of a.commands) {
+    const name = commandBasename(cmd);
+    if (name !== null) names.add(name);
+    if (name === 'pushd' || name === 'popd') cwdKnown = false;
+    if (name !== 'cd') continue;
+    const target = cdTarget(cmd, ctx);
+    if (target === null) cwdKnown = false;
+    else if (target !== '') cds.push(target);
+  }
+  if (cds.length > MAX_CDS) cwdKnown = false;
+  // Every directory the script may be in: the root, and each ordered combination of its cds.
+  const dirs = new Set<string>([ctx.workspace]);
+  for (let mask = 1; mask < 1 << cds.length; mask++) {
+    let d = ctx.workspace;
+    for (let i = 0; i < cds.length; i++) if (mask & (1 << i)) d = d === '/' ? '/' + cds[i] : d + '/' + cds[i];
+    dirs.add(d);
+  }
+  const { workspace, home } = ctx;
+  return {
+    workspace,
+    home,
+    names,
+    resolve(v: string): ResolvedPath[] | null {
+      if (v.startsWith('/') || v === '~' || v.startsWith('~/')) return [resolvePath(v, workspace, home)];
+      if (!cwdKnown) return null;
+      // Resolved from each directory, then placed against the workspace root.
+      return [...dirs].map((d) => resolvePath(resolvePath(v, d, home).abs, workspace, home));
+    },
+  };
+}
+
+/**
+ * The workspace-relative directory a `cd` goes to when it only goes down from where it is ('' for
+ * `cd .`), or null when it may go anywhere else (`cd`, `cd -`, `cd ..`, `cd ~`, `cd "$X"`, outside).
+ */
+function cdTarget(cmd: SimpleCommand, ctx: Context): string | null {
+  const ops = cmd.args.filter((w, i) => !(w.kind === 'literal' && /^-[LPe@]+$/.test(w.value) && cmd.args.slice(0, i).every((x) => x.kind === 'literal' && x.value.startsWith('-'))));
+  if (ops.length === 0 && cmd.args.length > 0) return null;
+  if (ops.length !== 1 || cmd.dynamicTail) return null;
+  const w = ops[0];
+  if (w.kind !== 'literal' || w.value === '' || w.value === '-' || w.value.startsWith('~')) return null;
+  const v = w.value.replace(/^--$/, '');
+  if (v.split('/').includes('..')) return null;
+  const p = resolvePath(v, ctx.workspace, ctx.home);
+  if (!p.inside) return null;
+  if (v.startsWith('/')) return p.rel === '' ? null : p.rel; // absolute: only as a first cd, kept simple
+  return p.rel;
+}
+
+function commandSubject(cmd: SimpleCommand, ctx: Context, sctx: SubjectContext): Subject {
   const paths: ResolvedPath[] = [];
   let unknownPaths = cmd.dynamicTail;
+  const name = commandBasename(cmd);
+  const pathless = name !== null && cmd.name?.kind === 'literal' && !cmd.name.value.includes('/') && PATHLESS.has(name);
+  const add = (v: string): void => {
+    const ps = sctx.resolve(v);
+    if (ps === null) {
+      unknownPaths = true;
+      return;
+    }
+    for (const p of ps) if (!isNeutralDevice(p.abs, ctx.descriptorsSafe)) paths.push(p);
+  };
   const consider = (w: Word, isName: boolean): void => {
     if (w.kind === 'dynamic') {
+      if (!isName && isPlainGlob(w.text)) {
+        addGlob(w.text);
+        return;
+      }
       unknownPaths = true;
       return;
     }
@@ -57,12 +167,30 @@ function commandSubject(cmd: SimpleCommand, ctx: Context): Subject {
       else return;
     }
     if (v === '') return;
-    const p = resolvePath(v, ctx.workspace, ctx.home);
-    if (!isNeutralDevice(p.abs)) paths.push(p);
+    add(v);
+  };
+  // A glob counts as its directory part, unless one of its segments may match `..` (then: unknown).
+  const addGlob = (text: string): void => {
+    const segs = text.split('/');
+    const first = segs.findIndex(hasGlobChars);
+    if (segs.slice(first).some(segmentCouldBeDots)) {
+      unknownPaths = true;
+      return;
+    }
+    const dir = segs.slice(0, first).join('/') || (text.startsWith('/') ? '/' : '.');
+    const before = paths.length;
+    add(dir);
+    for (let i = before; i < paths.length; i++) paths[i] = { ...paths[i], glob: true };
   };
   if (cmd.name) consider(cmd.name, true);
-  for (const arg of cmd.args) consider(arg, false);
+  if (!pathless) for (const arg of cmd.args) consider(arg, false);
+  if (name === 'cd' && cdTarget(cmd, ctx) === null) unknownPaths = true;
+  const optionFree = (w: Word): boolean => w.kind === 'dynamic' && isPlainGlob(w.text) && /^[^-*?[]/.test(w.text);
+  const couldCmd = cmd.args.some(optionFree)
+    ? { ...cmd, args: cmd.args.map((w): Word => (optionFree(w) && w.kind === 'dynamic' ? { kind: 'literal', value: w.text } : w)) }
+    : undefined;
   return {
+    couldCmd,
     tool: 'shell',
     agent: ctx.agent,
     pathAware: true,
@@ -71,5 +199,6 @@ function commandSubject(cmd: SimpleCommand, ctx: Context): Subject {
     host: null,
     cmd,
     text: cmd.text,
+    ctx: sctx,
   };
 }

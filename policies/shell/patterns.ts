@@ -24,6 +24,7 @@
  *   pattern, `dynamicTail` may supply missing trailing arguments, the name also matches by basename
  *   (`/bin/rm` is `rm`), and assignments only matter when the pattern names them.
  */
+import { compileGlob, type GlobTest } from '../pure/glob-match.js';
 import type { MatchMode, SimpleCommand, Word } from './types.js';
 import { basename, splitQuotedWords } from './words.js';
 
@@ -84,8 +85,8 @@ export function isInertBareAssignment(name: string): boolean {
 interface Token {
   /** Value after quote removal. */
   raw: string;
-  /** Compiled glob, or null when the token has no unquoted wildcard (exact comparison). */
-  re: RegExp | null;
+  /** Compiled glob (linear time: arguments are model-chosen), or null when the token has no unquoted wildcard. */
+  re: GlobTest | null;
   /** Unquoted `*` alone. */
   star: boolean;
   /** Unquoted `**` alone. */
@@ -102,49 +103,31 @@ export function tokenizePattern(source: string): string[] {
 
 /** Compiles one glob token (backslash escapes the next character). */
 function compileToken(glob: string): Token {
-  let re = '';
   let raw = '';
   let wild = false;
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];
     if (c === '\\' && i + 1 < glob.length) {
-      const n = glob[++i];
-      raw += n;
-      re += n.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    } else if (c === '*') {
+      raw += glob[++i];
+    } else if (c === '*' || c === '?') {
       wild = true;
       raw += c;
-      re += '[\\s\\S]*';
-    } else if (c === '?') {
-      wild = true;
-      raw += c;
-      re += '[\\s\\S]';
     } else if (c === '[') {
       const close = findClassEnd(glob, i);
       if (close < 0) {
         raw += c;
-        re += '\\[';
         continue;
       }
       wild = true;
-      let body = glob.slice(i + 1, close);
       raw += glob.slice(i, close + 1);
-      let neg = false;
-      if (body[0] === '!' || body[0] === '^') {
-        neg = true;
-        body = body.slice(1);
-      }
-      const cls = body.replace(/\\(.)/g, '$1').replace(/[\]\\^]/g, '\\$&');
-      re += `[${neg ? '^' : ''}${cls}]`;
       i = close;
     } else {
       raw += c;
-      re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     }
   }
   return {
     raw,
-    re: wild ? new RegExp(`^${re}$`) : null,
+    re: wild ? compileGlob(glob, { path: false, braces: false, negation: false }) : null,
     star: glob === '*',
     globstar: glob === '**',
   };
@@ -162,7 +145,7 @@ function findClassEnd(glob: string, open: number): number {
 }
 
 function tokenMatches(t: Token, value: string): boolean {
-  return t.re ? t.re.test(value) : t.raw === value;
+  return t.re ? t.re(value) : t.raw === value;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import picomatch from 'picomatch';
+import { compileGlobs } from '../../policies/pure/glob-match.js';
 import { DEFAULT_PROTECTED_PATHS, FsError, type FsOptions } from './types.js';
 
 const C = fs.constants;
@@ -236,7 +236,8 @@ export function protectedMatcher(options: Pick<FsOptions, 'protectedPaths'>): (r
   const key = JSON.stringify(globs);
   let m = matcherCache.get(key);
   if (!m) {
-    const pm = picomatch(globs, { dot: true, nocase: true });
+    // Linear-time matching: rel is model-chosen (glob-match.ts).
+    const pm = compileGlobs(globs, { nocase: true });
     // A directory is protected too when the glob covers its contents (`.git/hooks` for `.git/hooks/**`):
     // replacing or creating it would give control over what lies below.
     m = (rel: string) => rel.length > 0 && (pm(rel) || pm(rel + '/x'));

@@ -44,7 +44,8 @@ export const GlobInput = {
   type: 'object',
   additionalProperties: false,
   required: ['pattern'],
-  properties: { pattern, path },
+  /** include_ignored: also list files .gitignore excludes (default: skipped, as grep skips them). */
+  properties: { pattern, path, include_ignored: { type: 'boolean' } },
 } as const satisfies JSONSchema;
 export type GlobInput = FromSchema<typeof GlobInput>;
 

@@ -7,10 +7,12 @@
 import fs from 'node:fs';
 import picomatch from 'picomatch';
 import ignore, { type Ignore } from 'ignore';
+import { compileGuard, guardWord, type Guard, type GuardLevel } from './guard.js';
 import {
   atomicWrite,
   fdPath,
   kindOf,
+  lexicalComponents,
   O_FILE_READ,
   openEntry,
   prepareRoot,
@@ -28,6 +30,7 @@ import {
   FS_TOOLS,
   FsError,
   type EditInput,
+  type FsGuardRule,
   type FsOptions,
   type FsResult,
   type FsTool,
@@ -89,7 +92,59 @@ export function normalizeOptions(o: unknown): FsOptions {
     maxOutputBytes: posInt(src.maxOutputBytes, DEFAULT_FS_OPTIONS.maxOutputBytes),
     maxLineLength: posInt(src.maxLineLength, DEFAULT_FS_OPTIONS.maxLineLength),
     fsync: src.fsync === true,
+    guard: Array.isArray(src.guard)
+      ? src.guard.filter(
+          (r): r is FsGuardRule =>
+            typeof r === 'object' && r !== null && (r.decision === 'deny' || r.decision === 'ask') && Array.isArray(r.patterns) && r.patterns.every((p: unknown) => typeof p === 'string'),
+        )
+      : [],
   };
+}
+
+/**
+ * Re-applies the policy's deny/ask path rules to what the walk really reached (guard.ts): refuses when
+ * the resolved path `realRel` is under a stricter rule than the path the policy saw. Returns the level
+ * of that path, the bar a tree walk's entries must not pass.
+ */
+function enforceGuard(g: Guard | null, ctx: RootCtx, inputPath: string | undefined, realRel: string): GuardLevel {
+  if (!g) return 0;
+  const lexRel = lexicalComponents(ctx, inputPath === undefined || inputPath === '' ? '.' : inputPath).join('/');
+  const seen = g.lexical(lexRel);
+  const real = g.resolved(realRel);
+  if (real > seen) {
+    throw new FsError(
+      'DENIED',
+      `${JSON.stringify(inputPath ?? '.')} resolves to ${JSON.stringify(realRel || '.')}, a path the policy ${guardWord(real)}; refusing to reach it through another name`,
+    );
+  }
+  return seen;
+}
+
+/**
+ * With allowHardlinks on, a file with several links may be another name of a guarded file: its inode
+ * is compared with those of the guarded literal paths (`.env`, `secrets/id_rsa`). Glob patterns cannot
+ * be enumerated this way; hard links stay refused by default.
+ */
+function hardlinkLevel(g: Guard | null, ctx: RootCtx, st: fs.Stats): GuardLevel {
+  if (!g || !st.isFile() || st.nlink < 2) return 0;
+  let worst: GuardLevel = 0;
+  for (const [lv, lit] of g.literals) {
+    if (lv <= worst) continue;
+    let t: Opened;
+    try {
+      t = walk(ctx, lit, 'open', { allowHardlinks: true });
+    } catch {
+      continue; // absent, or a directory path
+    }
+    closeQuietly(t.fd);
+    if (t.stat.ino === st.ino && t.stat.dev === st.dev) worst = lv;
+  }
+  return worst;
+}
+
+function enforceHardlink(g: Guard | null, ctx: RootCtx, st: fs.Stats, bar: GuardLevel, shown: string): void {
+  const lv = hardlinkLevel(g, ctx, st);
+  if (lv > bar) throw new FsError('DENIED', `${shown} is a hard link to a path the policy ${guardWord(lv)}; refusing it`);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -158,6 +213,8 @@ function plural(n: number, one: string, many = one + 's'): string {
 function toolRead(ctx: RootCtx, input: ReadInput, o: FsOptions): FsResult {
   const f = walk(ctx, input.path, 'open', { allowHardlinks: o.allowHardlinks });
   try {
+    const guard = compileGuard(o.guard, 'read', ctx);
+    enforceHardlink(guard, ctx, f.stat, enforceGuard(guard, ctx, input.path, f.rel), JSON.stringify(input.path));
     if (f.stat.isDirectory()) throw new FsError('NOT_A_FILE', `${JSON.stringify(f.rel || '.')} is a directory; use list`);
     const size = f.stat.size;
     // The first chunk serves both the binary sniff and the text reader.
@@ -348,6 +405,9 @@ function toolWrite(ctx: RootCtx, input: WriteInput, o: FsOptions): FsResult {
     isProtected: protectedMatcher(o),
   });
   try {
+    const guard = compileGuard(o.guard, 'write', ctx);
+    const bar = enforceGuard(guard, ctx, input.path, parent.rel);
+    if (parent.existing) enforceHardlink(guard, ctx, parent.existing, bar, JSON.stringify(input.path));
     atomicWrite(ctx, parent, data, { fsync: o.fsync });
     const verb = parent.existing ? 'Overwrote' : 'Created';
     return ok(`${verb} ${parent.rel} (${plural(data.length, 'byte')})`, false, data.length);
@@ -388,6 +448,9 @@ function toolEdit(ctx: RootCtx, input: EditInput, o: FsOptions): FsResult {
     isProtected: protectedMatcher(o),
   });
   try {
+    const guard = compileGuard(o.guard, 'edit', ctx);
+    const bar = enforceGuard(guard, ctx, input.path, parent.rel);
+    if (parent.existing) enforceHardlink(guard, ctx, parent.existing, bar, JSON.stringify(input.path));
     const buf = readExisting(parent, o);
     if (looksBinary(buf.subarray(0, BINARY_SNIFF_BYTES))) throw new FsError('BINARY', `${JSON.stringify(parent.rel)} looks binary; edit refuses it`);
     const text = buf.toString('utf8');
@@ -554,6 +617,8 @@ function toolGlob(ctx: RootCtx, input: GlobInput, o: FsOptions): FsResult {
   const pattern = input.pattern.replace(/^(\.\/)+/, '');
   const start = openStart(ctx, input.path, o);
   try {
+    const guard = compileGuard(o.guard, 'glob', ctx);
+    const bar = enforceGuard(guard, ctx, input.path, start.rel);
     if (!start.stat.isDirectory()) throw new FsError('NOT_A_DIRECTORY', `${JSON.stringify(start.rel)} is not a directory`);
     const isMatch = picomatch(pattern, { dot: false });
     const scan = picomatch.scan(pattern);
@@ -563,6 +628,7 @@ function toolGlob(ctx: RootCtx, input: GlobInput, o: FsOptions): FsResult {
     const wantsDotDirs = /(^|\/)\.[^/.]/.test(pattern);
     const out = new Output(o.maxOutputBytes, MAX_GLOB_RESULTS);
     const budget: WalkBudget = { entries: MAX_WALK_ENTRIES, exhausted: false };
+    const honourIgnore = input.include_ignored !== true;
     // The literal base is resolved like any path (a link inside the root is followed, one outside is
     // refused); below it, nothing is followed.
     let baseFd: Opened | null = null;
@@ -573,21 +639,47 @@ function toolGlob(ctx: RootCtx, input: GlobInput, o: FsOptions): FsResult {
         if (e instanceof FsError && (e.code === 'NOT_FOUND' || e.code === 'NOT_A_DIRECTORY')) return ok('No files found\n', false);
         throw e;
       }
-      if (!baseFd.stat.isDirectory()) {
+      if (!baseFd.stat.isDirectory() || (guard !== null && guard.resolvedDir(baseFd.rel) > bar)) {
         closeQuietly(baseFd.fd);
         return ok('No files found\n', false);
       }
     }
+    // The real workspace-relative path of a walked entry (the base may have been reached through a link).
+    const base = baseFd;
+    const realOf = (rel: string): string =>
+      base ? joinRel(base.rel, rel === baseDir ? '' : rel.slice(baseDir.length + 1)) : joinRel(start.rel, rel);
+    const hidden = (rel: string, dir: boolean): boolean => guard !== null && (dir ? guard.resolvedDir(realOf(rel)) : guard.resolved(realOf(rel))) > bar;
     try {
+      // .gitignore rules (workspace-relative frames) of the walk root, its ancestors, and on the way down.
+      const walkRootRel = joinRel(start.rel, baseDir);
+      const frames = honourIgnore ? ignoreFramesFor(ctx, walkRootRel, baseFd ? baseFd.fd : start.fd, o) : [];
+      if (honourIgnore && baseDir && isIgnoredPath(frames, walkRootRel)) return ok('No files found (the path is ignored by .gitignore; include_ignored: true lists it)\n', false);
       walkTree(
         ctx,
         baseFd ? baseFd.fd : start.fd,
         baseDir,
         0,
         {
-          // Dot-directories (.git included) only when the pattern names one.
-          dir: (_rel, name) => wantsDotDirs || !name.startsWith('.'),
-          entry: (rel) => (isMatch(rel) ? out.push(joinRel(start.rel, rel)) : true),
+          // Dot-directories (.git included) only when the pattern names one; denied paths never.
+          dir: (rel, name) => (wantsDotDirs || !name.startsWith('.')) && !hidden(rel, true) && !(honourIgnore && isIgnored(frames, joinRel(start.rel, rel), true)),
+          enter: honourIgnore
+            ? (rel, fd) => {
+                const fr = loadGitignore(ctx, fd, joinRel(start.rel, rel), o);
+                if (fr) frames.push(fr);
+              }
+            : undefined,
+          leave: honourIgnore
+            ? (rel) => {
+                const full = joinRel(start.rel, rel);
+                while (frames.length > 0 && frames[frames.length - 1]!.dir === full) frames.pop();
+              }
+            : undefined,
+          entry: (rel) => {
+            if (!isMatch(rel) || hidden(rel, false)) return true;
+            const full = joinRel(start.rel, rel);
+            if (honourIgnore && isIgnored(frames, full, false)) return true;
+            return out.push(full);
+          },
         },
         budget,
         o,
@@ -626,6 +718,39 @@ function loadGitignore(ctx: RootCtx, dirfd: number, dirRel: string, o: FsOptions
   } finally {
     closeQuietly(f.fd);
   }
+}
+
+/** The .gitignore frames that apply below `dirRel` (open as `dirFd`): its ancestors' files and its own. */
+function ignoreFramesFor(ctx: RootCtx, dirRel: string, dirFd: number, o: FsOptions): IgnoreFrame[] {
+  const frames: IgnoreFrame[] = [];
+  const ancestors = dirRel ? dirRel.split('/') : [];
+  let cur: Opened | null = null;
+  const rootOpen = openStart(ctx, '.', o);
+  let curFd = rootOpen.fd;
+  try {
+    for (let i = 0; i <= ancestors.length - 1; i++) {
+      const fr = loadGitignore(ctx, curFd, ancestors.slice(0, i).join('/'), o);
+      if (fr) frames.push(fr);
+      const next = openEntry(ctx, curFd, ancestors[i]!, 'dir', o.allowHardlinks);
+      if (cur) closeQuietly(cur.fd);
+      cur = next;
+      if (!next) break;
+      curFd = next.fd;
+    }
+  } finally {
+    if (cur) closeQuietly(cur.fd);
+    closeQuietly(rootOpen.fd);
+  }
+  const own = loadGitignore(ctx, dirFd, dirRel, o);
+  if (own) frames.push(own);
+  return frames;
+}
+
+/** Whether a directory, or any directory above it up to the root, is ignored. */
+function isIgnoredPath(frames: IgnoreFrame[], dirRel: string): boolean {
+  const parts = dirRel.split('/');
+  for (let i = 1; i <= parts.length; i++) if (isIgnored(frames, parts.slice(0, i).join('/'), true)) return true;
+  return false;
 }
 
 function isIgnored(frames: IgnoreFrame[], rel: string, isDir: boolean): boolean {
@@ -710,33 +835,14 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
 
   const start = openStart(ctx, input.path, o);
   try {
+    const guard = compileGuard(o.guard, 'grep', ctx);
+    const bar = enforceGuard(guard, ctx, input.path, start.rel);
+    const hidden = (rel: string, dir: boolean): boolean => guard !== null && (dir ? guard.resolvedDir(rel) : guard.resolved(rel)) > bar;
     if (start.stat.isFile()) {
+      enforceHardlink(guard, ctx, start.stat, bar, JSON.stringify(input.path));
       searchFile(start.fd, start.stat.size, start.rel);
     } else {
-      // .gitignore files of the start directory's ancestors apply too.
-      const frames: IgnoreFrame[] = [];
-      const ancestors = start.rel ? start.rel.split('/') : [];
-      let cur: Opened | null = null;
-      let curFd = -1;
-      const rootOpen = openStart(ctx, '.', o);
-      curFd = rootOpen.fd;
-      try {
-        for (let i = 0; i <= ancestors.length - 1; i++) {
-          const dirRel = ancestors.slice(0, i).join('/');
-          const fr = loadGitignore(ctx, curFd, dirRel, o);
-          if (fr) frames.push(fr);
-          const next = openEntry(ctx, curFd, ancestors[i]!, 'dir', o.allowHardlinks);
-          if (cur) closeQuietly(cur.fd);
-          cur = next;
-          if (!next) break;
-          curFd = next.fd;
-        }
-      } finally {
-        if (cur) closeQuietly(cur.fd);
-        closeQuietly(rootOpen.fd);
-      }
-      const own = loadGitignore(ctx, start.fd, start.rel, o);
-      if (own) frames.push(own);
+      const frames = ignoreFramesFor(ctx, start.rel, start.fd, o);
 
       walkTree(
         ctx,
@@ -744,7 +850,7 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
         start.rel,
         0,
         {
-          dir: (rel, name) => name !== '.git' && !isIgnored(frames, rel, true),
+          dir: (rel, name) => name !== '.git' && !hidden(rel, true) && !isIgnored(frames, rel, true),
           enter: (rel, fd) => {
             const fr = loadGitignore(ctx, fd, rel, o); // the directory's own rules, before its entries
             if (fr) frames.push(fr);
@@ -755,11 +861,13 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
           entry: (rel, e, dirfd) => {
             if (e.kind !== 'file') return true; // symlinks are never followed
             if (e.name === '.git') return true;
+            if (hidden(rel, false)) return true; // a denied path is never searched, whatever the pattern
             if (isIgnored(frames, rel, false)) return true;
             if (globMatch && !globMatch(start.rel ? rel.slice(start.rel.length + 1) : rel)) return true;
             const f = openEntry(ctx, dirfd, e.name, 'file', o.allowHardlinks);
             if (!f) return true;
             try {
+              if (hardlinkLevel(guard, ctx, f.stat) > bar) return true; // another name of a denied file
               return searchFile(f.fd, f.stat.size, rel);
             } finally {
               closeQuietly(f.fd);
@@ -792,10 +900,14 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
 function toolList(ctx: RootCtx, input: ListInput, o: FsOptions): FsResult {
   const d = openStart(ctx, input.path, o);
   try {
+    const guard = compileGuard(o.guard, 'list', ctx);
+    const bar = enforceGuard(guard, ctx, input.path, d.rel);
     if (!d.stat.isDirectory()) throw new FsError('NOT_A_DIRECTORY', `${JSON.stringify(d.rel)} is not a directory; use read`);
     const entries = fs
       .readdirSync(fdPath(d.fd), { withFileTypes: true })
       .map((x) => ({ name: x.name, kind: kindOfDirent(d.fd, x) }))
+      // Denied paths are invisible, not just unreadable.
+      .filter((e) => guard === null || (e.kind === 'dir' ? guard.resolvedDir(joinRel(d.rel, e.name)) : guard.resolved(joinRel(d.rel, e.name))) <= bar)
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (entries.length === 0) return ok('[empty directory]\n', false);
     const out = new Output(o.maxOutputBytes);

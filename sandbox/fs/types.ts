@@ -28,6 +28,23 @@ export interface FsOptions {
   maxLineLength: number;
   /** fsync written files (and their directory) before reporting success. Default false. */
   fsync?: boolean;
+  /**
+   * The policy's deny/ask path rules, re-applied by the worker to resolved paths (guard.ts): an access
+   * whose real path is under a stricter rule than the path the policy decided on is refused, and
+   * tree walks leave such paths out.
+   */
+  guard?: FsGuardRule[];
+}
+
+/** One deny/ask rule's path patterns, and which accesses it covers (plain data: crosses threads). */
+export interface FsGuardRule {
+  decision: 'deny' | 'ask';
+  /** Covers read, glob, grep and list. */
+  read: boolean;
+  /** Covers write and edit. */
+  write: boolean;
+  /** The rule's path patterns (workspace-relative globs, or absolute; `~` already expanded). */
+  patterns: string[];
 }
 
 /** Never written, whatever the options say: the same list the policy protects. */
@@ -57,6 +74,7 @@ export type FsRequest = {
 export type FsErrorCode =
   | 'OUTSIDE_ROOT' // the path (lexically, through a symlink, or as opened) is not inside the root
   | 'PROTECTED' // a protected path would be written
+  | 'DENIED' // the resolved path is under a deny/ask rule the path as written was not (an alias)
   | 'NOT_FOUND'
   | 'NOT_A_FILE' // a directory where a file is needed
   | 'NOT_A_DIRECTORY' // a file where a directory is needed

@@ -3,23 +3,19 @@
  * `*` (any run of characters), `?` (one character) and `a|b` alternatives (as in Claude Code matchers);
  * `*` alone or an absent matcher matches everything. Matching is exact otherwise (case-sensitive).
  */
+import { compileGlob, type GlobTest } from '../../policies/pure/glob-match.js';
 import type { HookMatch } from './types.js';
 
-function globToRegExp(glob: string): RegExp {
-  const alternatives = glob.split('|').map((alt) =>
-    alt
-      .trim()
-      .split('')
-      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.+()[\]{}]/g, '\\$&')))
-      .join(''),
-  );
-  return new RegExp(`^(?:${alternatives.join('|')})$`, 's');
+/** Linear-time (glob-match.ts): tool and agent names may be model-chosen. */
+function compileAlternatives(glob: string): GlobTest {
+  const alternatives = glob.split('|').map((alt) => compileGlob(alt.trim().replace(/[[\]\\]/g, '\\$&'), { path: false, braces: false, negation: false }));
+  return (name) => alternatives.some((t) => t(name));
 }
 
 function compileList(list: string | string[] | undefined): ((name: string | undefined) => boolean) | null {
   if (list === undefined) return null;
-  const regexps = (Array.isArray(list) ? list : [list]).map(globToRegExp);
-  return (name) => name !== undefined && regexps.some((re) => re.test(name));
+  const tests = (Array.isArray(list) ? list : [list]).map(compileAlternatives);
+  return (name) => name !== undefined && tests.some((t) => t(name));
 }
 
 export interface MatchSubject {

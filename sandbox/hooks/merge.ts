@@ -51,6 +51,12 @@ export class Accumulator {
           this.messages.push(`${name}: ${r.reason || 'blocked the prompt'}`);
         }
         break;
+      case 'pre_compact':
+        if (r.block) {
+          this.block = true;
+          this.messages.push(`${name}: ${r.reason || 'vetoed the compaction'}`);
+        }
+        break;
       default:
         break;
     }
@@ -88,6 +94,11 @@ export class Accumulator {
       }
       case 'user_prompt': {
         const merged: MergedResultMap['user_prompt'] = { context: this.context, block: this.block };
+        if (this.block) merged.reason = this.messages.join('; ');
+        return merged as MergedResultMap[P];
+      }
+      case 'pre_compact': {
+        const merged: MergedResultMap['pre_compact'] = { context: this.context, block: this.block };
         if (this.block) merged.reason = this.messages.join('; ');
         return merged as MergedResultMap[P];
       }

@@ -3,7 +3,7 @@
  * package (`transpileModule`, types are stripped, nothing is type-checked), or with `esbuild` when
  * typescript is absent. JavaScript is used as written. The output stays an ES module.
  */
-import { readFile } from 'node:fs/promises';
+import { MAX_HOOK_FILE_BYTES, readRegularFileSync, UnreadableFileError } from '../../policies/pure/read-bounded.js';
 import { HookConfigError } from './errors.js';
 
 interface TsDiagnostic {
@@ -76,8 +76,9 @@ async function transpileTypeScript(source: string, fileName: string): Promise<st
 export async function loadHookSource(file: string): Promise<string> {
   let source: string;
   try {
-    source = await readFile(file, 'utf8');
+    source = readRegularFileSync(file, MAX_HOOK_FILE_BYTES, 'hook script');
   } catch (e) {
+    if (e instanceof UnreadableFileError) throw new HookConfigError(e.message);
     throw new HookConfigError(`cannot read hook script ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   return isTypeScriptFile(file) ? transpileTypeScript(source, file) : source;

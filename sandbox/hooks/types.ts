@@ -149,6 +149,13 @@ export interface ContextResult {
   context?: string;
 }
 
+/** pre_compact: add context to the summary, or veto the compaction. */
+export interface PreCompactResult {
+  context?: string;
+  block?: boolean;
+  reason?: string;
+}
+
 export interface HookResultMap {
   session_start: ContextResult;
   user_prompt: UserPromptResult;
@@ -156,7 +163,7 @@ export interface HookResultMap {
   post_tool: PostToolResult;
   stop: StopResult;
   subagent_stop: StopResult;
-  pre_compact: ContextResult;
+  pre_compact: PreCompactResult;
 }
 
 export type HookResult = HookResultMap[HookPoint];
@@ -197,6 +204,13 @@ export interface MergedContext {
   context: string[];
 }
 
+export interface MergedPreCompact {
+  context: string[];
+  /** Some hook vetoed the compaction. */
+  block: boolean;
+  reason?: string;
+}
+
 export interface MergedResultMap {
   session_start: MergedContext;
   user_prompt: MergedUserPrompt;
@@ -204,7 +218,7 @@ export interface MergedResultMap {
   post_tool: MergedPostTool;
   stop: MergedStop;
   subagent_stop: MergedStop;
-  pre_compact: MergedContext;
+  pre_compact: MergedPreCompact;
 }
 
 export type MergedResult = MergedResultMap[HookPoint];

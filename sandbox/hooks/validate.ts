@@ -24,7 +24,7 @@ const SHAPES: Readonly<Record<HookPoint, Record<string, FieldCheck>>> = {
   post_tool: { output: anyString, context: text },
   stop: { block: bool, message: text },
   subagent_stop: { block: bool, message: text },
-  pre_compact: { context: text },
+  pre_compact: { context: text, block: bool, reason: text },
 };
 
 function isPlainData(v: unknown, depth = 0): boolean {

@@ -10,9 +10,14 @@
  * directly (procs.ts), never by asking the supervisor.
  */
 import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { constants as osConstants, tmpdir } from 'node:os';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join, posix, sep } from 'node:path';
+import { freezeJail, thawJail } from './freeze.js';
+import { Gate, GateState, type GateResult, type LayerScan } from './gate.js';
+import { EMPTY_DIR, EMPTY_FILE, HIDDEN, mountLayer, overlayPathProblem } from './overlay.js';
 import { packageRoot } from '../../policies/package-root.js';
 import { checkExtraEnv, JAIL_HOME, JAIL_PATH, jailEnv } from './env.js';
 import { Instance, type LaunchSpec, type SupMsg } from './instance.js';
@@ -20,8 +25,8 @@ import { commandLimitPrefix, entryLimitCommand, resolveLimits, type ResolvedLimi
 import { OutputCollector } from './output.js';
 import { probeJail } from './probe.js';
 import { seccompProgram } from './seccomp.js';
-import { bootTicksNow, killUntilGone } from './procs.js';
-import { normaliseProtected, planProtection } from './protected.js';
+import { bootTicksNow, descendants, killUntilGone, pidNamespace } from './procs.js';
+import { normaliseProtected, planProtection, refuseLinkedProtected } from './protected.js';
 import { systemArgs } from './system.js';
 import { BWRAP, SETPRIV, untrustedReason } from './trusted.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT_MS, JailError, type JailMode, type JailOptions, type ShellResult, type ShellRunOptions } from './types.js';
@@ -62,6 +67,22 @@ interface Config {
   isRoot: boolean;
   /** Compiled seccomp filter in the runtime directory, or null (architecture without a filter). */
   seccomp: string | null;
+  /** Writes go through an overlay and the change gate (bwrap mode, unless read-only). */
+  gate: boolean;
+  readOnly: boolean;
+  /** Workspace-relative paths masked inside the jail. */
+  masks: string[];
+  controlPaths: string[];
+}
+
+/** One overlay upper layer of the jail (`<runtime>/layers/<name>`). */
+interface Layer {
+  name: string;
+  scan: LayerScan;
+  /** st_dev of its overlay mount (to tell whether a process still uses it once detached). */
+  dev: number;
+  /** Host pid of the jail's pid 1 it was mounted in. */
+  root: number;
 }
 
 export interface InteractiveShell {
@@ -116,6 +137,11 @@ export class ShellJail {
   private tail: Promise<unknown> = Promise.resolve();
   private nextId = 1;
   private closed = false;
+  private gateImpl: Gate | null = null;
+  private gateState: GateState | null = null;
+  /** The layer mounted now, and older ones a background process may still write into. */
+  private layer: Layer | null = null;
+  private oldLayers: Layer[] = [];
 
   private constructor(cfg: Config) {
     this.cfg = cfg;
@@ -157,10 +183,21 @@ export class ShellJail {
         supervisor,
         isRoot: process.getuid?.() === 0,
         seccomp: null,
+        gate: mode === 'bwrap' && opts.readOnly !== true && opts.benchmarkWithoutGate !== true,
+        readOnly: opts.readOnly === true,
+        masks: normaliseRelative(opts.maskedPaths ?? []),
+        controlPaths: normaliseRelative(opts.controlPaths ?? []),
       };
+      if (cfg.gate) {
+        refuseLinkedProtected(workspace, [...protectedPaths, ...cfg.controlPaths]);
+        const bad = overlayPathProblem(workspace);
+        if (bad) throw new JailError(`cannot start the shell jail's change gate: ${bad}`, 'move the workspace to a path without those characters');
+      }
       writeRuntimeFiles(cfg);
       const jail = new ShellJail(cfg);
-      jail.inst = await Instance.launch(jail.launchSpec());
+      jail.gateState = new GateState();
+      jail.gateImpl = new Gate(workspace, { controlPaths: cfg.controlPaths, protectedGlobs: cfg.protectedPaths.flatMap((p) => [p, `${p}/**`]) }, jail.gateState);
+      jail.inst = await jail.launch();
       return jail;
     } catch (e) {
       rmSync(runtime, { recursive: true, force: true });
@@ -247,6 +284,7 @@ export class ShellJail {
       close: async () => {
         inst.send({ t: 'hup', id });
         await killUntilGone(inst.killScope({ sinceTick: this.ticksSince(startHr) }));
+        this.lastGate = await this.gateNow(inst);
       },
     };
   }
@@ -258,7 +296,11 @@ export class ShellJail {
     const inst = this.inst;
     this.inst = null;
     if (inst) await inst.kill();
-    rmSync(this.cfg.runtime, { recursive: true, force: true });
+    // What the jail left in its layers (background processes included) is gated one last time.
+    if (this.cfg.gate) this.lastGate = this.gateLayers(null, false);
+    // Layers can be big (an npm install): removed in the background (or by the next start if icode exits).
+    if (this.cfg.gate) void rm(this.cfg.runtime, { recursive: true, force: true }).catch(() => undefined);
+    else rmSync(this.cfg.runtime, { recursive: true, force: true });
   }
 
   /**
@@ -269,7 +311,7 @@ export class ShellJail {
     if (this.mode !== 'bwrap') throw new JailError('oneShotCommand: only in bwrap mode');
     const env = this.commandEnv('dumb');
     const setenv = Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]);
-    return { file: BWRAP, args: bwrapArgs(this.cfg, setenv, ['/bin/bash', '-c', this.cfg.prefix + command]), env: {} };
+    return { file: BWRAP, args: bwrapArgs({ ...this.cfg, gate: false }, setenv, ['/bin/bash', '-c', this.cfg.prefix + command]), env: {} };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -314,6 +356,8 @@ export class ShellJail {
   private commandEnv(term: string): Record<string, string> {
     const none = this.cfg.mode === 'none';
     const env = jailEnv(this.cfg.extraEnv, { term, home: none ? join(this.cfg.runtime, 'home') : JAIL_HOME });
+    // The workspace is its own mount in the jail: git may look for the repository above it (read-only).
+    if (!none && parentRepoArgs(this.cfg.workspace).length > 0) env.GIT_DISCOVERY_ACROSS_FILESYSTEM = '1';
     if (none) env.TMPDIR = join(this.cfg.runtime, 'tmp');
     return env;
   }
@@ -324,10 +368,102 @@ export class ShellJail {
     return this.cfg.mode === 'bwrap' && p > 0 ? Math.max(8, Math.floor(p * 0.9)) : 0;
   }
 
+  /** What the gate did at close() (for the caller's records). */
+  lastGate: GateResult | null = null;
+
+  /** Launches an instance and, with the gate, mounts its first overlay layer (fail closed). */
+  private async launch(): Promise<Instance> {
+    const inst = await Instance.launch(this.launchSpec());
+    if (!this.cfg.gate) return inst;
+    try {
+      if (this.layer) this.oldLayers.push(this.layer);
+      this.layer = null;
+      const frozen = await freezeJail(inst.root, inst.pidNs!);
+      try {
+        this.layer = this.mountNewLayer(inst, true);
+      } finally {
+        thawJail(frozen);
+      }
+      return inst;
+    } catch (e) {
+      await inst.kill();
+      throw e instanceof JailError ? e : new JailError(`cannot start the shell jail's change gate: ${(e as Error).message}`);
+    }
+  }
+
+  private mountNewLayer(inst: Instance, first: boolean): Layer {
+    const name = `l-${randomBytes(8).toString('hex')}`;
+    const dir = join(this.cfg.runtime, 'layers', name);
+    mkdirSync(dir, { mode: 0o700 });
+    mkdirSync(join(dir, 'upper'), { mode: 0o755 });
+    mkdirSync(join(dir, 'work'), { mode: 0o700 });
+    const abs = (l: string[]) => l.map((m) => join(this.cfg.workspace, m));
+    // Read-only inside the jail as well as refused by the gate: a write fails at once instead of vanishing.
+    // A repository the session made stays writable (`git remote add` after `git init`): the gate checks
+    // its config against the allowlist and refuses its hooks, whatever the jail writes there.
+    const made = [...(this.gateState?.createdRepos ?? [])];
+    const guarded = [...this.cfg.protectedPaths.filter((g) => !made.some((r) => g === r || g.startsWith(`${r}/`))), ...this.cfg.controlPaths];
+    // Their parent folders are pinned (bound onto themselves): `mv .git x` cannot move them away.
+    const pins = new Set<string>();
+    for (const g of guarded) g.split('/').slice(0, -1).forEach((_, i, a) => pins.add(a.slice(0, i + 1).join('/')));
+    const sorted = [...pins].sort((a, b) => a.split('/').length - b.split('/').length);
+    mountLayer(inst.root, this.cfg.workspace, name, { pins: abs(sorted), masks: abs(this.cfg.masks), readOnly: abs(guarded) }, first);
+    const merged = `/proc/${inst.root}/root${this.cfg.workspace}`;
+    return { name, dev: statSync(merged).dev, root: inst.root, scan: { upper: join(dir, 'upper'), merged, seen: new Map() } };
+  }
+
+  /**
+   * The change gate, with the jail frozen: reads every layer, applies what is allowed, and when the live
+   * layer holds anything, mounts a fresh one (the old one is detached; processes that still use it keep
+   * writing into it, and it is read at every gate until none does).
+   */
+  private async gateNow(inst: Instance): Promise<GateResult> {
+    if (!this.cfg.gate || !inst.alive || !inst.pidNs) return { changes: [], refusals: [] };
+    const frozen = await freezeJail(inst.root, inst.pidNs);
+    try {
+      return this.gateLayers(inst, true);
+    } finally {
+      thawJail(frozen);
+    }
+  }
+
+  /** Gates every layer; `inst` (frozen, alive) gets a fresh layer when the live one was used. */
+  private gateLayers(inst: Instance | null, remount: boolean): GateResult {
+    const gate = this.gateImpl!;
+    const all: GateResult = { changes: [], refusals: [] };
+    const add = (r: GateResult) => {
+      all.changes.push(...r.changes);
+      all.refusals.push(...r.refusals);
+    };
+    const live = this.layer;
+    for (const l of this.oldLayers) add(gate.apply({ ...l.scan, merged: null }));
+    if (live) {
+      const alive = inst !== null && inst.alive && live.root === inst.root;
+      add(gate.apply({ ...live.scan, merged: alive ? live.scan.merged : null }));
+      if (!alive) {
+        this.oldLayers.push(live);
+        this.layer = null;
+      } else if (remount && readdirSync(live.scan.upper).length > 0) {
+        this.layer = this.mountNewLayer(inst, false);
+        this.oldLayers.push(live);
+      }
+    }
+    // A detached layer no process of the jail uses any more has been read for the last time.
+    if (this.oldLayers.length === 0) return all;
+    const users = inst && inst.alive ? devicesInUse(inst.root, inst.pidNs ?? '') : new Set<number>();
+    this.oldLayers = this.oldLayers.filter((l) => {
+      if (inst && l.root === inst.root && users.has(l.dev)) return true;
+      // In the background: a big layer (an npm install) takes a while to delete, and nothing reads it now.
+      void rm(join(this.cfg.runtime, 'layers', l.name), { recursive: true, force: true }).catch(() => undefined);
+      return false;
+    });
+    return all;
+  }
+
   private async ensureInstance(notes: string[]): Promise<Instance> {
     if (this.closed) throw new JailError('the shell jail is closed');
     if (this.inst?.alive) return this.inst;
-    this.inst = await Instance.launch(this.launchSpec());
+    this.inst = await this.launch();
     if (this.closed) {
       await this.inst.kill();
       throw new JailError('the shell jail is closed');
@@ -370,7 +506,8 @@ export class ShellJail {
       if (r.aborted && o.signal) throw abortError(o.signal);
       if (out.kind === 'died') {
         notes.push('[icode: the jail ended while the command ran; it will be restarted for the next command]');
-        return this.result(collector, notes, null, r.killed ? 'SIGKILL' : null, r.timedOut, t0, o.timeoutMs);
+        const gated = this.cfg.gate ? this.gateLayers(null, false) : undefined;
+        return this.result(collector, notes, null, r.killed ? 'SIGKILL' : null, r.timedOut, t0, o.timeoutMs, gated);
       }
       if (r.flooded) notes.push(`[icode: the command was killed after ${collector.totalBytes} bytes of output]`);
       const max = this.maxProcs();
@@ -381,16 +518,26 @@ export class ShellJail {
         notes.push(`[icode: the command left ${out.procs} processes running (limit ${this.cfg.limits.processes}); the processes it started were killed]`);
       }
       const signal = out.signal ? (SIGNAL_NAMES.get(out.signal) ?? `SIG${out.signal}`) : null;
-      return this.result(collector, notes, signal ? null : out.code, signal, r.timedOut, t0, o.timeoutMs);
+      const gated = await this.gateNow(inst);
+      return this.result(collector, notes, signal ? null : out.code, signal, r.timedOut, t0, o.timeoutMs, gated);
     }
   }
 
-  private result(collector: OutputCollector, notes: string[], exitCode: number | null, signal: string | null, timedOut: boolean, t0: number, timeoutMs?: number): ShellResult {
+  private result(collector: OutputCollector, notes: string[], exitCode: number | null, signal: string | null, timedOut: boolean, t0: number, timeoutMs?: number, gated?: GateResult): ShellResult {
     const c = collector.finish();
-    const all = timedOut ? [...notes, `[icode: timed out after ${timeoutMs} ms; every process the command started was killed]`] : notes;
+    const all = timedOut ? [...notes, `[icode: timed out after ${timeoutMs} ms; every process the command started was killed]`] : [...notes];
+    for (const r of gated?.refusals ?? []) all.push(`[icode: change refused: ${r.path}: ${r.reason}]`);
     let output = c.output;
     if (all.length > 0) output += (output === '' || output.endsWith('\n') ? '' : '\n') + all.join('\n') + '\n';
-    return { exitCode, signal, output, truncated: c.truncated, timedOut, durationMs: Math.round(performance.now() - t0) };
+    return {
+      exitCode,
+      signal,
+      output,
+      truncated: c.truncated,
+      timedOut,
+      durationMs: Math.round(performance.now() - t0),
+      ...(gated ? { changes: gated.changes, refusals: gated.refusals } : {}),
+    };
   }
 
   /** One attempt: send the command, collect output, enforce timeout/abort/flood from the host. */
@@ -528,6 +675,7 @@ function writeRuntimeFiles(c: Config): void {
   writeFileSync(join(c.runtime, 'group'), `root:x:0:\nagent:x:${JAIL_UID}:\nnogroup:x:65534:\n`, { mode: 0o444 });
   writeFileSync(join(c.runtime, 'hosts'), '127.0.0.1\tlocalhost icode-jail\n::1\tlocalhost ip6-localhost ip6-loopback\n', { mode: 0o444 });
   mkdirSync(join(c.runtime, 'empty'), { mode: 0o555 });
+  mkdirSync(join(c.runtime, 'layers'), { mode: 0o700 });
   closeSync(openSync(join(c.runtime, 'empty-file'), 'wx', 0o444));
   const bpf = c.mode === 'bwrap' ? seccompProgram() : null;
   if (bpf) {
@@ -548,8 +696,16 @@ function writeRuntimeFiles(c: Config): void {
  * and the jail's root and /dev remounted read-only.
  */
 function bwrapArgs(c: Config, envArgs: string[], entry: string[], extra: string[] = []): string[] {
-  const plan = planProtection(c.workspace, c.protectedPaths, join(c.runtime, 'empty'), join(c.runtime, 'empty-file'));
   const tmp = String(c.limits.tmpBytes);
+  const masks = c.masks.map((m) => join(c.workspace, m));
+  // The workspace: with the gate, the real one is only the overlay's lower layer (mounted by overlay.ts
+  // once the jail runs); read-only without writes; otherwise (one-shot bench baseline) bound read-write
+  // with the protected paths pinned read-only.
+  const workspaceArgs = c.gate
+    ? ['--ro-bind', c.workspace, `${HIDDEN}/lower`, '--bind', join(c.runtime, 'layers'), `${HIDDEN}/layers`, '--dir', c.workspace]
+    : c.readOnly
+      ? ['--ro-bind', c.workspace, c.workspace, ...maskArgs(c, masks)]
+      : ['--bind', c.workspace, c.workspace, ...planProtection(c.workspace, c.protectedPaths, join(c.runtime, 'empty'), join(c.runtime, 'empty-file')).args];
   return [
     '--unshare-all',
     '--unshare-user',
@@ -576,8 +732,10 @@ function bwrapArgs(c: Config, envArgs: string[], entry: string[], extra: string[
     '--ro-bind', c.nodeBin, `${RUN}/node`,
     '--ro-bind', c.ptyDir, `${RUN}/node-pty`,
     '--ro-bind', c.supervisor, `${RUN}/supervisor.cjs`,
-    '--bind', c.workspace, c.workspace,
-    ...plan.args,
+    '--ro-bind', join(c.runtime, 'empty'), EMPTY_DIR,
+    '--ro-bind', join(c.runtime, 'empty-file'), EMPTY_FILE,
+    ...parentRepoArgs(c.workspace),
+    ...workspaceArgs,
     '--remount-ro', '/dev',
     // Jailed processes keep the host uid (root when icode runs as root), and procfs grants files like
     // /proc/sys/kernel/core_pattern, /proc/sys/kernel/modprobe or /proc/sysrq-trigger to that uid by
@@ -589,4 +747,76 @@ function bwrapArgs(c: Config, envArgs: string[], entry: string[], extra: string[
     '--',
     ...entry,
   ];
+}
+
+/** Masks of existing paths as bwrap arguments (read-only workspace; with the gate overlay.ts masks). */
+function maskArgs(c: Config, masks: string[]): string[] {
+  const out: string[] = [];
+  for (const m of masks) {
+    let st;
+    try {
+      st = lstatSync(m);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink()) continue;
+    out.push('--ro-bind', join(c.runtime, st.isDirectory() ? 'empty' : 'empty-file'), m);
+  }
+  return out;
+}
+
+/**
+ * A workspace inside a repository (a subfolder of it): the repository's `.git` above it, read-only, so
+ * `git status` works in the jail. Nothing of it is writable.
+ */
+function parentRepoArgs(workspace: string): string[] {
+  for (let dir = dirname(workspace); dir !== '/' && dir !== '.'; dir = dirname(dir)) {
+    const git = join(dir, '.git');
+    let st;
+    try {
+      st = lstatSync(git);
+    } catch {
+      continue;
+    }
+    return st.isDirectory() ? ['--ro-bind', git, git] : [];
+  }
+  return [];
+}
+
+/** Workspace-relative paths, checked and normalised (no absolute paths, no `..`). */
+function normaliseRelative(list: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const raw of list) {
+    if (typeof raw !== 'string' || !raw || raw.includes('\0')) throw new JailError(`path ${JSON.stringify(raw)}: not a path`);
+    const norm = posix.normalize(raw.replace(/\/+$/, ''));
+    if (posix.isAbsolute(norm) || norm === '.' || norm === '..' || norm.split('/').includes('..')) throw new JailError(`path ${raw}: must name something inside the workspace`);
+    out.add(norm);
+  }
+  return [...out];
+}
+
+/** st_dev of everything the jail's processes hold: working and root folders, open files, mappings. */
+function devicesInUse(root: number, pidNs: string): Set<number> {
+  const devs = new Set<number>();
+  const add = (p: string) => {
+    try {
+      devs.add(statSync(p).dev);
+    } catch {
+      /* gone or not reachable */
+    }
+  };
+  for (const pid of descendants(root)) {
+    if (pidNamespace(pid) !== pidNs) continue;
+    add(`/proc/${pid}/cwd`);
+    for (const sub of ['fd', 'map_files']) {
+      let names: string[] = [];
+      try {
+        names = readdirSync(`/proc/${pid}/${sub}`);
+      } catch {
+        /* gone */
+      }
+      for (const n of names) add(`/proc/${pid}/${sub}/${n}`);
+    }
+  }
+  return devs;
 }

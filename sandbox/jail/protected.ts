@@ -148,3 +148,25 @@ export function planProtection(workspace: string, paths: readonly string[], empt
   ops.sort((a, b) => a.depth - b.depth);
   return { args: ops.flatMap((o) => o.args), created };
 }
+
+/**
+ * With the change gate: a protected path reached through a symbolic link refuses the jail (fail closed),
+ * as the gate judges paths by name and a write through the link would land under another name.
+ */
+export function refuseLinkedProtected(workspace: string, paths: readonly string[]): void {
+  for (const rel of paths) {
+    const parts = rel.split('/');
+    for (let i = 0; i < parts.length; i++) {
+      const sub = parts.slice(0, i + 1).join('/');
+      const st = lstatOrNull(join(workspace, sub));
+      if (st === null) break;
+      if (st.isSymbolicLink()) {
+        throw new JailError(
+          `protected path ${rel}: ${sub} is a symbolic link; refusing to start the jail (a link cannot be kept read-only)`,
+          `replace ${join(workspace, sub)} with the directory or file it points to, or remove it`,
+        );
+      }
+      if (!st.isDirectory()) break;
+    }
+  }
+}

@@ -1,4 +1,5 @@
 /** Public types of the shell jail (sandbox/jail). */
+import type { Change, Refusal } from './gate.js';
 import { ALWAYS_PROTECTED as POLICY_PROTECTED, PROTECTED_NOT_PINNABLE } from '../../policies/types.js';
 
 export interface JailLimits {
@@ -34,6 +35,21 @@ export interface JailOptions {
    */
   protectedPaths?: string[];
   limits?: JailLimits;
+  /**
+   * Workspace-relative paths of the session's own control files (policy and what it extends, hook files,
+   * configuration, audit and sessions databases): the change gate never lets a command change them or
+   * replace a parent folder of theirs.
+   */
+  controlPaths?: string[];
+  /** Workspace-relative paths the policy denies reading (`.env`, `secrets`): masked inside the jail. */
+  maskedPaths?: string[];
+  /** The policy allows no writes: the workspace is mounted read-only (no overlay, no gate). */
+  readOnly?: boolean;
+  /**
+   * Benchmarks only (`bench/scenarios/gate.ts`): the workspace bound read-write with read-only pinned
+   * protected paths, as before the change gate, to measure the gate's cost. Never set from a policy.
+   */
+  benchmarkWithoutGate?: boolean;
   /** 'none' = explicit weaker mode a policy opted into: no namespaces (still pty, env allowlist, limits, timeout). */
   mode?: JailMode;
 }
@@ -59,6 +75,10 @@ export interface ShellResult {
   truncated: boolean;
   timedOut: boolean;
   durationMs: number;
+  /** What the command changed in the workspace, as applied by the change gate (bwrap mode). */
+  changes?: Change[];
+  /** Changes the gate refused, each with its path and reason. */
+  refusals?: Refusal[];
 }
 
 export type ProbeResult = { ok: true } | { ok: false; reason: string; fix: string };

@@ -73,10 +73,10 @@ describe('host-trusted git metadata stays out of reach', () => {
     );
     // The policy sees the redirect to a protected path and denies the whole command…
     expect(r.status).toBe('denied');
-    // …and when the write is hidden from the parser, the executor removes the planted commondir.
+    // …and when the write is hidden from the parser, the change gate refuses the planted commondir.
     const hidden = await sh(p, `f=.git/commondir; eval "echo ../evil > $f"; echo done`);
     expect(hidden.status).toBe('error');
-    expect(hidden.output).toContain('removed .git/commondir');
+    expect(hidden.output).toContain('change refused: .git/commondir');
     expect(existsSync(join(ws, '.git/commondir'))).toBe(false);
     git(['status'], ws);
     expect(existsSync(marker)).toBe(false);

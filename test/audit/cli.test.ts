@@ -121,7 +121,7 @@ describe('icode audit', () => {
   it('verify passes on an intact log and fails (exit 1) naming the first bad row', async () => {
     const ok = await audit('verify', '--db', db);
     expect(ok.code).toBe(0);
-    expect(ok.out).toMatch(/^audit log OK: 26 rows, head [0-9a-f]{64} \(seq 26\)\n$/);
+    expect(ok.out).toMatch(/^audit log OK: 26 rows, head [0-9a-f]{64} \(seq 26\); 26 keyed \(HMAC checked with key [0-9a-f]{16}\)\n$/);
     const head = /head ([0-9a-f]{64})/.exec(ok.out)![1];
     expect((await audit('verify', '--db', db, '--anchor', head)).code).toBe(0);
     expect((await audit('verify', '--db', db, '--anchor', 'zz')).code).toBe(2);

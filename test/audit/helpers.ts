@@ -4,6 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DecisionRecord, OutcomeRecord } from '../../engine/audit/log.js';
 
+/**
+ * The audit suites sign their logs with a key of their own, not the installation's: every log opened
+ * in this process (and every `icode` it spawns, which inherits the environment) uses this file.
+ */
+export const TEST_KEY_DIR = mkdtempSync(join(tmpdir(), 'icode-audit-key-'));
+process.env.ICODE_AUDIT_KEY = join(TEST_KEY_DIR, 'audit.key');
+
 export function tempDir(prefix = 'icode-audit-'): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };

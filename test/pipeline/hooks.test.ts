@@ -95,7 +95,7 @@ describe('pre_tool hooks', () => {
     const p = await withPolicy('broken', 'hooks:\n  pre_tool:\n    - {script: hooks/does-not-exist.js}\n');
     const r = await p.call({ tool: 'read', input: { path: 'src/a.ts' } });
     expect(r.status).toBe('denied');
-    expect(r.reason).toContain('hooks:');
+    expect(r.reason).toContain('cannot read hook script'); // found when the policy loads (hooks.pre_tool[0].script)
   });
 });
 

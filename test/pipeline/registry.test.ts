@@ -59,7 +59,7 @@ async function open(registry: ToolRegistry, executors: Record<string, Executor> 
 describe('the built-in definitions', () => {
   it('define every built-in tool once, with kind, mutates and a schema', () => {
     const r = new ToolRegistry();
-    expect(r.names()).toEqual(['read', 'write', 'edit', 'glob', 'grep', 'list', 'shell', 'todo_write']);
+    expect(r.names()).toEqual(['read', 'write', 'edit', 'glob', 'grep', 'list', 'shell', 'todo_write', 'web_fetch']);
     expect(Object.fromEntries(BUILTIN_TOOLS.map((t) => [t.name, [t.kind, t.mutates]]))).toEqual({
       read: ['fs', false],
       write: ['fs', true],
@@ -69,9 +69,10 @@ describe('the built-in definitions', () => {
       list: ['fs', false],
       shell: ['shell', true],
       todo_write: ['agent', false],
+      web_fetch: ['web', false],
     });
-    // todo_write brings its own executor: nothing else in the engine knows it.
-    expect(BUILTIN_TOOLS.filter((t) => t.executor).map((t) => t.name)).toEqual(['todo_write']);
+    // todo_write and web_fetch bring their own executors: nothing else in the engine knows them.
+    expect(BUILTIN_TOOLS.filter((t) => t.executor).map((t) => t.name)).toEqual(['todo_write', 'web_fetch']);
   });
 
   it('resolve aliases and map their field names', () => {

@@ -35,7 +35,8 @@ describe('icode policy explain', () => {
     const r = icode(['policy', 'explain', 'builtin:readonly', '--tool', 'Bash', '--input', '{"command":"git status && curl x | sh"}', '--json']);
     expect(r.code).toBe(0);
     const v = JSON.parse(r.stdout);
-    expect(v).toMatchObject({ tool: 'shell', decision: 'ask' });
+    // Piping a download into a shell is denied by builtin:safety, not merely asked.
+    expect(v).toMatchObject({ tool: 'shell', decision: 'deny', rule: 'safety.download-exec' });
     expect(v.trace.map((t: { subject: string }) => t.subject)).toEqual(['git status', 'curl x', 'sh']);
     expect(v.policy_hash).toMatch(/^[0-9a-f]{64}$/);
     const table = icode(['policy', 'explain', 'builtin:readonly', '--tool', 'read', '--input', '{"path":"src/a.ts"}']);
@@ -125,5 +126,30 @@ describe('help', () => {
       expect(r.code, sub).toBe(0);
       expect(r.stdout).toContain('Usage: icode policy ' + sub);
     }
+  });
+});
+
+describe('icode policy show and corpus', () => {
+  it('show prints a built-in policy\'s YAML, which loads as a policy of its own; --json the compiled summary', async () => {
+    const r = icode(['policy', 'show', 'builtin:workspace-write']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('name: workspace-write');
+    writeFileSync(join(dir, 'copy.yaml'), r.stdout);
+    const copy = await loadPolicy(join(dir, 'copy.yaml'));
+    expect(copy.name).toBe('workspace-write');
+    const j = icode(['policy', 'show', 'builtin:readonly', '--json']);
+    expect(j.code).toBe(0);
+    const v = JSON.parse(j.stdout);
+    expect(v).toMatchObject({ name: 'readonly', default: 'ask', settings: { redactSecrets: true } });
+    expect(v.rules.some((x: { id: string; layer: string }) => x.id === 'safety.destructive' && x.layer === 'builtin:safety')).toBe(true);
+    expect(icode(['policy', 'show', 'builtin:nope']).code).toBe(2);
+  });
+
+  it('corpus reports the share of everyday commands allowed', () => {
+    const r = icode(['policy', 'corpus', 'builtin:workspace-write', '--json']);
+    expect(r.code).toBe(0);
+    const v = JSON.parse(r.stdout);
+    expect(v.everyday_allowed_share).toBeGreaterThanOrEqual(0.95);
+    expect(v.categories.deny.allowed).toBe(0);
   });
 });

@@ -156,6 +156,24 @@ describe('icode TUI in a real terminal', { timeout: 240_000 }, () => {
     expect(await d.exited).toBe(0);
   });
 
+  it('/undo puts the workspace and the conversation back to before the last change', async () => {
+    const { ws, env } = setup();
+    llm.enqueue(
+      openaiSse({ toolCalls: [{ id: 'w1', name: 'write', args: JSON.stringify({ path: 'made-by-agent.txt', content: 'agent was here\n' }) }] }),
+      openaiSse({ text: 'Written.' }),
+    );
+    const d = open(ws, env);
+    await d.waitFor('prompt');
+    d.type('write a file' + KEY.enter);
+    await d.waitFor('Written.');
+    expect(existsSync(join(ws, 'made-by-agent.txt'))).toBe(true);
+    d.type('/undo' + KEY.enter);
+    const s = await d.waitFor('undone:');
+    expect(s).toMatch(/1 file\(s\) restored/);
+    expect(existsSync(join(ws, 'made-by-agent.txt'))).toBe(false);
+    expect(readFileSync(join(ws, 'notes.txt'), 'utf8')).toBe('first line\nsecond line\n');
+  });
+
   it('a crashing render leaves the terminal usable and the session resumable', async () => {
     const { ws, env } = setup();
     llm.enqueue(openaiSse({ text: 'partial answer' }));

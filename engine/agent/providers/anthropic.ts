@@ -14,6 +14,7 @@ import { costOf, priceOf, type Price } from './pricing.js';
 import { withRetries } from './retry.js';
 import { classifyOpenError, classifyStreamError, endedEarly, lazySdk } from './sdk-errors.js';
 import { isPlainObject, toolUseFromArguments } from './tool-input.js';
+import { tokenCount, usageObject } from './usage.js';
 import type { Provider, ProviderEvent, ProviderRequest, RetryOptions } from './types.js';
 
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 8192;
@@ -131,13 +132,17 @@ async function* consume(stream: AsyncIterable<RawMessageStreamEvent>, signal?: A
   let stopped = false;
   try {
     for await (const ev of stream) {
+      // Every event but a ping is meaningful for the idle timeout (deadline.ts).
+      if ((ev.type as string) !== 'ping') yield { type: 'progress' };
       switch (ev.type) {
         case 'message_start': {
-          const u = ev.message.usage;
-          usage.inputTokens = u.input_tokens ?? 0;
-          usage.outputTokens = u.output_tokens ?? 0;
-          usage.cacheReadTokens = u.cache_read_input_tokens ?? 0;
-          usage.cacheWriteTokens = u.cache_creation_input_tokens ?? 0;
+          const u = usageObject('anthropic', 'message_start.usage', (ev.message as { usage?: unknown } | undefined)?.usage);
+          if (u) {
+            usage.inputTokens = tokenCount('anthropic', 'input_tokens', u.input_tokens, 0);
+            usage.outputTokens = tokenCount('anthropic', 'output_tokens', u.output_tokens, 0);
+            usage.cacheReadTokens = tokenCount('anthropic', 'cache_read_input_tokens', u.cache_read_input_tokens, 0);
+            usage.cacheWriteTokens = tokenCount('anthropic', 'cache_creation_input_tokens', u.cache_creation_input_tokens, 0);
+          }
           break;
         }
         case 'content_block_start': {
@@ -172,12 +177,12 @@ async function* consume(stream: AsyncIterable<RawMessageStreamEvent>, signal?: A
         }
         case 'message_delta': {
           rawStop = ev.delta.stop_reason ?? rawStop;
-          const u = ev.usage;
-          if (u.input_tokens !== null && u.input_tokens !== undefined) usage.inputTokens = u.input_tokens;
-          if (u.output_tokens !== null && u.output_tokens !== undefined) usage.outputTokens = u.output_tokens;
-          if (u.cache_read_input_tokens !== null && u.cache_read_input_tokens !== undefined) usage.cacheReadTokens = u.cache_read_input_tokens;
-          if (u.cache_creation_input_tokens !== null && u.cache_creation_input_tokens !== undefined) {
-            usage.cacheWriteTokens = u.cache_creation_input_tokens;
+          const u = usageObject('anthropic', 'message_delta.usage', (ev as { usage?: unknown }).usage);
+          if (u) {
+            usage.inputTokens = tokenCount('anthropic', 'input_tokens', u.input_tokens, usage.inputTokens);
+            usage.outputTokens = tokenCount('anthropic', 'output_tokens', u.output_tokens, usage.outputTokens);
+            usage.cacheReadTokens = tokenCount('anthropic', 'cache_read_input_tokens', u.cache_read_input_tokens, usage.cacheReadTokens);
+            usage.cacheWriteTokens = tokenCount('anthropic', 'cache_creation_input_tokens', u.cache_creation_input_tokens, usage.cacheWriteTokens);
           }
           break;
         }

@@ -11,12 +11,13 @@ import type {
   ChatCompletionFunctionTool,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions/completions';
-import { abortError } from '../errors.js';
+import { ProviderError, abortError } from '../errors.js';
 import type { ContentBlock, Message, StopReason, ToolSpec, ToolUseBlock, Usage } from '../types.js';
 import { costOf, priceOf, type Price } from './pricing.js';
-import { withRetries } from './retry.js';
+import { withRetries, type AttemptFailure } from './retry.js';
 import { classifyOpenError, classifyStreamError, endedEarly, lazySdk } from './sdk-errors.js';
 import { toolUseFromArguments } from './tool-input.js';
+import { tokenCount, usageObject } from './usage.js';
 import type { Provider, ProviderEvent, ProviderRequest, RetryOptions } from './types.js';
 
 export interface OpenAIProviderOptions {
@@ -36,6 +37,23 @@ export interface OpenAIProviderOptions {
   maxCompletionTokens?: boolean;
   /** Prices from the config file, over the built-in table (keyed `id/model` for local servers). */
   prices?: Readonly<Record<string, Price>>;
+}
+
+/** How to start each local server, for a connection error that names the URL tried. */
+const START_HINTS: Readonly<Record<string, string>> = Object.freeze({
+  ollama: 'start it with `ollama serve` (and `ollama pull MODEL`)',
+  llamacpp: 'start it with `llama-server -m MODEL.gguf --port 8080`',
+  lmstudio: "start LM Studio's server (`lms server start`)",
+  vllm: 'start it with `vllm serve MODEL`',
+  local: 'start your OpenAI-compatible server, or pass its address with --base-url',
+});
+
+/** A connection error says which URL was tried and, for a local server, how to start one. */
+function withServerHint(f: AttemptFailure, vendor: string, baseURL: string): AttemptFailure {
+  if (f.error.kind !== 'connection') return f;
+  const hint = START_HINTS[vendor] ?? 'check the address (--base-url) and your network';
+  f.error.message = `${f.error.message} (tried ${baseURL}; ${hint})`;
+  return f;
 }
 
 const { sdk, errorClasses } = lazySdk<typeof OpenAI>('openai');
@@ -76,7 +94,7 @@ export class OpenAIProvider implements Provider {
     const vendor = this.id;
     return withRetries(
       () => this.client.chat.completions.create(body, signal ? { signal } : {}),
-      (e) => classifyOpenError(vendor, errorClasses(), e, signal),
+      (e) => withServerHint(classifyOpenError(vendor, errorClasses(), e, signal), vendor, this.client.baseURL),
       (stream) => consume(vendor, stream, signal),
       { ...this.opts.retry, ...(signal ? { signal } : {}) },
     );
@@ -162,13 +180,22 @@ async function* consume(vendor: string, stream: AsyncIterable<ChatCompletionChun
   const usage: Usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
   try {
     for await (const chunk of stream) {
-      if (chunk.usage) {
-        const cached = chunk.usage.prompt_tokens_details?.cached_tokens ?? 0;
-        usage.inputTokens = Math.max(0, (chunk.usage.prompt_tokens ?? 0) - cached);
+      const u = usageObject(vendor, 'usage', (chunk as { usage?: unknown }).usage);
+      if (u) {
+        const details = usageObject(vendor, 'usage.prompt_tokens_details', u.prompt_tokens_details);
+        const cached = tokenCount(vendor, 'prompt_tokens_details.cached_tokens', details?.cached_tokens, 0);
+        const prompt = tokenCount(vendor, 'prompt_tokens', u.prompt_tokens, 0);
+        // Cached tokens are part of prompt_tokens: more cached than prompt is nonsense, not a discount.
+        if (cached > prompt) {
+          throw new ProviderError('protocol', `${vendor} sent a usage figure that is not a token count: cached_tokens ${cached} > prompt_tokens ${prompt}`);
+        }
+        usage.inputTokens = prompt - cached;
         usage.cacheReadTokens = cached;
-        usage.outputTokens = chunk.usage.completion_tokens ?? 0;
+        usage.outputTokens = tokenCount(vendor, 'completion_tokens', u.completion_tokens, 0);
       }
       const choice = chunk.choices?.[0];
+      // A chunk with an empty delta and no finish is a keep-alive, not progress (deadline.ts).
+      if (u || choice?.finish_reason || (choice?.delta && Object.entries(choice.delta).some(([k, v]) => k !== 'role' && v !== '' && v !== null && v !== undefined))) yield { type: 'progress' };
       if (!choice) continue;
       const delta = choice.delta ?? {};
       if (typeof delta.content === 'string' && delta.content !== '') {

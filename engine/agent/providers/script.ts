@@ -23,6 +23,7 @@ import { AgentConfigError, ProviderError, abortError } from '../errors.js';
 import type { ContentBlock, Usage } from '../types.js';
 import { abortableSleep } from './retry.js';
 import { isPlainObject, toolUseFromArguments } from './tool-input.js';
+import { tokenCount } from './usage.js';
 import type { Provider, ProviderEvent, ProviderRequest } from './types.js';
 
 export interface ScriptToolCall {
@@ -189,8 +190,8 @@ export class ScriptProvider implements Provider {
     }
     await pause();
     const usage: Usage = {
-      inputTokens: turn.usage?.input_tokens ?? 0,
-      outputTokens: turn.usage?.output_tokens ?? 0,
+      inputTokens: tokenCount('script', 'usage.input_tokens', turn.usage?.input_tokens, 0),
+      outputTokens: tokenCount('script', 'usage.output_tokens', turn.usage?.output_tokens, 0),
       cacheReadTokens: 0,
       cacheWriteTokens: 0,
     };

@@ -17,6 +17,8 @@ export type ProviderEvent =
   /** A tool call whose arguments are complete (possibly malformed: see `ToolUseBlock.inputError`). */
   | { type: 'tool_call'; call: ToolUseBlock }
   | { type: 'usage'; usage: Usage }
+  /** Something meaningful arrived that has no event of its own (tool-call argument deltas): resets the idle timer. */
+  | { type: 'progress' }
   | { type: 'stop'; reason: StopReason; raw: string | null }
   /** The request failed with a retryable error and will be sent again after `delayMs`. */
   | { type: 'retry'; attempt: number; delayMs: number; reason: string; status?: number }

@@ -5,7 +5,7 @@ import { defineTool } from '../definition.js';
 
 export const globTool = defineTool({
   name: 'glob',
-  description: 'Find files by glob pattern; paths relative to the workspace root, sorted.',
+  description: 'Find files by glob pattern; paths relative to the workspace root, sorted; files .gitignore excludes are skipped unless include_ignored is true.',
   inputSchema: GlobInput,
   kind: 'fs',
   mutates: false,

@@ -7,6 +7,7 @@ import { listTool } from './list.js';
 import { readTool } from './read.js';
 import { shellTool } from './shell.js';
 import { todoWriteTool } from './todo-write.js';
+import { webFetchTool } from './web-fetch.js';
 import { writeTool } from './write.js';
 
-export const BUILTIN_TOOLS: readonly ToolDefinition[] = Object.freeze([readTool, writeTool, editTool, globTool, grepTool, listTool, shellTool, todoWriteTool]);
+export const BUILTIN_TOOLS: readonly ToolDefinition[] = Object.freeze([readTool, writeTool, editTool, globTool, grepTool, listTool, shellTool, todoWriteTool, webFetchTool]);
