@@ -68,7 +68,8 @@ describe('icode mcp serve over stdio (the real binary)', () => {
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [join(packageRoot(), 'bin/icode.js'), 'mcp', 'serve', '--workspace', ws, '--policy', policyFile, '--audit', db, '--session', 'serve-stdio'],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root },
+      // The same environment as this process: the audit log's installation key is found through it.
+      env: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
       stderr: 'pipe',
     });
     const client = new Client({ name: 'test', version: '1' });
@@ -87,7 +88,9 @@ describe('icode mcp serve over stdio (the real binary)', () => {
       const rows = log.list({ session: 'serve-stdio' }).filter((r) => r.kind === 'decision');
       expect(rows.map((r) => r.tool)).toContain('shell');
       expect(rows.every((r) => r.agent === 'mcp-client')).toBe(true);
-      expect(log.verify().ok).toBe(true);
+      const v = log.verify();
+      expect(v.problems).toEqual([]);
+      expect(v.ok).toBe(true);
     } finally {
       log.close();
     }
