@@ -13,6 +13,7 @@ import { register as registerBench } from './commands/bench.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerExec } from './commands/exec.js';
 import { register as registerHooks } from './commands/hooks.js';
+import { register as registerMcp } from './commands/mcp.js';
 import { register as registerPolicy } from './commands/policy.js';
 import { register as registerReplay } from './commands/replay.js';
 import { register as registerRun } from './commands/run.js';
@@ -28,7 +29,7 @@ export function buildProgram(): Command {
     .option('--debug', 'print stack traces of internal errors (also ICODE_DEBUG=1)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerRun, registerPolicy, registerExec, registerReplay, registerAudit, registerShell, registerHooks, registerSessions, registerBench, registerDemo, registerGuard]) {
+  for (const register of [registerRun, registerPolicy, registerExec, registerReplay, registerAudit, registerShell, registerHooks, registerSessions, registerBench, registerDemo, registerGuard, registerMcp]) {
     register(program);
   }
   program.addHelpText(

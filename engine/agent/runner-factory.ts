@@ -77,15 +77,30 @@ export const createPipelineRunner: RunnerFactory = async (opts) => {
       throw e;
     }
   }
+  // The workspace's MCP servers (.mcp.json) start with the session, jailed, and close with it.
+  const { startSessionServers } = await import('../mcp/session.js');
+  let mcp: Awaited<ReturnType<typeof startSessionServers>>;
+  try {
+    mcp = await startSessionServers(p);
+  } catch (e) {
+    await p.close();
+    throw e;
+  }
   return {
     runner: p,
     ...(subagents ? { subagents } : {}),
-    tools: p.registry.specs(),
+    // A getter: an MCP server's tool-list change shows on the next turn.
+    get tools() {
+      return p.registry.specs();
+    },
     policyHash: p.policyHash,
     workspace: p.workspace,
     hooks: loopHooksFor(p),
     onSessionStart: sessionStartHook(p),
     onPreCompact: preCompactHook(p),
-    close: () => p.close(),
+    close: async () => {
+      await mcp?.close();
+      await p.close();
+    },
   };
 };

@@ -20,7 +20,7 @@ export async function commitDecision(p: StageDeps, c: CallState): Promise<ToolCa
     rule: c.rule,
     reason: c.reason,
     policyHash: p.policyHash,
-    jail: c.def?.kind === 'shell' ? c.executor?.describe() : undefined,
+    jail: c.def?.kind === 'shell' || c.def?.kind === 'mcp' ? c.executor?.describe() : undefined,
     approval: c.approval,
     workspace: p.workspace,
     // A sub-agent's row names the task call that started it.

@@ -19,6 +19,8 @@ export interface PolicySettings {
   protectedPaths: string[];
   shellTimeoutMs: number;
   approvalTimeoutMs: number;
+  /** Per MCP server: does its stdio jail get the network (default false), which host paths it sees read-only. */
+  mcp: Record<string, { network: boolean; readOnly: string[] }>;
   /** Whether the secret_redactor hook runs on every tool result (added to post_tool hooks when true). */
   redactSecrets: boolean;
 }

@@ -30,6 +30,8 @@ export interface SettingsDoc {
   protected_paths?: string[];
   shell_timeout_ms?: number;
   approval_timeout_ms?: number;
+  /** Per MCP server (name from .mcp.json): what its jail may reach. */
+  mcp?: Record<string, { network?: boolean; read_only?: string[] }>;
   redact_secrets?: boolean;
 }
 

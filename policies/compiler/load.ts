@@ -291,11 +291,12 @@ const DEFAULT_SETTINGS: PolicySettings = {
   protectedPaths: [...ALWAYS_PROTECTED],
   shellTimeoutMs: 120_000,
   approvalTimeoutMs: 300_000,
+  mcp: {},
   redactSecrets: false,
 };
 
 function compose(source: string, layers: Layer[], home: string): CompiledPolicy {
-  const settings: PolicySettings = { ...DEFAULT_SETTINGS, env: [], protectedPaths: [...ALWAYS_PROTECTED] };
+  const settings: PolicySettings = { ...DEFAULT_SETTINGS, env: [], protectedPaths: [...ALWAYS_PROTECTED], mcp: {} };
   let defaultDecision: Decision = 'ask';
   const hooks: Record<string, unknown[]> = {};
   for (const { doc } of layers) {
@@ -306,6 +307,7 @@ function compose(source: string, layers: Layer[], home: string): CompiledPolicy 
     if (s.allow_hardlinks !== undefined) settings.allowHardlinks = s.allow_hardlinks;
     if (s.shell_timeout_ms !== undefined) settings.shellTimeoutMs = s.shell_timeout_ms;
     if (s.approval_timeout_ms !== undefined) settings.approvalTimeoutMs = s.approval_timeout_ms;
+    for (const [server, m] of Object.entries(s.mcp ?? {})) settings.mcp[server] = { network: m.network ?? settings.mcp[server]?.network ?? false, readOnly: [...new Set([...(settings.mcp[server]?.readOnly ?? []), ...(m.read_only ?? [])])] };
     if (s.redact_secrets !== undefined) settings.redactSecrets = s.redact_secrets;
     for (const e of s.env ?? []) if (!settings.env.includes(e)) settings.env.push(e);
     for (const p of s.protected_paths ?? []) if (!settings.protectedPaths.includes(p)) settings.protectedPaths.push(p);
@@ -329,9 +331,14 @@ function compose(source: string, layers: Layer[], home: string): CompiledPolicy 
   const top = layers[layers.length - 1];
   const name = top.doc.name ?? source;
   const hash = createHash('sha256')
-    .update(canonicalJson({ default: defaultDecision, settings, hooks, rules: rules.map((r) => ({ ...r.doc, examples: undefined })) }))
+    .update(canonicalJson({ default: defaultDecision, settings: hashedSettings(settings), hooks, rules: rules.map((r) => ({ ...r.doc, examples: undefined })) }))
     .digest('hex');
   return new CompiledPolicy(source, name, rules, defaultDecision, settings, hooks, hash, home);
+}
+
+/** Settings as hashed: an empty `mcp` map is left out, so policies without it keep their hashes. */
+function hashedSettings(s: PolicySettings): unknown {
+  return Object.keys(s.mcp).length > 0 ? s : { ...s, mcp: undefined };
 }
 
 /**

@@ -15,3 +15,5 @@ export {
   type ShellResult,
   type ShellRunOptions,
 } from './types.js';
+export { stdioJailCommand, type StdioJailCommand, type StdioJailOptions } from './stdio.js';
+export { checkExtraEnv, jailEnv } from './env.js';

@@ -1,0 +1,123 @@
+/**
+ * A one-shot bwrap command line for a program that talks over plain stdio pipes (an MCP stdio server):
+ * the same sandbox as the shell jail (namespaces, --clearenv and an allowlisted environment, the system
+ * read-only, synthetic /etc/passwd, private /tmp and $HOME, seccomp filter, read-only /proc and root),
+ * but no pty and no supervisor: bwrap execs the program itself, and its stdin/stdout are the caller's
+ * pipes. The workspace is bound read-only unless `writable`; `readOnlyPaths` are extra host paths
+ * bound read-only (a policy widening them, never icode on its own). See sandbox/jail/README.md.
+ */
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, sep } from 'node:path';
+import { checkExtraEnv, JAIL_HOME, jailEnv } from './env.js';
+import { probeJail } from './probe.js';
+import { normaliseProtected, planProtection } from './protected.js';
+import { seccompProgram } from './seccomp.js';
+import { systemArgs } from './system.js';
+import { BWRAP } from './trusted.js';
+import { DEFAULT_LIMITS, JailError } from './types.js';
+import { checkWorkspace } from './workspace.js';
+
+export interface StdioJailOptions {
+  workspace: string;
+  /** Bind the workspace read-write (with the protected paths read-only); otherwise read-only. */
+  writable: boolean;
+  network: boolean;
+  /** Variables for the program (names checked against the jail's denylist). */
+  env?: Record<string, string>;
+  /** Absolute host paths bound read-only at their own path (e.g. a server's installed package). */
+  readOnlyPaths?: readonly string[];
+  protectedPaths?: readonly string[];
+  /** Program and arguments, run inside the jail (a bare name is looked up on the jail's PATH). */
+  command: string;
+  args: readonly string[];
+  /** Size of the private /tmp and $HOME (default the shell jail's). */
+  tmpBytes?: number;
+}
+
+export interface StdioJailCommand {
+  /** /usr/bin/bwrap */
+  file: string;
+  args: string[];
+  /** Files to open and pass as fds 3, 4, … (the seccomp filter is fd 3 when present). */
+  files: string[];
+  /** Removes the runtime directory (passwd, group, seccomp); call after the program exited. */
+  cleanup(): void;
+}
+
+const JAIL_UID = 1000;
+
+/** Throws JailError (with how to fix it) when the jail cannot be built: fail closed. */
+export function stdioJailCommand(o: StdioJailOptions): StdioJailCommand {
+  const p = probeJail();
+  if (!p.ok) throw new JailError(`cannot start the jail: ${p.reason}`, p.fix);
+  if (typeof o.command !== 'string' || o.command.length === 0 || o.command.includes('\0')) throw new JailError('the server has no command');
+  if (o.args.some((a) => typeof a !== 'string' || a.includes('\0'))) throw new JailError('server arguments must be strings without NUL bytes');
+  const workspace = checkWorkspace(o.workspace);
+  const env = jailEnv(checkExtraEnv(o.env), { term: 'dumb', home: JAIL_HOME });
+  const extra: string[] = [];
+  for (const raw of o.readOnlyPaths ?? []) {
+    if (!isAbsolute(raw)) throw new JailError(`read-only path ${raw}: must be absolute`);
+    let real: string;
+    try {
+      real = realpathSync(raw);
+    } catch {
+      throw new JailError(`read-only path ${raw} does not exist`);
+    }
+    extra.push('--ro-bind', real, real);
+  }
+  const runtime = mkdtempSync(join(tmpdir(), 'icode-mcp-rt-'));
+  if (runtime === workspace || runtime.startsWith(workspace + sep)) {
+    rmSync(runtime, { recursive: true, force: true });
+    throw new JailError(`the temporary directory ${tmpdir()} is inside the workspace; set TMPDIR elsewhere`);
+  }
+  try {
+    writeFileSync(join(runtime, 'passwd'), `root:x:0:0:root:/root:/usr/sbin/nologin\nagent:x:${JAIL_UID}:${JAIL_UID}:icode agent:${JAIL_HOME}:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`, { mode: 0o444 });
+    writeFileSync(join(runtime, 'group'), `root:x:0:\nagent:x:${JAIL_UID}:\nnogroup:x:65534:\n`, { mode: 0o444 });
+    writeFileSync(join(runtime, 'hosts'), '127.0.0.1\tlocalhost icode-jail\n::1\tlocalhost\n', { mode: 0o444 });
+    mkdirSync(join(runtime, 'empty'), { mode: 0o555 });
+    closeSync(openSync(join(runtime, 'empty-file'), 'wx', 0o444));
+    const bpf = seccompProgram();
+    const files: string[] = [];
+    if (bpf) {
+      writeFileSync(join(runtime, 'seccomp.bpf'), bpf, { mode: 0o400 });
+      files.push(join(runtime, 'seccomp.bpf'));
+    }
+    const ws = o.writable
+      ? ['--bind', workspace, workspace, ...planProtection(workspace, normaliseProtected(o.protectedPaths, workspace), join(runtime, 'empty'), join(runtime, 'empty-file')).args]
+      : ['--ro-bind', workspace, workspace];
+    const tmp = String(o.tmpBytes ?? DEFAULT_LIMITS.tmpBytes);
+    const args = [
+      '--unshare-all', '--unshare-user', '--disable-userns',
+      ...(o.network ? ['--share-net'] : []),
+      '--die-with-parent', '--new-session', '--clearenv',
+      ...Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]),
+      '--uid', String(JAIL_UID), '--gid', String(JAIL_UID), '--hostname', 'icode-jail',
+      ...systemArgs(o.network),
+      '--ro-bind', join(runtime, 'passwd'), '/etc/passwd',
+      '--ro-bind', join(runtime, 'group'), '/etc/group',
+      ...(o.network ? [] : ['--ro-bind', join(runtime, 'hosts'), '/etc/hosts']),
+      '--proc', '/proc',
+      ...['/proc/keys', '/proc/key-users', '/proc/timer_list', '/proc/sched_debug'].filter((f) => existsSync(f)).flatMap((f) => ['--ro-bind', '/dev/null', f]),
+      '--dev', '/dev',
+      '--size', tmp, '--tmpfs', '/dev/shm',
+      '--size', tmp, '--tmpfs', '/tmp',
+      '--size', tmp, '--tmpfs', JAIL_HOME,
+      '--symlink', '../tmp', '/var/tmp',
+      ...extra,
+      ...ws,
+      '--remount-ro', '/dev',
+      '--remount-ro', '/proc',
+      '--remount-ro', '/',
+      '--chdir', workspace,
+      ...(files.length ? ['--seccomp', '3'] : []),
+      '--',
+      o.command,
+      ...o.args,
+    ];
+    return { file: BWRAP, args, files, cleanup: () => rmSync(runtime, { recursive: true, force: true }) };
+  } catch (e) {
+    rmSync(runtime, { recursive: true, force: true });
+    throw e;
+  }
+}
