@@ -21,7 +21,7 @@ export interface ReplayResult {
 }
 
 /** The calls one input line stands for, or a reason it is malformed. `[]` for lines to skip. */
-function callsFromLine(text: string): ToolCall[] | { malformed: string } {
+export function callsFromLine(text: string): ToolCall[] | { malformed: string } {
   const trimmed = text.trim();
   if (trimmed === '') return [];
   let v: unknown;
