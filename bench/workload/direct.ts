@@ -2,10 +2,14 @@
  * The unprotected baseline: the same calls run directly — plain `fs` for the file tools, a bare
  * `bash -c` (child_process) for shell — with no policy, audit, worker pool, hooks or jail. It does the
  * same work (reads the same bytes, writes the same files, walks the same tree), not the same checks.
+ * Callers run here only calls icode allowed and ran fine (so a path that resolves out of the copy —
+ * through `..`, an absolute path or a symlink — was already refused by the fs worker and is skipped),
+ * and file paths must still resolve lexically inside the copy. Shell commands run unconfined: that is
+ * the point of the comparison, so never bench a workload you would not run yourself.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { ToolRegistry } from '../../engine/tools/registry.js';
 import type { ToolCall } from '../../engine/pipeline-types.js';
@@ -32,7 +36,10 @@ async function walk(root: string, dir: string, out: string[]): Promise<void> {
 
 function bash(command: string, cwd: string): Promise<boolean> {
   return new Promise((done) => {
-    const child = spawn('bash', ['-c', command], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // No jail, by design; but not the parent's environment either: HOME and TMPDIR inside the copy's temp dir.
+    const tmp = join(cwd, '..', 'direct-home');
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp, TMPDIR: tmp, LANG: 'C.UTF-8', GIT_CONFIG_NOSYSTEM: '1' };
+    const child = spawn('bash', ['-c', command], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.resume();
     child.stderr.resume();
     child.on('error', () => done(false));
@@ -40,8 +47,15 @@ function bash(command: string, cwd: string): Promise<boolean> {
   });
 }
 
+/** Thrown for a path outside the copy: the baseline never touches anything else. */
+class Outside extends Error {}
+
 async function run(tool: string, input: Input, root: string): Promise<boolean> {
-  const at = (p: unknown): string => resolve(root, str(p, '.'));
+  const at = (p: unknown): string => {
+    const abs = resolve(root, str(p, '.'));
+    if (abs !== root && !abs.startsWith(root + sep)) throw new Outside(abs);
+    return abs;
+  };
   switch (tool) {
     case 'read': {
       const lines = (await readFile(at(input.path), 'utf8')).split('\n');

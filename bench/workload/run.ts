@@ -3,6 +3,7 @@
  * workspace (its own temporary audit log), beside the same calls run directly (direct.ts); then the
  * same workload in 1, 2, 4… concurrent sessions, and the size-dependent tools on generated trees.
  */
+import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -71,12 +72,15 @@ export interface WorkloadReport {
   statuses: Record<'ok' | 'error' | 'denied', number>;
   overall: Breakdown;
   tools: Record<string, Breakdown>;
-  tax: { icode_ms: number; direct_ms: number; tax_pct: number; tools: Record<string, ToolTax> };
+  /** `skipped`: calls not run directly (not allowed outright, or not ok through icode); not in the totals. */
+  tax: { icode_ms: number; direct_ms: number; tax_pct: number; skipped: number; tools: Record<string, ToolTax> };
   audit: { session: string; decision_rows: number; outcome_rows: number };
   sessions: SessionsPoint[];
   /** Which parts the sessions share. */
   shared: string;
   files: FilesPoint[];
+  /** Every call of the main run, in workload order: its wall time and the pipeline's stage timings. */
+  calls: { tool: string; status: string; decision: string; wall_ms: number; direct_ms: number | null; timings: CallSample['timings'] }[];
 }
 
 /** Bad input to the benchmark (no calls, a policy that does not load): exit 2 in the CLI. */
@@ -104,7 +108,7 @@ async function timedRun(pipeline: Pipeline, calls: readonly ToolCall[], into: Ca
     const t0 = performance.now();
     const r = await pipeline.call(call);
     const wallMs = performance.now() - t0;
-    into.push({ tool: r.tool, status: r.status, wallMs, timings: r.timings ?? { validate: 0, decide: 0, commit: 0, preHooks: 0, execute: 0, postHooks: 0, outcome: 0 } });
+    into.push({ tool: r.tool, status: r.status, decision: r.decision, wallMs, timings: r.timings ?? { validate: 0, decide: 0, commit: 0, preHooks: 0, execute: 0, postHooks: 0, outcome: 0 } });
   }
 }
 
@@ -157,9 +161,16 @@ export async function runWorkloadBench(opts: WorkloadOptions): Promise<WorkloadR
     // 2. The same calls, directly, on a fresh copy.
     say('workload run directly');
     const directRoot = fresh();
+    mkdirSync(join(tmp.root, 'direct-home')); // HOME and TMPDIR of the direct shell commands
     await runDirect(WARM_UP[1]!, directRoot);
-    const direct: { tool: string; ms: number }[] = [];
-    for (const call of calls) {
+    // Only what icode's policy allowed outright and what ran fine in its jail runs here, with no jail:
+    // a denied or failed call (an escape attempt, a command that needed the network) is skipped.
+    const direct: ({ tool: string; ms: number } | null)[] = [];
+    for (const [i, call] of calls.entries()) {
+      if (samples[i]!.decision !== 'allow' || samples[i]!.status !== 'ok') {
+        direct.push(null);
+        continue;
+      }
       const t0 = performance.now();
       const d = await runDirect(call, directRoot);
       direct.push({ tool: d.tool, ms: performance.now() - t0 });
@@ -197,18 +208,26 @@ export async function runWorkloadBench(opts: WorkloadOptions): Promise<WorkloadR
       sessions,
       shared: 'one fs worker pool and one audit database file; each session has its own pipeline, policy instance, shell jail, audit session id and workspace copy',
       files,
+      calls: samples.map((c, i) => ({ tool: c.tool, status: c.status, decision: c.decision, wall_ms: r3(c.wallMs), direct_ms: direct[i] ? r3(direct[i]!.ms) : null, timings: roundTimings(c.timings) })),
     };
   } finally {
     tmp.cleanup();
   }
 }
 
-function hardeningTax(samples: readonly CallSample[], direct: readonly { tool: string; ms: number }[]): WorkloadReport['tax'] {
+function roundTimings(t: CallSample['timings']): CallSample['timings'] {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v * 1e4) / 1e4 : v])) as CallSample['timings'];
+}
+
+/** Over the calls that ran both ways (allowed and ok through icode, then run directly). */
+function hardeningTax(samples: readonly CallSample[], direct: readonly ({ tool: string; ms: number } | null)[]): WorkloadReport['tax'] {
   const tools: Record<string, ToolTax> = {};
   let icodeMs = 0;
   let directMs = 0;
+  let skipped = 0;
   samples.forEach((s, i) => {
-    const d = direct[i]!;
+    const d = direct[i];
+    if (!d) return void skipped++;
     const t = (tools[s.tool] ??= { calls: 0, icode_ms: 0, direct_ms: 0, tax_pct: 0 });
     t.calls++;
     t.icode_ms += s.wallMs;
@@ -222,7 +241,7 @@ function hardeningTax(samples: readonly CallSample[], direct: readonly { tool: s
     t.icode_ms = r3(t.icode_ms);
     t.direct_ms = r3(t.direct_ms);
   }
-  return { icode_ms: r3(icodeMs), direct_ms: r3(directMs), tax_pct: pct(icodeMs, directMs), tools };
+  return { icode_ms: r3(icodeMs), direct_ms: r3(directMs), tax_pct: pct(icodeMs, directMs), skipped, tools };
 }
 
 async function sessionsPoint(n: number, calls: readonly ToolCall[], fresh: () => string, opts: WorkloadOptions, auditPath: string): Promise<SessionsPoint> {

@@ -8,6 +8,8 @@ export type Stage = (typeof STAGES)[number];
 export interface CallSample {
   tool: string;
   status: 'ok' | 'error' | 'denied';
+  /** The policy's own decision (an `ask` settled by --ask allow is still `ask`). */
+  decision: 'allow' | 'ask' | 'deny';
   /** Wall time around `pipeline.call`, ms. */
   wallMs: number;
   timings: StageTimings;
