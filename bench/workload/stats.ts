@@ -70,10 +70,3 @@ export function breakdownByTool(samples: readonly CallSample[]): Record<string, 
   for (const s of samples) groups.set(s.tool, [...(groups.get(s.tool) ?? []), s]);
   return Object.fromEntries([...groups].map(([t, list]) => [t, breakdown(list)] as const).sort((a, b) => b[1].total_ms - a[1].total_ms));
 }
-
-/** A compact one-line rendering of a call's stages (`--timings`). */
-export function timingsLine(t: StageTimings, total?: number): string {
-  const parts = STAGES.map((k) => `${k} ${t[k].toFixed(2)}`);
-  if (t.queue !== undefined) parts.splice(4, 0, `queue ${t.queue.toFixed(2)}`);
-  return `${parts.join(' · ')}${total !== undefined ? ` = ${total.toFixed(2)} ms` : ' ms'}`;
-}

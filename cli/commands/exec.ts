@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { createPipeline } from '../../engine/pipeline.js';
 import { EXIT, parseJsonArg, printJson } from '../output.js';
 import { parseAsk } from '../parse.js';
+import { timingsLine } from '../../engine/pipeline/timings-line.js';
 
 interface ExecOpts {
   tool: string;
@@ -14,6 +15,7 @@ interface ExecOpts {
   agent: string;
   session?: string;
   json?: boolean;
+  timings?: boolean;
 }
 
 export function register(program: Command): void {
@@ -29,12 +31,14 @@ export function register(program: Command): void {
     .option('--agent <name>', 'agent name', 'main')
     .option('--session <id>', 'session id')
     .option('--json', 'print the result as JSON')
+    .option('--timings', 'print the time spent in each pipeline stage on stderr (always in --json)')
     .addHelpText('after', '\nExit codes: 0 ok · 1 the tool failed · 2 bad input (schema) or a policy that does not load · 3 denied by the policy')
     .action(async (opts: ExecOpts) => {
       const input = parseJsonArg('--input', opts.input);
       const pipeline = await createPipeline({ workspace: opts.workspace, policy: opts.policy, audit: opts.audit, ask: opts.ask, session: opts.session });
       try {
         const r = await pipeline.call({ tool: opts.tool, input, agent: opts.agent });
+        if (opts.timings && r.timings) process.stderr.write(`timings: ${timingsLine(r.timings, r.durationMs)}\n`);
         if (opts.json) printJson(r);
         else {
           if (r.status === 'ok') process.stdout.write(r.output?.endsWith('\n') || !r.output ? (r.output ?? '') : r.output + '\n');

@@ -152,3 +152,22 @@ describe('workload files', () => {
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   }, 300_000);
 });
+
+describe('--timings on exec and replay', () => {
+  it('exec prints one compact line of stage times on stderr; replay adds them to each JSON line only when asked', () => {
+    const audit = join(dir, 'timings.db');
+    const copy = generateRepo(join(dir, 'timings-ws'), 3);
+    const e = icode(['exec', '--tool', 'read', '--input', JSON.stringify({ path: 'README.md' }), '--workspace', copy, '--policy', 'builtin:readonly', '--audit', audit, '--timings']);
+    expect(e.code).toBe(0);
+    expect(e.stderr).toMatch(/^timings: validate [\d.]+ · decide [\d.]+ · commit [\d.]+ · preHooks [\d.]+ · execute [\d.]+ · postHooks [\d.]+ · outcome [\d.]+ ms \(total [\d.]+ ms\)\n$/);
+    const calls = join(dir, 'two.jsonl');
+    writeFileSync(calls, '{"tool":"read","input":{"path":"README.md"}}\n{"tool":"list","input":{}}\n');
+    const withT = icode(['replay', calls, '--workspace', copy, '--policy', 'builtin:readonly', '--audit', audit, '--timings']);
+    expect(withT.code).toBe(0);
+    const rows = withT.stdout.trim().split('\n').map((l) => JSON.parse(l) as { timings?: Record<string, number> });
+    expect(rows.map((r) => Object.keys(r.timings ?? {}))).toEqual([[...STAGES], [...STAGES]]);
+    expect(withT.stderr.match(/^timings #\d+ (read|list): validate /gm)).toHaveLength(2);
+    const without = icode(['replay', calls, '--workspace', copy, '--policy', 'builtin:readonly', '--audit', audit]);
+    expect(without.stdout.trim().split('\n').map((l) => 'timings' in JSON.parse(l))).toEqual([false, false]);
+  }, 120_000);
+});
