@@ -19,6 +19,7 @@ import { StaticApprover, type Approver } from './approval.js';
 import { AuditLog, defaultAuditPath } from './audit/log.js';
 import { fsGuardRules } from './executors/fs-guard.js';
 import { FsExecutor } from './executors/fs.js';
+import type { FsPool } from '../sandbox/fs/pool.js';
 import { sessionControls } from './executors/controls.js';
 import { gateOptionsFor } from './executors/jail-options.js';
 import { ShellExecutor } from './executors/shell.js';
@@ -65,6 +66,8 @@ export interface PipelineOptions {
   checkpoints?: Checkpointer;
   /** A hook that cannot load throws an InputError (exit 2: run/exec refuse to start) instead of denying every call. */
   hooksMustLoad?: boolean;
+  /** An fs worker pool shared with other pipelines (the workload benchmark's sessions); not closed with this one. */
+  fsPool?: FsPool;
 }
 
 export interface Pipeline extends ToolRunner {
@@ -107,7 +110,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const settings = policy?.settings;
   // The session's own controls (policy, hooks, config, databases) inside the workspace: never writable.
   const controls = sessionControls(workspace, policy, typeof opts.audit === 'object' ? opts.audit.path : (opts.audit ?? defaultAuditPath()), policy ? policyDir(policy) : null);
-  const fs = opts.executors?.fs ?? new FsExecutor(workspace, { allowHardlinks: settings?.allowHardlinks ?? false, protectedPaths: [...(settings?.protectedPaths ?? []), ...controls.inside.flatMap((p) => [p, `${p}/**`])], guard: policy ? fsGuardRules(policy) : [] });
+  const fs = opts.executors?.fs ?? new FsExecutor(workspace, { allowHardlinks: settings?.allowHardlinks ?? false, protectedPaths: [...(settings?.protectedPaths ?? []), ...controls.inside.flatMap((p) => [p, `${p}/**`])], guard: policy ? fsGuardRules(policy) : [] }, opts.fsPool);
   const shellExec = opts.executors?.shell ?? new ShellExecutor(workspace, settings, gateOptionsFor(workspace, policy, controls));
   let hooks: HookRunner | null = null;
   if (policy && Object.values(policy.hooks).some((list) => list.length > 0)) {

@@ -3,7 +3,7 @@
  * Claude Code transcript (assistant messages with `tool_use` blocks). Each call goes through the full
  * pipeline; results come back in input order whatever the concurrency.
  */
-import type { ToolCall, ToolCallResult, ToolRunner } from './pipeline-types.js';
+import type { StageTimings, ToolCall, ToolCallResult, ToolRunner } from './pipeline-types.js';
 
 export interface ReplayResult {
   index: number;
@@ -18,10 +18,12 @@ export interface ReplayResult {
   error?: string;
   duration_ms: number;
   call_id?: string;
+  /** Per-stage times of the call (engine/pipeline/); `icode replay` prints them with --timings. */
+  timings?: StageTimings;
 }
 
 /** The calls one input line stands for, or a reason it is malformed. `[]` for lines to skip. */
-function callsFromLine(text: string): ToolCall[] | { malformed: string } {
+export function callsFromLine(text: string): ToolCall[] | { malformed: string } {
   const trimmed = text.trim();
   if (trimmed === '') return [];
   let v: unknown;
@@ -66,6 +68,7 @@ function toReplayResult(index: number, line: number, r: ToolCallResult): ReplayR
     ...(r.status === 'ok' ? { output: r.output } : { error: r.error }),
     duration_ms: Math.round(r.durationMs * 1000) / 1000,
     call_id: r.callId,
+    ...(r.timings ? { timings: r.timings } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { createPipeline } from '../../engine/pipeline.js';
 import { loadPolicy } from '../../policies/index.js';
 import { EXIT, parseJsonArg, printJson, writeErr, writeOut } from '../output.js';
 import { parseAsk } from '../parse.js';
+import { timingsLine } from '../../engine/pipeline/timings-line.js';
 
 interface ExecOpts {
   tool: string;
@@ -16,6 +17,7 @@ interface ExecOpts {
   session?: string;
   json?: boolean;
   otel?: boolean;
+  timings?: boolean;
 }
 
 export function register(program: Command): void {
@@ -32,6 +34,7 @@ export function register(program: Command): void {
     .option('--session <id>', 'session id')
     .option('--json', 'print the result as JSON')
     .option('--otel', 'export the decision as an OpenTelemetry span (on by itself when OTEL_EXPORTER_OTLP_ENDPOINT is set)')
+    .option('--timings', 'print the time spent in each pipeline stage on stderr (always in --json)')
     .addHelpText('after', '\nExit codes: 0 ok · 1 the tool failed · 2 bad input (schema) or a policy that does not load · 3 denied by the policy')
     .action(async (opts: ExecOpts) => {
       const input = parseJsonArg('--input', opts.input);
@@ -47,6 +50,7 @@ export function register(program: Command): void {
           pipeline.audit.flush();
           await exportDecisions([{ ...telemetryOf(pipeline.audit, r, pipeline.session, opts.agent), outcome: r.status }]);
         }
+        if (opts.timings && r.timings) process.stderr.write(`timings: ${timingsLine(r.timings, r.durationMs)}\n`);
         if (opts.json) printJson(r);
         else {
           if (r.status === 'ok') writeOut(r.output?.endsWith('\n') || !r.output ? (r.output ?? '') : r.output + '\n');

@@ -6,6 +6,7 @@ import { boundedLines, replayLines, type ReplayResult } from '../../engine/repla
 import { EXIT, UsageError, writeErr } from '../output.js';
 import { parseAsk, parsePositiveIntUpTo } from '../parse.js';
 import { startProgress } from '../progress.js';
+import { timingsLine } from '../../engine/pipeline/timings-line.js';
 
 interface ReplayOpts {
   workspace: string;
@@ -15,6 +16,7 @@ interface ReplayOpts {
   concurrency: number;
   session?: string;
   json?: boolean;
+  timings?: boolean;
 }
 
 export function register(program: Command): void {
@@ -29,6 +31,7 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'calls in flight at once (results stay in input order)', (v) => parsePositiveIntUpTo(v, 1024), 1)
     .option('--session <id>', 'session id for lines that carry none')
     .option('--json', 'JSON output (the default: one object per line)')
+    .option('--timings', 'add each call\'s per-stage times (ms) to its JSON line, and a compact line per call on stderr')
     .addHelpText('after', '\nExit codes: 0 every call ok · 3 some call denied · 1 some call failed or a line was malformed · 2 bad arguments')
     .action(async (file: string, opts: ReplayOpts) => {
       const input = file === '-' ? process.stdin : openInput(file);
@@ -43,7 +46,9 @@ export function register(program: Command): void {
         await replayLines(lines, pipeline, opts.concurrency, (r: ReplayResult) => {
           counts[r.status]++;
           progress.tick(r.line);
-          process.stdout.write(JSON.stringify(r) + '\n');
+          const { timings, ...plain } = r;
+          if (opts.timings && timings) process.stderr.write(`timings #${r.index} ${r.tool}: ${timingsLine(timings, r.duration_ms)}\n`);
+          process.stdout.write(JSON.stringify(opts.timings ? r : plain) + '\n');
         });
       } finally {
         progress.stop();

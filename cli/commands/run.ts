@@ -35,6 +35,7 @@ import { Compactor, contextWindowFor } from '../../engine/agent/compaction.js';
 import type { AgentConfigFile } from '../../engine/agent/config.js';
 import { EXIT } from '../output.js';
 import { parseAsk } from '../parse.js';
+import { timingsLine } from '../../engine/pipeline/timings-line.js';
 
 /** Policy used when neither --policy nor ICODE_POLICY says otherwise. */
 export const DEFAULT_POLICY = 'builtin:workspace-write';
@@ -64,6 +65,7 @@ export interface RunOptions {
   turnTimeout?: number;
   /** Sub-agent task calls of one turn running at once. */
   maxParallelTasks?: number;
+  timings?: boolean;
 }
 
 /** What the command needs from the outside world; tests replace any of it. */
@@ -127,6 +129,7 @@ export function register(program: Command): void {
     .option('--system <text>', 'system prompt')
     .option('--no-project-instructions', 'do not add AGENTS.md / CLAUDE.md (workspace and parents up to the repository root) to the system prompt')
     .option('--max-parallel-tasks <n>', 'sub-agent task calls of one turn running at once (default 4)', intArg(1))
+    .option('--timings', 'print the time spent in each pipeline stage of every tool call on stderr')
     .option('-p, --print', 'accepted for compatibility: runs are always one-shot')
     .action(async (promptWords: string[], opts: RunOptions) => {
       const ctl = new AbortController();
@@ -296,6 +299,13 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       if (resumed) err(`icode: resuming session ${session.id} (${session.messageCount} messages)\n`);
       if (init.instructions.length) err(`icode: project instructions from ${init.instructions.join(', ')}${instructions?.truncated ? ' (cut at the size cap)' : ''}\n`);
       onEvent = text;
+    }
+    if (opts.timings) {
+      const inner = onEvent;
+      onEvent = (e) => {
+        if (e.type === 'tool_result' && e.result?.timings) err(`timings ${e.result.tool}: ${timingsLine(e.result.timings, e.result.durationMs)}\n`);
+        inner(e);
+      };
     }
 
     // session_start hooks may add context for the model (appended to the system prompt of this run).
