@@ -136,14 +136,18 @@ function landings(s: Subject, w: Word): { paths: ResolvedPath[]; glob: string | 
 }
 
 /** Outside the workspace (temp dirs aside), or the workspace root or one of its ancestors. */
-function dangerousTarget(p: ResolvedPath, ws: string): boolean {
-  return p.inside ? p.rel === '' : outsideNotTemp(p, ws);
+function dangerousTarget(p: ResolvedPath, ws: string, home: string | null): boolean {
+  return p.inside ? p.rel === '' : outsideNotTemp(p, ws, home);
 }
 
-/** Outside the workspace and not in a temp dir; the workspace's own ancestors always count (even in /tmp). */
-function outsideNotTemp(p: ResolvedPath, ws: string): boolean {
+/**
+ * Outside the workspace and not in a temp dir. The workspace's own ancestors, and the home directory with
+ * everything in and above it, always count — even when they lie in /tmp (CI sandboxes, tests).
+ */
+function outsideNotTemp(p: ResolvedPath, ws: string, home: string | null): boolean {
   if (p.inside) return false;
-  return !isTemp(p.abs) || ws === p.abs || ws.startsWith(p.abs === '/' ? '/' : p.abs + '/');
+  const within = (dir: string): boolean => dir === p.abs || dir.startsWith(p.abs === '/' ? '/' : p.abs + '/') || p.abs.startsWith(dir + '/');
+  return !isTemp(p.abs) || ws === p.abs || ws.startsWith(p.abs === '/' ? '/' : p.abs + '/') || (home !== null && home !== '/' && within(home));
 }
 
 /** Every landing of the word satisfies `bad` (a word only known at run time never does). */
@@ -162,17 +166,18 @@ const CHOWN_VALUE_OPTS = new Set(['--reference']);
 
 function destructive(s: Subject): boolean {
   const ws = s.ctx?.workspace ?? '/';
+  const home = s.ctx?.home ?? null;
   if (!s.cmd) {
     // fs write tools and shell redirects (tool write): overwriting outside the workspace.
     if (s.tool !== 'write' && s.tool !== 'edit') return false;
-    return s.paths.some((p) => outsideNotTemp(p, ws) || BLOCK_DEVICE.test(p.abs));
+    return s.paths.some((p) => outsideNotTemp(p, ws, home) || BLOCK_DEVICE.test(p.abs));
   }
   const cmd = s.cmd;
   const name = commandBasename(cmd);
   if (name === null) return false;
   if (FORMATTERS.test(name)) return true;
   const opts = options(cmd.args);
-  const outside = (p: ResolvedPath): boolean => outsideNotTemp(p, ws) || BLOCK_DEVICE.test(p.abs);
+  const outside = (p: ResolvedPath): boolean => outsideNotTemp(p, ws, home) || BLOCK_DEVICE.test(p.abs);
   switch (name) {
     case 'rm': {
       if (opts.some((o) => '--no-preserve-root'.startsWith(o) && o.length > 4)) return true;
@@ -188,7 +193,7 @@ function destructive(s: Subject): boolean {
     case 'wipe':
     case 'truncate': {
       const valueOpts = name === 'truncate' ? new Set(['-s', '-r', '--size', '--reference']) : name === 'shred' ? new Set(['-n', '-s', '--iterations', '--size', '--random-source']) : new Set<string>();
-      return operands(cmd.args, valueOpts).some((w) => certainly(s, w, (p) => outside(p) || dangerousTarget(p, ws)));
+      return operands(cmd.args, valueOpts).some((w) => certainly(s, w, (p) => outside(p) || dangerousTarget(p, ws, home)));
     }
     case 'find': {
       const deletes = cmd.args.some((w) => {
