@@ -130,7 +130,7 @@ export function loadConfigFile(env: Env = process.env): AgentConfigFile {
   try {
     text = readRegularFileSync(path, MAX_POLICY_FILE_BYTES, 'config');
   } catch (e) {
-    if (e instanceof UnreadableFileError) throw new AgentConfigError((e as Error).message);
+    if (e instanceof UnreadableFileError) throw new AgentConfigError(`config ${path}: cannot read it (${(e as Error).message}); fix it, or point ICODE_CONFIG at another file`);
     // configPath() only names files that exist (or ICODE_CONFIG): one that cannot be read is an error, not silence.
     throw new AgentConfigError(`config ${path}: cannot read it (${(e as Error).message}); fix its permissions, or point ICODE_CONFIG at another file`);
   }

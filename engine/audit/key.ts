@@ -98,6 +98,8 @@ export function loadOrCreateAuditKey(path: string): AuditKey {
   try {
     fs.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   } catch (e) {
+    // A machine fault (permissions, read-only or full disk) is reported as such by the CLI (exit 4).
+    if (['EACCES', 'EPERM', 'EROFS', 'ENOSPC'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
     throw new AuditKeyError(`cannot create the directory of audit key ${path}: ${(e as Error).message}`);
   }
   const key = randomBytes(KEY_BYTES);

@@ -163,14 +163,14 @@ describe('foreign databases are recognised and never written', () => {
   it('a log written before application_id existed (schema 1) is recognised, read as it is, and upgraded additively', async () => {
     const dir = fresh();
     const path = join(dir, 'legacy.db');
-    // Build a schema-1 log exactly as the previous icode did: today's objects minus schema 2's columns.
+    // Build a schema-1 log exactly as the previous icode did: today's objects minus the columns of schemas 2 and 3.
     const model = join(dir, 'model.db');
     AuditLog.open(model, { key: null }).close();
     const m = new Database(model, { readonly: true });
     const objects = m.prepare("SELECT type, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type = 'table' DESC").all() as Array<{ sql: string }>;
     m.close();
     const legacy = new Database(path);
-    for (const o of objects) legacy.exec(o.sql.replace('\n, input_hash TEXT, mac_key TEXT) STRICT', '\n) STRICT'));
+    for (const o of objects) legacy.exec(o.sql.replace(/\n, input_hash TEXT, mac_key TEXT(?:, error_code TEXT)?\) STRICT/, '\n) STRICT'));
     legacy.pragma('user_version = 1');
     legacy.close();
     // Its rows, by the schema-1 recipe (plain sha256), through a writer with no key on a copy.

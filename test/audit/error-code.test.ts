@@ -54,10 +54,10 @@ describe('outcome error codes', () => {
     const headBefore = log.verify().head;
     log.close();
 
-    // Turn it back into what icode wrote before v2: no error_code column, user_version 1.
+    // Turn it back into what icode wrote before v3 (the keyed chain's schema 2): no error_code column.
     const db = new Database(path);
     db.exec('ALTER TABLE audit DROP COLUMN error_code');
-    db.pragma('user_version = 1');
+    db.pragma('user_version = 2');
     expect(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'audit'").pluck().get()).not.toContain('error_code');
     db.close();
 
