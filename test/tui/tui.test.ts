@@ -71,7 +71,7 @@ describe('icode TUI in a real terminal', { timeout: 240_000 }, () => {
     const d = open(ws, env, { cols: 80, rows: 24 });
     const first = await d.waitFor('prompt');
     expect(first).toContain('openai/gpt-4o-mini');
-    expect(normalise(first, ws)).toMatchFileSnapshot('./snapshots/start-80x24.txt');
+    await expect(normalise(first, ws)).toMatchFileSnapshot('./snapshots/start-80x24.txt');
     d.type('what is in notes.txt?');
     d.type(KEY.enter);
     const s = await d.waitFor('The file has two lines.');
@@ -79,7 +79,7 @@ describe('icode TUI in a real terminal', { timeout: 240_000 }, () => {
     expect(s).toMatch(/● read notes\.txt \[allow\]/);
     expect(s).toContain('Looking');
     expect(s).not.toContain('**read**');
-    expect(normalise(s, ws)).toMatchFileSnapshot('./snapshots/answer-80x24.txt');
+    await expect(normalise(s, ws)).toMatchFileSnapshot('./snapshots/answer-80x24.txt');
   });
 
   it('an ask opens the approval dialog; y runs the call, n refuses it and the model is told', async () => {
@@ -97,7 +97,9 @@ describe('icode TUI in a real terminal', { timeout: 240_000 }, () => {
     expect(dialog).toContain('git push origin main');
     expect(dialog).toContain('workspace-write.network-and-publish');
     expect(dialog).toContain('allow for this session: allow shell command exactly: git push origin main');
-    expect(normalise(dialog, ws)).toMatchFileSnapshot('./snapshots/approval.txt');
+    // The dialog only: what shows through around it depends on how far the stream got before it opened.
+    const box = normalise(dialog, ws).split('\n').filter((l) => /[│┌└]/.test(l.slice(5, 6))).map((l) => l.slice(5)).join('\n');
+    await expect(box).toMatchFileSnapshot('./snapshots/approval.txt');
     d.type('y');
     // the second ask: refused with a reason the model sees
     await d.waitFor(/approval needed[\s\S]*curl -s https:\/\/example\.com\/data/);
