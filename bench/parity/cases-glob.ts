@@ -1,0 +1,79 @@
+/**
+ * glob vs bash (`shopt -s globstar nullglob`, dotglob off: a `*` or `**` never enters or matches a
+ * dot-name unless the pattern spells the dot, which is icode's rule). The match set is bash's minus
+ * directories (glob lists files and symlinks), minus paths below a symlink (icode never follows one),
+ * minus .gitignored files unless include_ignored (the ignore oracle is `rg --files`). Brace
+ * alternatives are expanded before bash globs (bash expands braces in the command line only).
+ * Ordering: icode lists in walk order; both sides are compared in byte order.
+ */
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { runRef } from './exec.js';
+import { icodeText, sortLines } from './normalise.js';
+import { REFUSED, type CaseEnv, type ParityCase } from './types.js';
+
+/** `a{b,c}d` → `abd`, `acd` (nested braces too). */
+export function expandBraces(p: string): string[] {
+  const m = /\{([^{}]*,[^{}]*)\}/.exec(p);
+  if (!m) return [p];
+  return m[1]!.split(',').flatMap((alt) => expandBraces(p.slice(0, m.index) + alt + p.slice(m.index + m[0].length)));
+}
+
+const BASH = 'shopt -s globstar nullglob; shopt -u dotglob; IFS=; cd -- "$1" || exit 2; shift; for p in "$@"; do for f in $p; do if [[ -L $f || ! -d $f ]]; then printf "%s\\0" "$f"; fi; done; done';
+
+function belowLink(ws: string, rel: string): boolean {
+  const parts = rel.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    try {
+      if (lstatSync(join(ws, ...parts.slice(0, i))).isSymbolicLink()) return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+export function globReference(ws: string, pattern: string, path?: string, includeIgnored = false): string {
+  const dir = path === undefined ? ws : join(ws, path);
+  const r = runRef('bash', ['-c', BASH, 'bash', dir, ...expandBraces(pattern)]);
+  if (r.status !== 0) return REFUSED;
+  const prefix = path === undefined ? '' : `${path}/`;
+  let found = [...new Set(r.stdout.toString('utf8').split('\0').filter(Boolean))].map((f) => prefix + f).filter((f) => !belowLink(ws, f));
+  if (!includeIgnored) {
+    const listed = new Set(runRef('rg', ['--files', '--no-config', '--no-require-git', '--hidden', '-g', '!.git'], { cwd: ws }).stdout.toString('utf8').split('\n'));
+    found = found.filter((f) => listed.has(f) || lstatSync(join(ws, f)).isSymbolicLink());
+  }
+  return found.length === 0 ? 'No files found\n' : sortLines(found.join('\n') + '\n');
+}
+
+export function globCase(name: string, input: { pattern: string; path?: string; include_ignored?: boolean }): ParityCase {
+  return {
+    tool: 'glob',
+    name,
+    input: { ...input },
+    reference: (env: CaseEnv) => globReference(env.corpus.ws, input.pattern, input.path, input.include_ignored === true),
+    actual: (r) => {
+      const t = icodeText(r);
+      return t === REFUSED || t.startsWith('No files found') ? (t.startsWith('No files found') ? 'No files found\n' : t) : sortLines(t);
+    },
+  };
+}
+
+const PATTERNS = [
+  '*', '**/*', '*.txt', '**/*.ts', 'src/**', 'src/*', '**/*.{js,ts}', '*.md', '**/*.md', 'deep/**/leaf.txt', '**/leaf.txt', 'ünïcödé/*',
+  '**/*😀*', '* *', '?????.txt', '[a-c]*', '[!a-c]*', '.*', '.config/*', '**/.gitignore', 'src/lib/*.*', '*/*', '*/*/*', 'nope*',
+  'README.md', 'docs/guide.md', 'linkdir/*', 'link*', 'bin/*', '**/*.log', 'build/*', 'nested/*', '**/*.secret', '**/*.{py,rs,go}',
+  'deep/*/*/*', '**/a/**/*.js', '*.{json,sh}', '**/[A-Z]*', 'docs/*.t?t', '**',
+];
+
+export function globCases(_env: CaseEnv): ParityCase[] {
+  const c: ParityCase[] = [];
+  for (const p of PATTERNS) {
+    c.push(globCase(`glob ${p}`, { pattern: p }));
+    c.push(globCase(`glob ${p} include_ignored`, { pattern: p, include_ignored: true }));
+  }
+  for (const [p, path] of [['*', 'src'], ['**/*', 'deep'], ['*.txt', 'ünïcödé'], ['**/*.ts', 'src'], ['*', 'nested'], ['*', 'empty-dir']] as const) {
+    c.push(globCase(`glob ${p} in ${path}`, { pattern: p, path }));
+  }
+  return c;
+}
