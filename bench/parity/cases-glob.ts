@@ -21,9 +21,10 @@ export function expandBraces(p: string): string[] {
 
 const BASH = 'shopt -s globstar nullglob; shopt -u dotglob; IFS=; cd -- "$1" || exit 2; shift; for p in "$@"; do for f in $p; do if [[ -L $f || ! -d $f ]]; then printf "%s\\0" "$f"; fi; done; done';
 
-function belowLink(ws: string, rel: string): boolean {
+/** Whether a component of `rel` after the first `from` (the path and the pattern's literal base) is a link. */
+function belowLink(ws: string, rel: string, from: number): boolean {
   const parts = rel.split('/');
-  for (let i = 1; i < parts.length; i++) {
+  for (let i = Math.max(1, from + 1); i < parts.length; i++) {
     try {
       if (lstatSync(join(ws, ...parts.slice(0, i))).isSymbolicLink()) return true;
     } catch {
@@ -38,7 +39,21 @@ export function globReference(ws: string, pattern: string, path?: string, includ
   const r = runRef('bash', ['-c', BASH, 'bash', dir, ...expandBraces(pattern)]);
   if (r.status !== 0) return REFUSED;
   const prefix = path === undefined ? '' : `${path}/`;
-  let found = [...new Set(r.stdout.toString('utf8').split('\0').filter(Boolean))].map((f) => prefix + f).filter((f) => !belowLink(ws, f));
+  // icode resolves the pattern's literal base like any path (a link there is followed), below it never
+  const segs = pattern.split('/');
+  let lit = 0;
+  while (lit < segs.length - 1 && !/[*?[{]/.test(segs[lit]!)) lit++;
+  const literalBase = (path === undefined ? 0 : path.split('/').length) + lit;
+  // a word without glob characters comes back as itself even when no such file exists
+  const exists = (f: string): boolean => {
+    try {
+      lstatSync(join(ws, f));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let found = [...new Set(r.stdout.toString('utf8').split('\0').filter(Boolean))].map((f) => prefix + f).filter((f) => exists(f) && !belowLink(ws, f, literalBase));
   if (!includeIgnored) {
     const listed = new Set(runRef('rg', ['--files', '--no-config', '--no-require-git', '--hidden', '-g', '!.git'], { cwd: ws }).stdout.toString('utf8').split('\n'));
     found = found.filter((f) => listed.has(f) || lstatSync(join(ws, f)).isSymbolicLink());

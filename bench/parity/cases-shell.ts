@@ -14,7 +14,7 @@ export function shellCase(command: string): ParityCase {
     name: `shell ${command}`,
     input: { command },
     reference: (env: CaseEnv) => {
-      const r = runRef('bash', ['-c', command + ' 2>&1'], { cwd: env.corpus.ws, env: { PATH: '/usr/local/bin:/usr/bin:/bin', LC_ALL: 'C.UTF-8' } });
+      const r = runRef('bash', ['-c', `exec 2>&1\n${command}`], { cwd: env.corpus.ws, env: { PATH: '/usr/local/bin:/usr/bin:/bin', LC_ALL: 'C.UTF-8' } });
       return `${terminalText(r.stdout.toString('utf8'))}\n[exit ${r.status}]`;
     },
     actual: (r) => `${r.output ?? ''}\n[exit ${r.exitCode ?? 'none'}]`,
@@ -47,7 +47,7 @@ const COMMANDS = [
   'echo',
   "printf '\\n\\n'",
   'grep -c line many.txt',
-  'tail -n 3 big.txt',
+  'tail -n 3 build/big.txt',
   "printf 'x\\r\\r\\ny\\n'",
   'cat latin1.txt | od -An -c',
   'md5sum bom.txt docs/guide.md',

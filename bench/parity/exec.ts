@@ -13,16 +13,18 @@ const HINTS: Record<string, string> = {
 
 export interface RefResult {
   stdout: Buffer;
+  stderr: Buffer;
   status: number | null;
 }
 
 export function runRef(cmd: string, args: string[], opts: { cwd?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): RefResult {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, input: opts.input, env: opts.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C.UTF-8' }, maxBuffer: 256 * 1024 * 1024 });
+  // stdin: the input, else /dev/null (rg searches a piped stdin instead of the directory)
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, input: opts.input, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: opts.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C.UTF-8' }, maxBuffer: 256 * 1024 * 1024 });
   if (r.error) {
     if ((r.error as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingReferenceError(`the reference program ${cmd} is not installed; ${HINTS[cmd] ?? `install ${cmd}`}`);
     throw r.error;
   }
-  return { stdout: r.stdout, status: r.status };
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
 /** Fails with the install hint when a reference program is missing. */

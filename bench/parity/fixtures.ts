@@ -51,7 +51,7 @@ function textContent(): Record<string, string | Buffer> {
     'latin1.txt': Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a, 0x6f, 0x6b, 0x0a]),
     'long.txt': 'short\n' + 'x'.repeat(5000) + '\n' + 'é'.repeat(2500) + '\nend\n',
     'many.txt': lines(3000, (i) => `line ${i}${i % 100 === 0 ? ' hundred' : ''}`),
-    'big.txt': lines(20000, (i) => `${String(i).padStart(5, '0')} ${'lorem ipsum dolor sit amet '.repeat(3)}`),
+    'build/big.txt': lines(4000, (i) => `${String(i).padStart(5, '0')} ${'lorem ipsum dolor sit amet '.repeat(3)}`),
     'deep/a/b/c/d/e/f/g/h/leaf.txt': 'deep leaf TODO\n',
     'deep/a/b/mid.js': 'const mid = "middle";\n',
     'deep/a/top.ts': 'export const top = 1;\n',

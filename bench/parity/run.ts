@@ -70,15 +70,19 @@ export async function runParity(opts: ParityOptions = {}): Promise<ParityReport>
     ].filter((c) => tools.includes(c.tool));
     const pipeline = await createPipeline({ workspace: corpus.ws, policy: 'builtin:jailed', audit: join(root, 'audit.db'), session: 'parity', ask: 'deny' });
     const failures: CaseFailure[] = [];
-    const tally = new Map(tools.map((t) => [t, { tool: t, cases: 0, passed: 0, failed: 0 }]));
+    const tally = new Map(tools.map((t) => [t, { tool: t, cases: 0, passed: 0, failed: 0, icodeMs: 0, referenceMs: 0 }]));
     try {
       let done = 0;
       for (const c of all) {
         c.setup?.(env);
+        const t = tally.get(c.tool)!;
+        const t0 = performance.now();
         const r = await pipeline.call({ tool: c.tool, input: c.input });
         const actual = c.actual ? c.actual(r, env) : icodeText(r);
+        const t1 = performance.now();
         const expected = c.reference(env);
-        const t = tally.get(c.tool)!;
+        t.icodeMs += t1 - t0;
+        t.referenceMs += performance.now() - t1;
         t.cases++;
         if (actual === expected) t.passed++;
         else {

@@ -40,6 +40,9 @@ export interface ToolTally {
   cases: number;
   passed: number;
   failed: number;
+  /** Milliseconds spent in icode's pipeline and in the reference, summed over the tool's cases. */
+  icodeMs: number;
+  referenceMs: number;
 }
 
 export interface ParityReport {

@@ -44,7 +44,7 @@ export async function preHooks(p: StageDeps, c: CallState, signal: AbortSignal |
 export async function postHooks(p: StageDeps, c: CallState, result: ExecResult): Promise<string> {
   // A command that ran and exited non-zero: its output is kept byte for byte and the exit code is a
   // field (exitCode); the agent loop tells the model the code (engine/agent/loop.ts toolResultBlock).
-  const exited = typeof result.exitCode === 'number' && result.output !== '';
+  const exited = typeof result.exitCode === 'number';
   let text = result.ok || exited ? result.output : result.output ? `${result.output}\n${result.error ?? ''}` : (result.error ?? 'failed');
   if (!p.hooks?.has('post_tool')) return text;
   const { result: post, outcomes } = await p.hooks.run('post_tool', {

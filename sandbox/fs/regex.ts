@@ -45,6 +45,25 @@ function refuse(what: string): never {
 const isPunct = (c: string): boolean => /^[!-/:-@[-`{-~]$/.test(c);
 const lit = (c: string): string => `\\u{${c.codePointAt(0)!.toString(16)}}`;
 
+/**
+ * A Rust Unicode class name as JS spells it: a general category or binary property as is, a bare
+ * script name (`\p{Greek}`) as `Script=Greek` (Rust's meaning), `name=value` as is.
+ */
+function unicodeClass(name: string): string {
+  if (!/^[A-Za-z_]+(=[A-Za-z_]+)?$/.test(name)) refuse(`the Unicode class ${JSON.stringify(name)}`);
+  const works = (n: string): boolean => {
+    try {
+      new RegExp(`\\p{${n}}`, 'u');
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (works(name)) return name;
+  if (!name.includes('=') && works(`Script=${name}`)) return `Script=${name}`;
+  return refuse(`the Unicode class ${JSON.stringify(name)}`);
+}
+
 /** Translates one escape (after the backslash) at `i`; returns the JS text and the next index. */
 function escape(p: string, i: number, inClass: boolean): [string, number] {
   const c = p[i];
@@ -71,10 +90,19 @@ function escape(p: string, i: number, inClass: boolean): [string, number] {
     case 'B':
       if (inClass) refuse('\\B inside a class');
       return [`(?:(?<=[${WORD}])(?=[${WORD}])|(?<![${WORD}])(?![${WORD}]))`, i + 1];
+    // positive forms only: V8 may test a negative look-around between the halves of a surrogate pair
     case 'A':
-      return ['(?<![\\s\\S])', i + 1];
+      return ['^', i + 1];
     case 'z':
-      return ['(?![\\s\\S])', i + 1];
+      return ['$', i + 1];
+    case 'u':
+    case 'U': {
+      const m = (c === 'u' ? /^u(\{[0-9A-Fa-f]{1,8}\}|[0-9A-Fa-f]{4})/ : /^U(\{[0-9A-Fa-f]{1,8}\}|[0-9A-Fa-f]{8})/).exec(p.slice(i));
+      if (!m) refuse(`a malformed \\${c} escape`);
+      const cp = parseInt(m[1]!.replace(/[{}]/g, ''), 16);
+      if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) refuse('a code point that is not a Unicode scalar value');
+      return [`\\u{${cp.toString(16)}}`, i + m[0].length];
+    }
     case 'n':
     case 't':
     case 'r':
@@ -95,12 +123,11 @@ function escape(p: string, i: number, inClass: boolean): [string, number] {
         const end = p.indexOf('}', i + 2);
         if (end < 0) refuse('an unterminated \\p{');
         const name = p.slice(i + 2, end);
-        if (!/^[A-Za-z_=]+$/.test(name)) refuse(`the Unicode class ${JSON.stringify(name)}`);
-        return [`\\${c}{${name}}`, end + 1];
+        return [`\\${c}{${unicodeClass(name)}}`, end + 1];
       }
       const one = p[i + 1];
       if (!one || !/[A-Za-z]/.test(one)) refuse('a malformed \\p escape');
-      return [`\\${c}{${one}}`, i + 2];
+      return [`\\${c}{${unicodeClass(one)}}`, i + 2];
     }
     default:
       if (/[0-9]/.test(c)) refuse('a backreference (or octal escape)');
@@ -185,10 +212,10 @@ export function translateRustRegex(pattern: string, opts: { caseInsensitive: boo
       out += dotAll ? '[\\s\\S]' : '[^\\n]';
       i++;
     } else if (c === '^') {
-      out += '(?<![^\\n])';
+      out += '(?:^|(?<=\\n))';
       i++;
     } else if (c === '$') {
-      out += '(?![^\\n])';
+      out += '(?:$|(?=\\n))';
       i++;
     } else if (c === '(') {
       if (p[i + 1] === '?') {

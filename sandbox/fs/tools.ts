@@ -566,6 +566,11 @@ function walkTree(ctx: RootCtx, dirfd: number, rel: string, depth: number, v: Tr
   return true;
 }
 
+/** `[!abc]` (the shell's negated class, which picomatch reads as a literal `!`) → `[^abc]`. */
+function shellClasses(p: string): string {
+  return p.replace(/(^|[^\\])\[!/g, '$1[^');
+}
+
 function checkGlobPattern(p: string, what: string): void {
   if (p.length === 0) throw new FsError('INVALID', `${what} is empty`);
   if (p.length > MAX_PATTERN_LENGTH) throw new FsError('INVALID', `${what} is too long`);
@@ -623,7 +628,7 @@ function toolGlob(ctx: RootCtx, input: GlobInput, o: FsOptions): FsResult {
     const guard = compileGuard(o.guard, 'glob', ctx);
     const bar = enforceGuard(guard, ctx, input.path, start.rel);
     if (!start.stat.isDirectory()) throw new FsError('NOT_A_DIRECTORY', `${JSON.stringify(start.rel)} is not a directory`);
-    const isMatch = picomatch(pattern, { dot: false });
+    const isMatch = picomatch(shellClasses(pattern), { dot: false });
     const scan = picomatch.scan(pattern);
     // Walk from the pattern's literal base only (a literal pattern: from its directory).
     const baseDir = scan.isGlob ? scan.base : pattern.includes('/') ? pattern.slice(0, pattern.lastIndexOf('/')) : '';
@@ -849,8 +854,11 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
   let globMatch: ((rel: string) => boolean) | null = null;
   if (input.glob !== undefined) {
     checkGlobPattern(input.glob, 'glob');
-    globMatch = picomatch(input.glob, { dot: true, basename: !input.glob.includes('/') });
+    globMatch = picomatch(shellClasses(input.glob), { dot: true, basename: !input.glob.includes('/') });
   }
+  // As in ripgrep, a file a positive glob names is searched even when .gitignore excludes it (an
+  // ignored directory is still not entered).
+  const globOverridesIgnore = input.glob !== undefined && !input.glob.startsWith('!');
   let typeMatch: ((name: string) => boolean) | null = null;
   if (input.type !== undefined) {
     const globs = GREP_TYPES[input.type];
@@ -866,7 +874,8 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
     if (size > o.maxReadBytes) return true;
     const buf = readAt(fd, size, 0);
     if (looksBinary(buf.subarray(0, BINARY_SNIFF_BYTES))) return true;
-    const text = buf.toString('utf8');
+    // a UTF-8 BOM is not part of the first line (ripgrep drops it too)
+    const text = buf.toString('utf8', buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0);
     const lines = text.split('\n');
     if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
     let matched: Set<number>;
@@ -908,13 +917,16 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
   };
 
   const start = openStart(ctx, input.path, o);
+  // Paths are shown under the path as given (a link's name, as ripgrep shows it), not its target.
+  const given = lexicalComponents(ctx, input.path === undefined || input.path === '' ? '.' : input.path).join('/');
+  const shownRel = (rel: string): string => (given === start.rel ? rel : rel === start.rel ? given : joinRel(given, start.rel ? rel.slice(start.rel.length + 1) : rel));
   try {
     const guard = compileGuard(o.guard, 'grep', ctx);
     const bar = enforceGuard(guard, ctx, input.path, start.rel);
     const hidden = (rel: string, dir: boolean): boolean => guard !== null && (dir ? guard.resolvedDir(rel) : guard.resolved(rel)) > bar;
     if (start.stat.isFile()) {
       enforceHardlink(guard, ctx, start.stat, bar, JSON.stringify(input.path));
-      searchFile(start.fd, start.stat.size, start.rel);
+      searchFile(start.fd, start.stat.size, shownRel(start.rel));
     } else {
       const frames = ignoreFramesFor(ctx, start.rel, start.fd, o);
 
@@ -936,14 +948,15 @@ function toolGrep(ctx: RootCtx, input: GrepInput, o: FsOptions): FsResult {
             if (e.kind !== 'file') return true; // symlinks are never followed
             if (e.name === '.git') return true;
             if (hidden(rel, false)) return true; // a denied path is never searched, whatever the pattern
-            if (isIgnored(frames, rel, false)) return true;
-            if (globMatch && !globMatch(start.rel ? rel.slice(start.rel.length + 1) : rel)) return true;
+            const globbed = globMatch === null || globMatch(start.rel ? rel.slice(start.rel.length + 1) : rel);
+            if (!globbed) return true;
+            if (!(globOverridesIgnore && globbed) && isIgnored(frames, rel, false)) return true;
             if (typeMatch && !typeMatch(e.name)) return true;
             const f = openEntry(ctx, dirfd, e.name, 'file', o.allowHardlinks);
             if (!f) return true;
             try {
               if (hardlinkLevel(guard, ctx, f.stat) > bar) return true; // another name of a denied file
-              return searchFile(f.fd, f.stat.size, rel);
+              return searchFile(f.fd, f.stat.size, shownRel(rel));
             } finally {
               closeQuietly(f.fd);
             }
