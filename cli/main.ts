@@ -18,6 +18,7 @@ import { register as registerReplay } from './commands/replay.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerSessions } from './commands/sessions.js';
 import { register as registerShell } from './commands/shell.js';
+import { register as registerParity } from './commands/parity.js';
 
 export function buildProgram(): Command {
   const program = new Command('icode')
@@ -26,7 +27,7 @@ export function buildProgram(): Command {
     .option('--debug', 'print stack traces of internal errors (also ICODE_DEBUG=1)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerRun, registerPolicy, registerExec, registerReplay, registerAudit, registerShell, registerHooks, registerSessions, registerBench, registerDemo]) {
+  for (const register of [registerRun, registerPolicy, registerExec, registerReplay, registerAudit, registerShell, registerHooks, registerSessions, registerBench, registerDemo, registerParity]) {
     register(program);
   }
   program.addHelpText(

@@ -2,7 +2,7 @@
  * edit and write vs Python (bench/parity/ref_edit.py): str.replace / a plain write on a copy of the
  * same file outside the workspace, then both files' bytes and mode bits (os.stat) compared.
  */
-import { chmodSync, copyFileSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { ToolCallResult } from '../../engine/pipeline-types.js';
 import { runRef } from './exec.js';
@@ -10,9 +10,6 @@ import type { CaseEnv, ParityCase } from './types.js';
 
 const SCRIPT = new URL('./ref_edit.py', import.meta.url).pathname.replace(/\/dist\/bench\//, '/bench/');
 
-function py(req: Record<string, unknown>): string {
-  return runRef('python3', [SCRIPT], { input: JSON.stringify(req) }).stdout.toString('utf8');
-}
 
 /** Copies `src` (a corpus path) to `dir/name` keeping the mode, or re-creates a symlink. */
 function place(env: CaseEnv, src: string, dir: string): void {
@@ -31,31 +28,60 @@ function place(env: CaseEnv, src: string, dir: string): void {
 
 let seq = 0;
 
-function mutationCase(tool: 'edit' | 'write', src: string | null, name: string, fields: Record<string, unknown>, fileName?: string): ParityCase {
+/** The file's state in ref_edit.py's format, read with Node (the reference side uses os.stat). */
+function nodeState(path: string): string {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return 'mode=absent\n';
+  }
+  if (st.isSymbolicLink()) return `mode=link\n${readlinkSync(path)}\n`;
+  return `mode=0o${(st.mode & 0o7777).toString(8)}\n${readFileSync(path).toString('hex')}\n`;
+}
+
+/** All reference runs of one harness run, in one python3 process (started by the first case). */
+interface Batch {
+  pending: Array<{ id: string; src: string | null; file: string; req: Record<string, unknown> }>;
+  results: Map<string, string> | null;
+}
+
+function batchResult(batch: Batch, env: CaseEnv, id: string): string {
+  if (!batch.results) {
+    for (const p of batch.pending) {
+      mkdirSync(join(env.refDir, p.id), { recursive: true });
+      if (p.src) place(env, p.src, join(env.refDir, p.id));
+    }
+    const reqs = batch.pending.map((p) => ({ ...p.req, path: join(env.refDir, p.id, p.file) }));
+    const out = JSON.parse(runRef('python3', [SCRIPT], { input: JSON.stringify(reqs) }).stdout.toString('utf8')) as string[];
+    batch.results = new Map(batch.pending.map((p, i) => [p.id, out[i]!]));
+  }
+  return batch.results.get(id)!;
+}
+
+function mutationCase(batch: Batch, tool: 'edit' | 'write', src: string | null, name: string, fields: Record<string, unknown>, fileName?: string): ParityCase {
   const id = `${tool}-${++seq}`;
   const file = fileName ?? basename(src ?? 'new.txt');
   const rel = `scratch/${id}/${file}`;
+  batch.pending.push({ id, src, file, req: { op: tool, ...fields } });
   return {
     tool,
     name: `${tool} ${src ?? '(new file)'}: ${name}`,
     input: { path: rel, ...fields },
     setup: (env) => {
       mkdirSync(join(env.corpus.ws, 'scratch', id), { recursive: true });
-      mkdirSync(join(env.refDir, id), { recursive: true });
-      if (src) {
-        place(env, src, join(env.corpus.ws, 'scratch', id));
-        place(env, src, join(env.refDir, id));
-      }
+      if (src) place(env, src, join(env.corpus.ws, 'scratch', id));
     },
-    reference: (env) => py({ op: tool, path: join(env.refDir, id, file), ...fields }),
-    actual: (r: ToolCallResult, env) => `${r.status === 'ok' ? 'ok' : '<refused>'}\n${py({ op: 'state', path: join(env.corpus.ws, rel) })}`,
+    reference: (env) => batchResult(batch, env, id),
+    actual: (r: ToolCallResult, env) => `${r.status === 'ok' ? 'ok' : '<refused>'}\n${nodeState(join(env.corpus.ws, rel))}`,
   };
 }
 
 export function editCases(): ParityCase[] {
   const c: ParityCase[] = [];
+  const batch: Batch = { pending: [], results: null };
   const e = (src: string, name: string, old: string, neu: string, all?: boolean): void => {
-    c.push(mutationCase('edit', src, name, { old_string: old, new_string: neu, ...(all === undefined ? {} : { replace_all: all }) }));
+    c.push(mutationCase(batch, 'edit', src, name, { old_string: old, new_string: neu, ...(all === undefined ? {} : { replace_all: all }) }));
   };
   e('README.md', 'unique', 'Parity corpus', 'Parity Corpus');
   e('README.md', 'not found', 'no such text', 'x');
@@ -93,7 +119,7 @@ export function editCases(): ParityCase[] {
   e('data.json', 'json', '"corpus"', '"parity"');
   e('docs/tabs.txt', 'tabs', '\tindented', '    indented');
   const w = (src: string | null, name: string, content: string, fileName?: string): void => {
-    c.push(mutationCase('write', src, name, { content }, fileName));
+    c.push(mutationCase(batch, 'write', src, name, { content }, fileName));
   };
   w(null, 'new file', 'hello\n');
   w(null, 'new file without final newline', 'no newline');

@@ -6,8 +6,8 @@
  * alternatives are expanded before bash globs (bash expands braces in the command line only).
  * Ordering: icode lists in walk order; both sides are compared in byte order.
  */
-import { lstatSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { runRef } from './exec.js';
 import { icodeText, sortLines } from './normalise.js';
 import { REFUSED, type CaseEnv, type ParityCase } from './types.js';
@@ -56,7 +56,12 @@ export function globReference(ws: string, pattern: string, path?: string, includ
   let found = [...new Set(r.stdout.toString('utf8').split('\0').filter(Boolean))].map((f) => prefix + f).filter((f) => exists(f) && !belowLink(ws, f, literalBase));
   if (!includeIgnored) {
     const listed = new Set(runRef('rg', ['--files', '--no-config', '--no-require-git', '--hidden', '-g', '!.git'], { cwd: ws }).stdout.toString('utf8').split('\n'));
-    found = found.filter((f) => listed.has(f) || lstatSync(join(ws, f)).isSymbolicLink());
+    // judged at its real path (a link in the literal base was followed)
+    const real = (f: string): string => {
+      const dir = realpathSync(join(ws, dirname(f)));
+      return relative(realpathSync(ws), join(dir, basename(f)));
+    };
+    found = found.filter((f) => listed.has(real(f)) || lstatSync(join(ws, f)).isSymbolicLink());
   }
   return found.length === 0 ? 'No files found\n' : sortLines(found.join('\n') + '\n');
 }

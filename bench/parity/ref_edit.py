@@ -1,6 +1,6 @@
 """Reference for the parity harness's edit/write cases: Python's str.replace and os.stat.
 
-Reads one JSON request on stdin: {"op": "edit"|"write"|"state", "path": P, ...} and prints the file's
+Reads one JSON request (or a list of them) on stdin: {"op": "edit"|"write"|"state", "path": P, ...} and prints the file's
 state after the operation: a first line `ok` or `<refused>`, then `mode=0oNNN`, then the content's
 bytes as hex. The contract (docs/parity.md): exact strings, one match unless replace_all, the bytes
 kept as they are (CRLF, BOM, final newline), the mode bits kept, symlinks and binary or non-UTF-8
@@ -58,13 +58,20 @@ def write(req):
     return True
 
 
-def main():
-    req = json.load(sys.stdin)
+def one(req):
     if req["op"] == "state":
-        sys.stdout.write(state(req["path"]))
-        return
+        return state(req["path"])
     ok = edit(req) if req["op"] == "edit" else write(req)
-    sys.stdout.write(("ok" if ok else "<refused>") + "\n" + state(req["path"]))
+    return ("ok" if ok else "<refused>") + "\n" + state(req["path"])
+
+
+def main():
+    # one request, or a list of them (answered as a JSON list: one process for a whole run)
+    req = json.load(sys.stdin)
+    if isinstance(req, list):
+        json.dump([one(r) for r in req], sys.stdout)
+    else:
+        sys.stdout.write(one(req))
 
 
 main()

@@ -682,8 +682,10 @@ function toolGlob(ctx: RootCtx, input: GlobInput, o: FsOptions): FsResult {
                 while (frames.length > 0 && frames[frames.length - 1]!.dir === full) frames.pop();
               }
             : undefined,
-          entry: (rel) => {
+          entry: (rel, e) => {
             if (!isMatch(rel) || hidden(rel, false)) return true;
+            // as in bash, a wildcard or class never matches a name's leading dot: the pattern spells it
+            if (e.name.startsWith('.') && !wantsDotDirs) return true;
             const full = joinRel(start.rel, rel);
             if (honourIgnore && isIgnored(frames, full, false)) return true;
             return out.push(full);
