@@ -5,7 +5,7 @@
  * order of the path (files_with_matches and count: the lines; content: each file's block, the file's
  * own lines in order, the `--` between two files dropped). A pattern rg refuses must be refused.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ToolCallResult } from '../../engine/pipeline-types.js';
 import { runRef } from './exec.js';
@@ -102,6 +102,8 @@ export function rgArgs(a: GrepArgs): string[] {
 }
 
 export function grepReference(ws: string, a: GrepArgs): string {
+  // a missing path: rg's error is silenced by --no-messages, its exit 2 is a refusal
+  if (a.path !== undefined && !existsSync(join(ws, a.path))) return REFUSED;
   const r = runRef('rg', rgArgs(a), { cwd: ws });
   // exit 2 with nothing said (--no-messages): "no files were searched" (a type or glob that names no
   // file), which icode reports as no matches; a pattern rg refuses prints its parse error

@@ -11,7 +11,7 @@ describe('parity with the reference implementations', () => {
   it(
     'every tool matches its reference on the corpus and the fixed-seed property run',
     async () => {
-      const report = await runParity({ seed: DEFAULT_SEED, propertyRuns: 40 });
+      const report = await runParity({ seed: DEFAULT_SEED, propertyRuns: 30 });
       const shown = report.failures.slice(0, 8).map((f) => `${f.name}\n${f.diff}`).join('\n');
       expect(shown).toBe('');
       expect(report.failed).toBe(0);
