@@ -628,7 +628,8 @@ function toolGlob(ctx: RootCtx, input: GlobInput, o: FsOptions): FsResult {
     const guard = compileGuard(o.guard, 'glob', ctx);
     const bar = enforceGuard(guard, ctx, input.path, start.rel);
     if (!start.stat.isDirectory()) throw new FsError('NOT_A_DIRECTORY', `${JSON.stringify(start.rel)} is not a directory`);
-    const isMatch = picomatch(shellClasses(pattern), { dot: false });
+    // a trailing `/**` names what is below a directory (bash), never a file of that name (picomatch's `a/**` matches `a`)
+    const isMatch = picomatch(shellClasses(pattern.endsWith('/**') ? `${pattern}/*` : pattern), { dot: false });
     const scan = picomatch.scan(pattern);
     // Walk from the pattern's literal base only (a literal pattern: from its directory).
     const baseDir = scan.isGlob ? scan.base : pattern.includes('/') ? pattern.slice(0, pattern.lastIndexOf('/')) : '';
