@@ -21,6 +21,7 @@ import { register as registerSessions } from './commands/sessions.js';
 import { register as registerShell } from './commands/shell.js';
 import { terminalSafe } from '../engine/terminal-safe.js';
 import { register as registerGuard } from './commands/guard.js';
+import { register as registerParity } from './commands/parity.js';
 
 export function buildProgram(): Command {
   const program = new Command('icode')
@@ -29,7 +30,7 @@ export function buildProgram(): Command {
     .option('--debug', 'print stack traces of internal errors (also ICODE_DEBUG=1)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerRun, registerPolicy, registerExec, registerReplay, registerAudit, registerShell, registerHooks, registerSessions, registerBench, registerDemo, registerGuard, registerMcp]) {
+  for (const register of [registerRun, registerPolicy, registerExec, registerReplay, registerAudit, registerShell, registerHooks, registerSessions, registerBench, registerDemo, registerGuard, registerMcp, registerParity]) {
     register(program);
   }
   program.addHelpText(

@@ -167,6 +167,8 @@ export function toolResultBlock(call: ToolUseBlock, r: ToolCallResult): ToolResu
   } else if (r.status === 'error') {
     isError = true;
     content = r.output || r.error || 'the tool failed';
+    // a command's exit code is a field of the result (its output is the command's bytes): told here
+    if (typeof r.exitCode === 'number' && r.error) content = `${r.output ?? ''}${r.output && !r.output.endsWith('\n') ? '\n' : ''}[${r.error}]`;
   } else {
     isError = false;
     content = r.output ?? '';

@@ -42,7 +42,10 @@ export async function preHooks(p: StageDeps, c: CallState, signal: AbortSignal |
 
 /** The text for the model and the audit log: the executor's, or what a post-tool hook made of it. */
 export async function postHooks(p: StageDeps, c: CallState, result: ExecResult): Promise<string> {
-  let text = result.ok ? result.output : result.output ? `${result.output}\n${result.error ?? ''}` : (result.error ?? 'failed');
+  // A command that ran and exited non-zero: its output is kept byte for byte and the exit code is a
+  // field (exitCode); the agent loop tells the model the code (engine/agent/loop.ts toolResultBlock).
+  const exited = typeof result.exitCode === 'number';
+  let text = result.ok || exited ? result.output : result.output ? `${result.output}\n${result.error ?? ''}` : (result.error ?? 'failed');
   if (!p.hooks?.has('post_tool')) return text;
   const { result: post, outcomes } = await p.hooks.run('post_tool', {
     session: c.session,

@@ -277,6 +277,8 @@ export interface WalkOptions {
   create?: boolean;
   /** For 'parent' walks: refuse protected targets and never create protected directories. */
   isProtected?: (rel: string) => boolean;
+  /** For 'parent' walks: refuse a final symlink (edit, write) instead of resolving it. */
+  refuseFinalLink?: boolean;
 }
 
 function relOf(ctx: RootCtx, real: string): string {
@@ -332,7 +334,8 @@ type WalkResult<M> = M extends 'open' ? Opened : ParentRef;
  * Walks `inputPath` from the root. mode 'open': opens the final object (regular file or directory) and
  * returns it verified. mode 'parent': returns the verified parent directory and the final name, the
  * final object being absent or a regular file (for writes). Symlinks at any depth are resolved inside the
- * root; a final symlink is resolved too, so a write through a link inside the root writes its target.
+ * root; a final symlink is resolved too (so a write through a link inside the root writes its target)
+ * unless `refuseFinalLink` (edit and write set it: docs/parity.md).
  * The caller owns (closes) the returned descriptor.
  */
 export function walk<M extends 'open' | 'parent'>(ctx: RootCtx, inputPath: unknown, mode: M, opts: WalkOptions, what = 'path'): WalkResult<M> {
@@ -408,6 +411,15 @@ export function walk<M extends 'open' | 'parent'>(ctx: RootCtx, inputPath: unkno
       if (mode === 'parent') {
         const st = lstatOrNull(p, shown);
         if (st?.isSymbolicLink()) {
+          if (opts.refuseFinalLink) {
+            let target = '?';
+            try {
+              target = fs.readlinkSync(p);
+            } catch {
+              /* vanished */
+            }
+            throw new FsError('SYMLINK', `${shown} is a symlink (to ${JSON.stringify(target)}); edit and write refuse links: name the target file instead`);
+          }
           hop();
           comps = followLink(ctx, dirfd, dirReal, name, [], shown);
           continue restart;

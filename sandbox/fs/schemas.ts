@@ -59,8 +59,19 @@ export const GrepInput = {
     glob: pattern,
     output_mode: { enum: ['files_with_matches', 'content', 'count'] },
     case_insensitive: { type: 'boolean' },
+    /** Claude Code's spelling of case_insensitive (rg -i). */
+    '-i': { type: 'boolean', description: 'case insensitive (rg -i)' },
+    /** Line numbers in content mode (rg -n; default true). */
+    '-n': { type: 'boolean', description: 'show line numbers in content mode (default true)' },
     /** Lines of context before and after each match (content mode). */
     context: { type: 'integer', minimum: 0, maximum: 100 },
+    '-C': { type: 'integer', minimum: 0, maximum: 100, description: 'lines of context before and after each match (content mode)' },
+    '-A': { type: 'integer', minimum: 0, maximum: 100, description: 'lines of context after each match (content mode)' },
+    '-B': { type: 'integer', minimum: 0, maximum: 100, description: 'lines of context before each match (content mode)' },
+    /** A ripgrep file type (rg --type), e.g. js, ts, py, rust, go, md. */
+    type: { type: 'string', minLength: 1, maxLength: 32, description: 'file type, as rg --type (js, ts, py, rust, go, md, json, …)' },
+    /** Let a match span lines (rg -U --multiline-dotall). */
+    multiline: { type: 'boolean', description: 'patterns may span lines; . matches newlines (rg -U --multiline-dotall)' },
     /** Maximum number of output entries (lines in content mode, files otherwise). */
     head_limit: { type: 'integer', minimum: 1, maximum: 100000 },
   },

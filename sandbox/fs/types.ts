@@ -85,6 +85,7 @@ export type FsErrorCode =
   | 'HARDLINK'
   | 'SPECIAL_FILE' // FIFO, socket, character or block device
   | 'SYMLINK_LOOP'
+  | 'SYMLINK' // edit/write of a path whose final component is a symlink (the target is named instead)
   | 'PERMISSION'
   | 'IO' // ENOSPC, EROFS, EIO …
   | 'INVALID'

@@ -48,9 +48,11 @@ const MAX_COMMAND = 1024 * 1024;
  *   jobs before a `nohup`/`setsid` in them has run; ignored, they live on as daemons until the jail
  *   closes (what they inherit: SIGHUP ignored unless they set a handler);
  * - `read`: waits for the supervisor's go signal (supervisor.cjs: output drain);
+ * - `stty -onlcr`: the pty passes \n through as is (no \r\n translation), so the output is the bytes the
+ *   command wrote, a file's CRLF included (the parity harness holds it to `bash -c CMD 2>&1`);
  * - stdin from /dev/null: every reader gets end-of-file at once (stdout and stderr are the pty).
  */
-const RUN_PREAMBLE = "trap '' HUP; read; exec </dev/null; ";
+const RUN_PREAMBLE = "trap '' HUP; stty -onlcr 2>/dev/null; read; exec </dev/null; ";
 
 interface Config {
   mode: JailMode;

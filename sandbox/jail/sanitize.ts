@@ -1,8 +1,8 @@
 /**
  * Neutralises terminal output for the model and the audit log: escape sequences (CSI, OSC, DCS, SOS,
  * PM, APC, other ESC sequences, their 8-bit C1 forms) and control characters are removed, except \n
- * and \t; \r\n (and the \r\r\n a pty makes of \r\n) become \n; a lone \r is removed like the other
- * controls. Bidirectional embedding/override/isolate characters (U+202A–U+202E, U+2066–U+2069) are
+ * and \t, and \r directly before \n (the jail's pty runs with -onlcr, so a \r\n is one the command
+ * wrote, a CRLF file's content: kept); any other \r is removed like the other controls. Bidirectional embedding/override/isolate characters (U+202A–U+202E, U+2066–U+2069) are
  * removed too, so text cannot be visually reordered in a log viewer.
  *
  * A string sequence (OSC, DCS, …) without its terminator is stripped only up to the end of its line, so
@@ -17,8 +17,8 @@ const CSI = String.raw`(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?`;
 const OTHER_ESC = String.raw`\x1b[ -/]*[0-~]?`;
 const SEQUENCES = new RegExp(`${STRING_SEQ}|${CSI}|${OTHER_ESC}`, 'g');
 // C0 except \t (0x09) and \n (0x0a), DEL, C1, bidi controls.
-const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROLS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]|\r(?!\n)/g;
 
 export function sanitizeTerminalOutput(text: string): string {
-  return text.replace(/\r+\n/g, '\n').replace(SEQUENCES, '').replace(CONTROLS, '');
+  return text.replace(SEQUENCES, '').replace(CONTROLS, '');
 }

@@ -263,7 +263,8 @@ describe('protected paths', () => {
     refused('link/hooks/pre-commit');
     refused('link/config');
     refused('hooks-link/pre-commit');
-    refused('precommit-link');
+    // a final link is refused before its target is looked at (edit and write never follow one)
+    failsWith(call(fx.ws, 'write', { path: 'precommit-link', content: '#!/bin/sh\nevil\n' }), 'SYMLINK');
     expect(fs.existsSync(fx.p('.git/hooks/pre-commit'))).toBe(false);
     expect(fs.readFileSync(fx.p('.git/config'), 'utf8')).toBe('[core]\n');
   });
@@ -281,11 +282,12 @@ describe('protected paths', () => {
 });
 
 describe('writes and symlinks', () => {
-  it('writes through a symlink whose target is inside (the target is written)', () => {
+  it('refuses edit and write of a symlink, even one whose target is inside (the link and target are untouched)', () => {
     fx.write('target.txt', 'old\n');
     fs.symlinkSync('target.txt', fx.p('to-target'));
-    out(call(fx.ws, 'write', { path: 'to-target', content: 'new\n' }));
-    expect(fs.readFileSync(fx.p('target.txt'), 'utf8')).toBe('new\n');
+    failsWith(call(fx.ws, 'write', { path: 'to-target', content: 'new\n' }), 'SYMLINK');
+    failsWith(call(fx.ws, 'edit', { path: 'to-target', old_string: 'old', new_string: 'new' }), 'SYMLINK');
+    expect(fs.readFileSync(fx.p('target.txt'), 'utf8')).toBe('old\n');
     expect(fs.lstatSync(fx.p('to-target')).isSymbolicLink()).toBe(true);
   });
 
@@ -293,11 +295,11 @@ describe('writes and symlinks', () => {
     fs.symlinkSync(path.join(fx.outside, 'secret'), fx.p('w-out'));
     fs.symlinkSync(fx.outside, fx.p('w-dir-out'));
     fs.symlinkSync(path.join(fx.outside, 'new-file'), fx.p('w-dangling-out'));
-    failsWith(call(fx.ws, 'write', { path: 'w-out', content: 'pwned' }), 'OUTSIDE_ROOT');
+    failsWith(call(fx.ws, 'write', { path: 'w-out', content: 'pwned' }), 'SYMLINK');
     failsWith(call(fx.ws, 'write', { path: 'w-dir-out/secret', content: 'pwned' }), 'OUTSIDE_ROOT');
     failsWith(call(fx.ws, 'write', { path: 'w-dir-out/newdir/x', content: 'pwned' }), 'OUTSIDE_ROOT');
-    failsWith(call(fx.ws, 'write', { path: 'w-dangling-out', content: 'pwned' }), 'OUTSIDE_ROOT');
-    failsWith(call(fx.ws, 'edit', { path: 'w-out', old_string: 'OUTSIDE', new_string: 'x' }), 'OUTSIDE_ROOT');
+    failsWith(call(fx.ws, 'write', { path: 'w-dangling-out', content: 'pwned' }), 'SYMLINK');
+    failsWith(call(fx.ws, 'edit', { path: 'w-out', old_string: 'OUTSIDE', new_string: 'x' }), 'SYMLINK');
     expect(fs.readFileSync(path.join(fx.outside, 'secret'), 'utf8')).toBe(SECRET + '\n');
     expect(fs.existsSync(path.join(fx.outside, 'new-file'))).toBe(false);
     expect(fs.existsSync(path.join(fx.outside, 'newdir'))).toBe(false);

@@ -6,7 +6,7 @@ import { sanitizeTerminalOutput as clean } from '../../sandbox/jail/sanitize.js'
 describe('sanitizeTerminalOutput', () => {
   test.each([
     ['\x1b[1;31mred\x1b[0m', 'red'],
-    ['a\r\nb\r\r\nc', 'a\nb\nc'],
+    ['a\r\nb\r\r\nc', 'a\r\nb\r\nc'],
     ['50%\r100%\n', '50%100%\n'],
     ['\x1b]0;evil title\x07text', 'text'],
     ['\x1b]52;c;ZXZpbA==\x1b\\after', 'after'],

@@ -5,9 +5,10 @@ import { defineTool } from '../definition.js';
 
 export const grepTool = defineTool({
   name: 'grep',
-  description: 'Search file contents with a regular expression (ripgrep-like; respects .gitignore).',
+  description: 'Search file contents with a regular expression (ripgrep\'s Rust regex syntax and output; respects .gitignore; hidden files are searched, .git is not).',
   inputSchema: GrepInput,
   kind: 'fs',
   mutates: false,
-  aliases: TOOL_ACCESS.grep.aliases.map((name) => (name === 'Grep' ? { name, renames: { '-i': 'case_insensitive', '-C': 'context' }, neutral: { '-n': true } } : name)),
+  // Claude Code's Grep spellings (-i, -n, -A, -B, -C, type, multiline) are fields of the one schema.
+  aliases: TOOL_ACCESS.grep.aliases,
 });
