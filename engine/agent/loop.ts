@@ -168,7 +168,7 @@ export function toolResultBlock(call: ToolUseBlock, r: ToolCallResult): ToolResu
     isError = true;
     content = r.output || r.error || 'the tool failed';
     // a command's exit code is a field of the result (its output is the command's bytes): told here
-    if (typeof r.exitCode === 'number' && r.error) content = `${r.output ?? ''}${r.output && !r.output.endsWith('\n') ? '\n' : ''}[${r.error}]`;
+    if (typeof r.exitCode === 'number' && r.error && !(r.output ?? '').includes(r.error)) content = `${r.output ?? ''}${r.output && !r.output.endsWith('\n') ? '\n' : ''}[${r.error}]`;
   } else {
     isError = false;
     content = r.output ?? '';
