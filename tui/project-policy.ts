@@ -34,7 +34,7 @@ export function planProjectRule(workspace: string, rule: SessionRule, sessionPol
   const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const doc = before
     ? parseDocument(before)
-    : parseDocument(`version: 1\nname: project\nextends: ${JSON.stringify(sessionPolicy)}\nrules: []\n`);
+    : parseDocument(`version: 1\nname: project\nextends: ${JSON.stringify(sessionPolicy)}\n`);
   if (doc.errors.length) throw new Error(`${file}: ${doc.errors[0]!.message}`);
   if (!isMap(doc.contents)) throw new Error(`${file}: not a policy (expected a mapping)`);
   let rules = doc.get('rules');
@@ -43,6 +43,8 @@ export function planProjectRule(workspace: string, rule: SessionRule, sessionPol
     doc.set('rules', rules);
   }
   const seq = rules as YAMLSeq;
+  // Block style, as people write policies (an empty `rules: []` would otherwise stay a flow list).
+  if (seq.items.length === 0) seq.flow = false;
   const entry: Record<string, unknown> = {
     id: `tui-${rule.tool}-${seq.items.length + 1}`,
     decision: 'allow',
