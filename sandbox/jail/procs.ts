@@ -167,7 +167,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * Kills matching processes until a pass finds none (children forked meanwhile are re-parented and
  * found by the next pass). Returns false when it did not converge (the caller then tears the jail down).
  */
-export async function killUntilGone(scope: KillScope, maxPasses = 60): Promise<boolean> {
+// Up to ~3 s of passes: on a loaded machine killed processes take a while to be reaped, and giving up
+// replaces the whole jail (its older daemons die too), which is safe but more than was asked.
+export async function killUntilGone(scope: KillScope, maxPasses = 300): Promise<boolean> {
   for (let i = 0; i < maxPasses; i++) {
     if (killPass(scope) === 0) return true;
     await sleep(i < 5 ? 2 : 10);
