@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import { dirname } from 'node:path';
 import { InputError } from './errors.js';
+import { fileKind } from '../policies/pure/read-bounded.js';
 
 /** Every database icode writes: application_id values ('icAu', 'icSe' in ASCII). */
 export const ICODE_APP_IDS = Object.freeze({ audit: 0x69634175, sessions: 0x69635365 });
@@ -48,14 +49,6 @@ export interface OpenedIcodeDb {
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
-function kindOf(st: fs.Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
 
 /** One line for an error SQLite (or the file system) raised on `file`, saying what to do. */
 export function describeDbError(file: string, what: string, e: unknown): DbFileError {
@@ -121,7 +114,7 @@ export function openIcodeDb(file: string, spec: IcodeDbSpec, opts: { readonly?: 
     }
     st = fs.statSync(file);
   }
-  if (!st.isFile()) throw new DbFileError('NOT_FILE', `${file} is ${kindOf(st)}, not an icode ${spec.what}`);
+  if (!st.isFile()) throw new DbFileError('NOT_FILE', `${file} is ${fileKind(st)}, not an icode ${spec.what}`);
   if (st.size > 0) {
     const head = Buffer.alloc(SQLITE_MAGIC.length);
     let n = 0;

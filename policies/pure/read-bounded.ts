@@ -17,7 +17,8 @@ export class UnreadableFileError extends Error {
   override readonly name = 'UnreadableFileError';
 }
 
-function kind(st: Stats): string {
+/** What a non-regular file is, in words ("a directory", "a FIFO"…), for error messages. */
+export function fileKind(st: Stats): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isCharacterDevice()) return 'a character device';
   if (st.isBlockDevice()) return 'a block device';
@@ -34,7 +35,7 @@ export function readRegularFileSync(path: string, maxBytes: number, what = 'file
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new UnreadableFileError(`${what} ${path} is ${kind(st)}, not a regular file`);
+    if (!st.isFile()) throw new UnreadableFileError(`${what} ${path} is ${fileKind(st)}, not a regular file`);
     if (st.size > maxBytes) throw new UnreadableFileError(`${what} ${path} is ${st.size} bytes; the limit is ${maxBytes}`);
     // Read at most maxBytes + 1: a file that grows after the fstat is still bounded.
     const buf = Buffer.allocUnsafe(Math.min(maxBytes + 1, Math.max(st.size, 0) + 65_536));
