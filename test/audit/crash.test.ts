@@ -26,7 +26,7 @@ beforeAll(() => {
   mkdirSync(join(ROOT, '.vitest-tmp'), { recursive: true });
   build = mkdtempSync(join(ROOT, '.vitest-tmp', 'audit-js-'));
   // The audit log's modules and what they import.
-  for (const f of ['engine/audit/log', 'engine/audit/key', 'engine/audit/redact', 'engine/sqlite-file', 'engine/errors', 'engine/xdg', 'policies/pure/read-bounded', 'policies/secrets/token-formats']) {
+  for (const f of ['engine/audit/log', 'engine/audit/key', 'engine/audit/redact', 'engine/sqlite-file', 'engine/errors', 'engine/xdg', 'policies/pure/read-bounded', 'policies/secrets/token-formats', 'policies/secrets/redact']) {
     const src = readFileSync(join(ROOT, `${f}.ts`), 'utf8');
     const out = ts.transpileModule(src, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
