@@ -6,7 +6,9 @@
  * message (`head_message_id`). A session's history is the chain from its head up to the root, so
  * a fork is a new session whose head is a message of another: both share that history without
  * copying it. Tool calls are rows linked to the assistant message that asked for them, to the user
- * message that carried their results, to the provider's call id and to the audit row id.
+ * message that carried their results, to the provider's call id and to their audit row: a call that
+ * reached the audit log keeps only the reference (`audit_id`, `audit_path`), and its decision, rule and
+ * reason are read from the audit log when shown (call-verdicts.ts).
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
@@ -17,9 +19,11 @@ import { InputError } from '../errors.js';
 import { describeDbError, ICODE_APP_IDS, openIcodeDb } from '../sqlite-file.js';
 import type { CallStatus } from '../pipeline-types.js';
 import { stateDir } from '../xdg.js';
+import { resolveVerdicts, type VerdictSource } from './call-verdicts.js';
 import type { ContentBlock, Message, Role, Usage } from './types.js';
 
-export const SESSIONS_SCHEMA_VERSION = 2;
+/** 3: tool_calls.audit_path (a call references its audit row instead of copying its verdict). */
+export const SESSIONS_SCHEMA_VERSION = 3;
 
 /** `$XDG_STATE_HOME/icode/sessions.db`, else `~/.local/state/icode/sessions.db`. */
 export function defaultSessionsPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -87,6 +91,10 @@ export interface ToolCallRecord {
   canonicalTool?: string | null;
   input: unknown;
   status: CallStatus;
+  /**
+   * The verdict. Stored only when the call has no audit row to reference (no auditId or auditPath):
+   * otherwise the audit log holds it and it is read from there.
+   */
   decision?: Decision | null;
   rule?: string | null;
   reason?: string | null;
@@ -97,6 +105,8 @@ export interface ToolCallRecord {
   durationMs?: number | null;
   /** Audit row id of the decision (null when the call never reached the pipeline). */
   auditId?: number | null;
+  /** The audit log holding that row (the runner's). */
+  auditPath?: string | null;
 }
 
 export interface CompactionRecord {
@@ -120,6 +130,8 @@ export interface StoredCompaction extends CompactionRecord {
 
 export interface StoredToolCall extends Required<Omit<ToolCallRecord, 'truncated'>> {
   id: number;
+  /** Where decision, rule and reason come from (see call-verdicts.ts). */
+  verdictFrom: VerdictSource;
   resultMessageId: number | null;
   truncated: boolean;
   createdAt: string;
@@ -193,6 +205,7 @@ CREATE TABLE IF NOT EXISTS tool_calls (
   duration_ms INTEGER,
   audit_id INTEGER,
   created_at TEXT NOT NULL,
+  audit_path TEXT,
   UNIQUE (message_id, call_id)
 );
 CREATE INDEX IF NOT EXISTS tool_calls_message ON tool_calls(message_id);
@@ -278,6 +291,8 @@ interface ToolCallRow {
   duration_ms: number | null;
   audit_id: number | null;
   created_at: string;
+  /** Absent in a schema-2 database opened read-only. */
+  audit_path?: string | null;
 }
 
 const SESSION_COLUMNS = `s.*, (SELECT seq FROM messages WHERE id = s.head_message_id) AS message_count`;
@@ -355,6 +370,9 @@ export class SessionStore {
       if (!opts.readonly && (version < SESSIONS_SCHEMA_VERSION || db.pragma('application_id', { simple: true }) !== ICODE_APP_IDS.sessions)) {
         db.transaction(() => {
           db.exec(SCHEMA);
+          // Schema 3 (additive): earlier rows keep their copied verdicts and get no audit_path.
+          const cols = db.prepare("SELECT name FROM pragma_table_info('tool_calls')").pluck().all() as string[];
+          if (!cols.includes('audit_path')) db.exec('ALTER TABLE tool_calls ADD COLUMN audit_path TEXT');
           db.pragma(`user_version = ${SESSIONS_SCHEMA_VERSION}`);
           db.pragma(`application_id = ${ICODE_APP_IDS.sessions}`);
         }).immediate();
@@ -588,11 +606,14 @@ export class SessionStore {
   }
 
   recordToolCall(rec: ToolCallRecord): StoredToolCall {
+    // A call with an audit row references it; only a call without one keeps its own verdict.
+    // (An in-memory audit log is gone when its process ends: nothing to reference.)
+    const referenced = rec.auditId !== undefined && rec.auditId !== null && typeof rec.auditPath === 'string' && rec.auditPath !== '' && rec.auditPath !== ':memory:';
     const info = this.db
       .prepare(
         `INSERT INTO tool_calls (session_id, message_id, position, call_id, tool, canonical_tool, input, status, decision,
-           rule, reason, output, error, exit_code, truncated, duration_ms, audit_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           rule, reason, output, error, exit_code, truncated, duration_ms, audit_id, created_at, audit_path)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         rec.sessionId,
@@ -603,9 +624,9 @@ export class SessionStore {
         rec.canonicalTool ?? null,
         rec.input === undefined ? null : JSON.stringify(rec.input),
         rec.status,
-        rec.decision ?? null,
-        rec.rule ?? null,
-        rec.reason ?? null,
+        referenced ? null : (rec.decision ?? null),
+        referenced ? null : (rec.rule ?? null),
+        referenced ? null : (rec.reason ?? null),
         rec.output ?? null,
         rec.error ?? null,
         rec.exitCode ?? null,
@@ -613,6 +634,7 @@ export class SessionStore {
         rec.durationMs === undefined || rec.durationMs === null ? null : Math.round(rec.durationMs),
         rec.auditId ?? null,
         now(),
+        referenced ? resolve(rec.auditPath!) : null,
       );
     return this.toolCall(Number(info.lastInsertRowid));
   }
@@ -625,7 +647,7 @@ export class SessionStore {
   toolCall(id: number): StoredToolCall {
     const row = this.db.prepare('SELECT * FROM tool_calls WHERE id = ?').get(id) as ToolCallRow | undefined;
     if (!row) throw new SessionError(`no tool call ${id}`);
-    return toToolCall(row);
+    return resolveVerdicts([toToolCall(row)])[0]!;
   }
 
   /** Tool calls of the session's history (shared ones included), in conversation order. */
@@ -635,7 +657,7 @@ export class SessionStore {
     const rows: ToolCallRow[] = [];
     const stmt = this.db.prepare('SELECT * FROM tool_calls WHERE message_id = ? ORDER BY position, id');
     for (const id of ids) rows.push(...(stmt.all(id) as ToolCallRow[]));
-    return rows.map(toToolCall);
+    return resolveVerdicts(rows.map(toToolCall));
   }
 
   /**
@@ -736,6 +758,8 @@ function toToolCall(r: ToolCallRow): StoredToolCall {
     truncated: r.truncated === 1,
     durationMs: r.duration_ms,
     auditId: r.audit_id,
+    auditPath: r.audit_path ?? null,
+    verdictFrom: 'session',
     createdAt: r.created_at,
   };
 }
