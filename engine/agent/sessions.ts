@@ -12,15 +12,16 @@
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Decision } from '../../policies/types.js';
 import { InputError } from '../errors.js';
 import { describeDbError, ICODE_APP_IDS, openIcodeDb } from '../sqlite-file.js';
 import type { CallStatus } from '../pipeline-types.js';
 import { stateDir } from '../xdg.js';
 import { resolveVerdicts, type VerdictSource } from './call-verdicts.js';
-import type { ContentBlock, Message, Role, Usage } from './types.js';
+import { isLegacySessionsDb, SCHEMA, SESSION_COLUMNS, SUBAGENT_SCHEMA, toMessage, toSession, toToolCall, type MessageRow, type SessionRow, type ToolCallRow } from './sessions-db.js';
+import type { Message, Usage } from './types.js';
 
 /** 3: tool_calls.audit_path (a call references its audit row instead of copying its verdict). */
 export const SESSIONS_SCHEMA_VERSION = 3;
@@ -142,174 +143,7 @@ export class SessionError extends InputError {
   override readonly name = 'SessionError';
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS sessions (
-  id TEXT PRIMARY KEY,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL,
-  title TEXT,
-  model TEXT,
-  workspace TEXT,
-  policy TEXT,
-  policy_hash TEXT,
-  system TEXT,
-  parent_session_id TEXT REFERENCES sessions(id),
-  fork_message_id INTEGER REFERENCES messages(id),
-  head_message_id INTEGER REFERENCES messages(id),
-  status TEXT NOT NULL DEFAULT 'new',
-  error TEXT,
-  turns INTEGER NOT NULL DEFAULT 0,
-  input_tokens INTEGER NOT NULL DEFAULT 0,
-  output_tokens INTEGER NOT NULL DEFAULT 0,
-  cache_read_tokens INTEGER NOT NULL DEFAULT 0,
-  cache_write_tokens INTEGER NOT NULL DEFAULT 0,
-  cost_usd REAL,
-  cost_known INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE IF NOT EXISTS messages (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  session_id TEXT NOT NULL REFERENCES sessions(id),
-  parent_id INTEGER REFERENCES messages(id),
-  seq INTEGER NOT NULL,
-  role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
-  content TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  model TEXT,
-  stop_reason TEXT,
-  input_tokens INTEGER,
-  output_tokens INTEGER,
-  cache_read_tokens INTEGER,
-  cache_write_tokens INTEGER,
-  cost_usd REAL
-);
-CREATE INDEX IF NOT EXISTS messages_parent ON messages(parent_id);
-CREATE INDEX IF NOT EXISTS messages_session ON messages(session_id);
-CREATE TABLE IF NOT EXISTS tool_calls (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  session_id TEXT NOT NULL REFERENCES sessions(id),
-  message_id INTEGER NOT NULL REFERENCES messages(id),
-  result_message_id INTEGER REFERENCES messages(id),
-  position INTEGER NOT NULL,
-  call_id TEXT NOT NULL,
-  tool TEXT NOT NULL,
-  canonical_tool TEXT,
-  input TEXT,
-  status TEXT NOT NULL CHECK (status IN ('ok', 'error', 'denied')),
-  decision TEXT,
-  rule TEXT,
-  reason TEXT,
-  output TEXT,
-  error TEXT,
-  exit_code INTEGER,
-  truncated INTEGER NOT NULL DEFAULT 0,
-  duration_ms INTEGER,
-  audit_id INTEGER,
-  created_at TEXT NOT NULL,
-  audit_path TEXT,
-  UNIQUE (message_id, call_id)
-);
-CREATE INDEX IF NOT EXISTS tool_calls_message ON tool_calls(message_id);
-CREATE INDEX IF NOT EXISTS tool_calls_session ON tool_calls(session_id);
-CREATE INDEX IF NOT EXISTS tool_calls_audit ON tool_calls(audit_id);
--- Compactions (schema 2): the full history stays in messages; a compaction stores the view the model
--- gets instead of the history up to at_message_id (later messages follow it).
-CREATE TABLE IF NOT EXISTS compactions (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  session_id TEXT NOT NULL REFERENCES sessions(id),
-  at_message_id INTEGER NOT NULL REFERENCES messages(id),
-  created_at TEXT NOT NULL,
-  trigger TEXT NOT NULL,
-  tokens_before INTEGER,
-  tokens_after INTEGER,
-  pruned INTEGER NOT NULL DEFAULT 0,
-  summary TEXT,
-  view TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS compactions_session ON compactions(session_id);
-`;
-
-interface SessionRow {
-  id: string;
-  created_at: string;
-  updated_at: string;
-  title: string | null;
-  model: string | null;
-  workspace: string | null;
-  policy: string | null;
-  policy_hash: string | null;
-  system: string | null;
-  parent_session_id: string | null;
-  fork_message_id: number | null;
-  head_message_id: number | null;
-  status: string;
-  error: string | null;
-  turns: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_tokens: number;
-  cache_write_tokens: number;
-  cost_usd: number | null;
-  cost_known: number;
-  message_count: number | null;
-}
-
-interface MessageRow {
-  id: number;
-  session_id: string;
-  parent_id: number | null;
-  seq: number;
-  role: Role;
-  content: string;
-  created_at: string;
-  model: string | null;
-  stop_reason: string | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cache_read_tokens: number | null;
-  cache_write_tokens: number | null;
-  cost_usd: number | null;
-}
-
-interface ToolCallRow {
-  id: number;
-  session_id: string;
-  message_id: number;
-  result_message_id: number | null;
-  position: number;
-  call_id: string;
-  tool: string;
-  canonical_tool: string | null;
-  input: string | null;
-  status: CallStatus;
-  decision: Decision | null;
-  rule: string | null;
-  reason: string | null;
-  output: string | null;
-  error: string | null;
-  exit_code: number | null;
-  truncated: number;
-  duration_ms: number | null;
-  audit_id: number | null;
-  created_at: string;
-  /** Absent in a schema-2 database opened read-only. */
-  audit_path?: string | null;
-}
-
-const SESSION_COLUMNS = `s.*, (SELECT seq FROM messages WHERE id = s.head_message_id) AS message_count`;
-
 const now = (): string => new Date().toISOString();
-
-/** A sub-agent's session is linked to the parent session and the `task` call that started it. */
-const SUBAGENT_SCHEMA = `
-CREATE TABLE IF NOT EXISTS subagent_sessions (
-  session_id TEXT PRIMARY KEY REFERENCES sessions(id),
-  parent_session_id TEXT NOT NULL REFERENCES sessions(id),
-  parent_call_id TEXT NOT NULL,
-  agent TEXT NOT NULL,
-  depth INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS subagent_sessions_parent ON subagent_sessions(parent_session_id);
-`;
 
 /** A child session: which sub-agent ran in it, for which `task` call of which session. */
 export interface SubagentLink {
@@ -329,14 +163,6 @@ export interface CreateSessionOptions {
   policy?: string | null;
   policyHash?: string | null;
   system?: string | null;
-}
-
-/** A sessions database written before application_id existed: schema 1 with its three tables. */
-function isLegacySessionsDb(db: Database.Database): boolean {
-  if ((db.pragma('user_version', { simple: true }) as number) !== 1) return false;
-  const tables = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
-  const cols = new Set(db.prepare("SELECT name FROM pragma_table_info('sessions')").pluck().all() as string[]);
-  return ['sessions', 'messages', 'tool_calls'].every((t) => tables.has(t)) && cols.has('head_message_id') && cols.has('fork_message_id');
 }
 
 const SESSIONS_DB_SPEC = { what: 'sessions database', appId: ICODE_APP_IDS.sessions, version: SESSIONS_SCHEMA_VERSION, isLegacy: isLegacySessionsDb };
@@ -683,85 +509,6 @@ export class SessionStore {
       .run(id, t, t, src.title, src.model, src.workspace, src.policy, src.policyHash, src.system, src.id, fork?.id ?? null, fork?.id ?? null);
     return this.getSession(id);
   }
-}
-
-function toSession(r: SessionRow): SessionInfo {
-  return {
-    id: r.id,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    title: r.title,
-    model: r.model,
-    workspace: r.workspace,
-    policy: r.policy,
-    policyHash: r.policy_hash,
-    system: r.system,
-    parentSessionId: r.parent_session_id,
-    forkMessageId: r.fork_message_id,
-    headMessageId: r.head_message_id,
-    messageCount: r.message_count ?? 0,
-    status: r.status,
-    error: r.error,
-    turns: r.turns,
-    usage: {
-      inputTokens: r.input_tokens,
-      outputTokens: r.output_tokens,
-      cacheReadTokens: r.cache_read_tokens,
-      cacheWriteTokens: r.cache_write_tokens,
-    },
-    costUsd: r.cost_known ? (r.cost_usd ?? 0) : null,
-  };
-}
-
-function toMessage(r: MessageRow): StoredMessage {
-  return {
-    id: r.id,
-    sessionId: r.session_id,
-    parentId: r.parent_id,
-    seq: r.seq,
-    role: r.role,
-    content: JSON.parse(r.content) as ContentBlock[],
-    createdAt: r.created_at,
-    model: r.model,
-    stopReason: r.stop_reason,
-    usage:
-      r.input_tokens === null
-        ? null
-        : {
-            inputTokens: r.input_tokens,
-            outputTokens: r.output_tokens ?? 0,
-            cacheReadTokens: r.cache_read_tokens ?? 0,
-            cacheWriteTokens: r.cache_write_tokens ?? 0,
-          },
-    costUsd: r.cost_usd,
-  };
-}
-
-function toToolCall(r: ToolCallRow): StoredToolCall {
-  return {
-    id: r.id,
-    sessionId: r.session_id,
-    messageId: r.message_id,
-    resultMessageId: r.result_message_id,
-    position: r.position,
-    callId: r.call_id,
-    tool: r.tool,
-    canonicalTool: r.canonical_tool,
-    input: r.input === null ? null : (JSON.parse(r.input) as unknown),
-    status: r.status,
-    decision: r.decision,
-    rule: r.rule,
-    reason: r.reason,
-    output: r.output,
-    error: r.error,
-    exitCode: r.exit_code,
-    truncated: r.truncated === 1,
-    durationMs: r.duration_ms,
-    auditId: r.audit_id,
-    auditPath: r.audit_path ?? null,
-    verdictFrom: 'session',
-    createdAt: r.created_at,
-  };
 }
 
 /** Plain messages of a stored history (what a provider is sent). */
