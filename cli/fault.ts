@@ -19,10 +19,6 @@ export function setDebug(on: boolean): void {
   debug = on;
 }
 
-export function isDebug(): boolean {
-  return debug;
-}
-
 export interface Fault {
   code: number;
   /** One line, without the `icode: ` prefix; policy errors keep their file:line:col list below it. */

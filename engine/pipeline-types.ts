@@ -88,4 +88,6 @@ export interface ToolCallResult {
 
 export interface ToolRunner {
   call(call: ToolCall, signal?: AbortSignal): Promise<ToolCallResult>;
+  /** The audit log its results' `auditId`s refer to (the sessions store keeps the reference). */
+  readonly auditPath?: string;
 }

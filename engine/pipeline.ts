@@ -190,6 +190,10 @@ class ToolPipeline implements Pipeline, StageDeps {
   readonly session: string;
   readonly hooks: HookRunner | null;
   closed = false;
+  /** The audit log's path: what a result's auditId refers to (ToolRunner.auditPath). */
+  get auditPath(): string {
+    return this.audit.path;
+  }
   private readonly ownsAudit: boolean;
   private readonly checkpoints: Checkpointer | undefined;
   private readonly executors: ReadonlyMap<string, Executor>;

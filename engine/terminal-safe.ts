@@ -27,11 +27,3 @@ export function terminalSafe(text: string): string {
 export function terminalSafeLine(text: string): string {
   return terminalSafe(text).replace(/\n/g, '\\n').replace(/\t/g, '\\t');
 }
-
-/** True when the text has something terminalSafe would change. */
-export function hasTerminalControls(text: string): boolean {
-  UNSAFE.lastIndex = 0;
-  const r = UNSAFE.test(text);
-  UNSAFE.lastIndex = 0;
-  return r;
-}

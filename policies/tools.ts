@@ -25,8 +25,6 @@ export const TOOL_ACCESS = {
   shell: { aliases: ['Bash', 'bash'] },
 } as const satisfies Record<string, ToolAccess>;
 
-export type PolicyTool = keyof typeof TOOL_ACCESS;
-
 const ACCESS: ReadonlyMap<string, ToolAccess> = new Map(Object.entries(TOOL_ACCESS));
 const toolsWith = (access: PathAccess): string[] => Object.entries(TOOL_ACCESS).filter(([, a]) => 'path' in a && a.path.access === access).map(([n]) => n);
 

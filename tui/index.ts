@@ -1,2 +1,2 @@
 /** The TUI's entry point for the CLI: `icode` with no arguments in a terminal. */
-export { startTui, type TuiOptions } from './app.js';
+export { startTui } from './app.js';

@@ -188,9 +188,12 @@ export function register(program: Command): void {
           const seqOf = new Map(messages.map((m) => [m.id, m.seq]));
           printTable(
             ['msg', 'call id', 'tool', 'decision', 'rule', 'status', 'audit id', 'took'],
-            calls.map((c) => [seqOf.get(c.messageId), c.callId, c.tool, c.decision, c.rule, c.status, c.auditId, formatDuration(c.durationMs)]),
+            calls.map((c) => [seqOf.get(c.messageId), c.callId, c.tool, c.verdictFrom === 'unavailable' ? '?' : c.decision, c.rule, c.status, c.auditId, formatDuration(c.durationMs)]),
             40,
           );
+          // Decisions are read from the audit log the calls reference; say when it could not be read.
+          const missing = [...new Set(calls.filter((c) => c.verdictFrom === 'unavailable').map((c) => c.reason))];
+          for (const why of missing.slice(0, 3)) w(`note: ${why}`);
         }
       }),
     );

@@ -62,6 +62,10 @@ export function toolCallJson(c: StoredToolCall): Record<string, unknown> {
     truncated: c.truncated,
     duration_ms: c.durationMs,
     audit_id: c.auditId,
+    audit_path: c.auditPath,
+    // audit: decision, rule and reason were read from the audit row; session: stored with the call
+    // (no audit row, or a session from before schema 3); unavailable: the audit row could not be read.
+    verdict_from: c.verdictFrom,
     created_at: c.createdAt,
   };
 }
@@ -132,7 +136,8 @@ function markdown(s: SessionInfo, messages: StoredMessage[], calls: StoredToolCa
       if (b.type === 'text') out.push(b.text, '');
       else if (b.type === 'tool_use') {
         const c = callById.get(`${m.id}:${b.id}`);
-        const verdict = c ? ` — ${c.decision ?? 'not decided'}${c.rule ? ` by \`${c.rule}\`` : ''}, ${c.status}${c.auditId !== null ? `, audit #${c.auditId}` : ''}` : '';
+        const decided = c?.verdictFrom === 'unavailable' ? `decision unavailable (${c.reason ?? ''})` : `${c?.decision ?? 'not decided'}${c?.rule ? ` by \`${c.rule}\`` : ''}`;
+        const verdict = c ? ` — ${decided}, ${c.status}${c.auditId !== null ? `, audit #${c.auditId}` : ''}` : '';
         out.push(`**Tool call** \`${b.name}\` (\`${b.id}\`)${verdict}`, '', fence(b.inputError ? (b.rawInput ?? '') : JSON.stringify(b.input, null, 2), 'json'), '');
         if (b.inputError) out.push(`_${b.inputError}_`, '');
       } else if (b.type === 'tool_result') {

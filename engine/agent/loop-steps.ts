@@ -134,6 +134,7 @@ export async function runToolBatch(uses: readonly ToolUseBlock[], b: ToolBatch):
           truncated: result?.truncated ?? false,
           durationMs: result?.durationMs ?? null,
           auditId: result?.auditId ?? null,
+          auditPath: b.runner.auditPath ?? null,
         });
       }
       b.emit({ type: 'tool_result', turn: b.turn, call, result, block });

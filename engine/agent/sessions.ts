@@ -6,20 +6,25 @@
  * message (`head_message_id`). A session's history is the chain from its head up to the root, so
  * a fork is a new session whose head is a message of another: both share that history without
  * copying it. Tool calls are rows linked to the assistant message that asked for them, to the user
- * message that carried their results, to the provider's call id and to the audit row id.
+ * message that carried their results, to the provider's call id and to their audit row: a call that
+ * reached the audit log keeps only the reference (`audit_id`, `audit_path`), and its decision, rule and
+ * reason are read from the audit log when shown (call-verdicts.ts).
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Decision } from '../../policies/types.js';
 import { InputError } from '../errors.js';
 import { describeDbError, ICODE_APP_IDS, openIcodeDb } from '../sqlite-file.js';
 import type { CallStatus } from '../pipeline-types.js';
 import { stateDir } from '../xdg.js';
-import type { ContentBlock, Message, Role, Usage } from './types.js';
+import { resolveVerdicts, type VerdictSource } from './call-verdicts.js';
+import { isLegacySessionsDb, SCHEMA, SESSION_COLUMNS, SUBAGENT_SCHEMA, toMessage, toSession, toToolCall, type MessageRow, type SessionRow, type ToolCallRow } from './sessions-db.js';
+import type { Message, Usage } from './types.js';
 
-export const SESSIONS_SCHEMA_VERSION = 2;
+/** 3: tool_calls.audit_path (a call references its audit row instead of copying its verdict). */
+export const SESSIONS_SCHEMA_VERSION = 3;
 
 /** `$XDG_STATE_HOME/icode/sessions.db`, else `~/.local/state/icode/sessions.db`. */
 export function defaultSessionsPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -87,6 +92,10 @@ export interface ToolCallRecord {
   canonicalTool?: string | null;
   input: unknown;
   status: CallStatus;
+  /**
+   * The verdict. Stored only when the call has no audit row to reference (no auditId or auditPath):
+   * otherwise the audit log holds it and it is read from there.
+   */
   decision?: Decision | null;
   rule?: string | null;
   reason?: string | null;
@@ -97,6 +106,8 @@ export interface ToolCallRecord {
   durationMs?: number | null;
   /** Audit row id of the decision (null when the call never reached the pipeline). */
   auditId?: number | null;
+  /** The audit log holding that row (the runner's). */
+  auditPath?: string | null;
 }
 
 export interface CompactionRecord {
@@ -120,6 +131,8 @@ export interface StoredCompaction extends CompactionRecord {
 
 export interface StoredToolCall extends Required<Omit<ToolCallRecord, 'truncated'>> {
   id: number;
+  /** Where decision, rule and reason come from (see call-verdicts.ts). */
+  verdictFrom: VerdictSource;
   resultMessageId: number | null;
   truncated: boolean;
   createdAt: string;
@@ -130,171 +143,7 @@ export class SessionError extends InputError {
   override readonly name = 'SessionError';
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS sessions (
-  id TEXT PRIMARY KEY,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL,
-  title TEXT,
-  model TEXT,
-  workspace TEXT,
-  policy TEXT,
-  policy_hash TEXT,
-  system TEXT,
-  parent_session_id TEXT REFERENCES sessions(id),
-  fork_message_id INTEGER REFERENCES messages(id),
-  head_message_id INTEGER REFERENCES messages(id),
-  status TEXT NOT NULL DEFAULT 'new',
-  error TEXT,
-  turns INTEGER NOT NULL DEFAULT 0,
-  input_tokens INTEGER NOT NULL DEFAULT 0,
-  output_tokens INTEGER NOT NULL DEFAULT 0,
-  cache_read_tokens INTEGER NOT NULL DEFAULT 0,
-  cache_write_tokens INTEGER NOT NULL DEFAULT 0,
-  cost_usd REAL,
-  cost_known INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE IF NOT EXISTS messages (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  session_id TEXT NOT NULL REFERENCES sessions(id),
-  parent_id INTEGER REFERENCES messages(id),
-  seq INTEGER NOT NULL,
-  role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
-  content TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  model TEXT,
-  stop_reason TEXT,
-  input_tokens INTEGER,
-  output_tokens INTEGER,
-  cache_read_tokens INTEGER,
-  cache_write_tokens INTEGER,
-  cost_usd REAL
-);
-CREATE INDEX IF NOT EXISTS messages_parent ON messages(parent_id);
-CREATE INDEX IF NOT EXISTS messages_session ON messages(session_id);
-CREATE TABLE IF NOT EXISTS tool_calls (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  session_id TEXT NOT NULL REFERENCES sessions(id),
-  message_id INTEGER NOT NULL REFERENCES messages(id),
-  result_message_id INTEGER REFERENCES messages(id),
-  position INTEGER NOT NULL,
-  call_id TEXT NOT NULL,
-  tool TEXT NOT NULL,
-  canonical_tool TEXT,
-  input TEXT,
-  status TEXT NOT NULL CHECK (status IN ('ok', 'error', 'denied')),
-  decision TEXT,
-  rule TEXT,
-  reason TEXT,
-  output TEXT,
-  error TEXT,
-  exit_code INTEGER,
-  truncated INTEGER NOT NULL DEFAULT 0,
-  duration_ms INTEGER,
-  audit_id INTEGER,
-  created_at TEXT NOT NULL,
-  UNIQUE (message_id, call_id)
-);
-CREATE INDEX IF NOT EXISTS tool_calls_message ON tool_calls(message_id);
-CREATE INDEX IF NOT EXISTS tool_calls_session ON tool_calls(session_id);
-CREATE INDEX IF NOT EXISTS tool_calls_audit ON tool_calls(audit_id);
--- Compactions (schema 2): the full history stays in messages; a compaction stores the view the model
--- gets instead of the history up to at_message_id (later messages follow it).
-CREATE TABLE IF NOT EXISTS compactions (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  session_id TEXT NOT NULL REFERENCES sessions(id),
-  at_message_id INTEGER NOT NULL REFERENCES messages(id),
-  created_at TEXT NOT NULL,
-  trigger TEXT NOT NULL,
-  tokens_before INTEGER,
-  tokens_after INTEGER,
-  pruned INTEGER NOT NULL DEFAULT 0,
-  summary TEXT,
-  view TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS compactions_session ON compactions(session_id);
-`;
-
-interface SessionRow {
-  id: string;
-  created_at: string;
-  updated_at: string;
-  title: string | null;
-  model: string | null;
-  workspace: string | null;
-  policy: string | null;
-  policy_hash: string | null;
-  system: string | null;
-  parent_session_id: string | null;
-  fork_message_id: number | null;
-  head_message_id: number | null;
-  status: string;
-  error: string | null;
-  turns: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_tokens: number;
-  cache_write_tokens: number;
-  cost_usd: number | null;
-  cost_known: number;
-  message_count: number | null;
-}
-
-interface MessageRow {
-  id: number;
-  session_id: string;
-  parent_id: number | null;
-  seq: number;
-  role: Role;
-  content: string;
-  created_at: string;
-  model: string | null;
-  stop_reason: string | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cache_read_tokens: number | null;
-  cache_write_tokens: number | null;
-  cost_usd: number | null;
-}
-
-interface ToolCallRow {
-  id: number;
-  session_id: string;
-  message_id: number;
-  result_message_id: number | null;
-  position: number;
-  call_id: string;
-  tool: string;
-  canonical_tool: string | null;
-  input: string | null;
-  status: CallStatus;
-  decision: Decision | null;
-  rule: string | null;
-  reason: string | null;
-  output: string | null;
-  error: string | null;
-  exit_code: number | null;
-  truncated: number;
-  duration_ms: number | null;
-  audit_id: number | null;
-  created_at: string;
-}
-
-const SESSION_COLUMNS = `s.*, (SELECT seq FROM messages WHERE id = s.head_message_id) AS message_count`;
-
 const now = (): string => new Date().toISOString();
-
-/** A sub-agent's session is linked to the parent session and the `task` call that started it. */
-const SUBAGENT_SCHEMA = `
-CREATE TABLE IF NOT EXISTS subagent_sessions (
-  session_id TEXT PRIMARY KEY REFERENCES sessions(id),
-  parent_session_id TEXT NOT NULL REFERENCES sessions(id),
-  parent_call_id TEXT NOT NULL,
-  agent TEXT NOT NULL,
-  depth INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS subagent_sessions_parent ON subagent_sessions(parent_session_id);
-`;
 
 /** A child session: which sub-agent ran in it, for which `task` call of which session. */
 export interface SubagentLink {
@@ -314,14 +163,6 @@ export interface CreateSessionOptions {
   policy?: string | null;
   policyHash?: string | null;
   system?: string | null;
-}
-
-/** A sessions database written before application_id existed: schema 1 with its three tables. */
-function isLegacySessionsDb(db: Database.Database): boolean {
-  if ((db.pragma('user_version', { simple: true }) as number) !== 1) return false;
-  const tables = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
-  const cols = new Set(db.prepare("SELECT name FROM pragma_table_info('sessions')").pluck().all() as string[]);
-  return ['sessions', 'messages', 'tool_calls'].every((t) => tables.has(t)) && cols.has('head_message_id') && cols.has('fork_message_id');
 }
 
 const SESSIONS_DB_SPEC = { what: 'sessions database', appId: ICODE_APP_IDS.sessions, version: SESSIONS_SCHEMA_VERSION, isLegacy: isLegacySessionsDb };
@@ -355,6 +196,9 @@ export class SessionStore {
       if (!opts.readonly && (version < SESSIONS_SCHEMA_VERSION || db.pragma('application_id', { simple: true }) !== ICODE_APP_IDS.sessions)) {
         db.transaction(() => {
           db.exec(SCHEMA);
+          // Schema 3 (additive): earlier rows keep their copied verdicts and get no audit_path.
+          const cols = db.prepare("SELECT name FROM pragma_table_info('tool_calls')").pluck().all() as string[];
+          if (!cols.includes('audit_path')) db.exec('ALTER TABLE tool_calls ADD COLUMN audit_path TEXT');
           db.pragma(`user_version = ${SESSIONS_SCHEMA_VERSION}`);
           db.pragma(`application_id = ${ICODE_APP_IDS.sessions}`);
         }).immediate();
@@ -588,11 +432,14 @@ export class SessionStore {
   }
 
   recordToolCall(rec: ToolCallRecord): StoredToolCall {
+    // A call with an audit row references it; only a call without one keeps its own verdict.
+    // (An in-memory audit log is gone when its process ends: nothing to reference.)
+    const referenced = rec.auditId !== undefined && rec.auditId !== null && typeof rec.auditPath === 'string' && rec.auditPath !== '' && rec.auditPath !== ':memory:';
     const info = this.db
       .prepare(
         `INSERT INTO tool_calls (session_id, message_id, position, call_id, tool, canonical_tool, input, status, decision,
-           rule, reason, output, error, exit_code, truncated, duration_ms, audit_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           rule, reason, output, error, exit_code, truncated, duration_ms, audit_id, created_at, audit_path)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         rec.sessionId,
@@ -603,9 +450,9 @@ export class SessionStore {
         rec.canonicalTool ?? null,
         rec.input === undefined ? null : JSON.stringify(rec.input),
         rec.status,
-        rec.decision ?? null,
-        rec.rule ?? null,
-        rec.reason ?? null,
+        referenced ? null : (rec.decision ?? null),
+        referenced ? null : (rec.rule ?? null),
+        referenced ? null : (rec.reason ?? null),
         rec.output ?? null,
         rec.error ?? null,
         rec.exitCode ?? null,
@@ -613,6 +460,7 @@ export class SessionStore {
         rec.durationMs === undefined || rec.durationMs === null ? null : Math.round(rec.durationMs),
         rec.auditId ?? null,
         now(),
+        referenced ? resolve(rec.auditPath!) : null,
       );
     return this.toolCall(Number(info.lastInsertRowid));
   }
@@ -625,7 +473,7 @@ export class SessionStore {
   toolCall(id: number): StoredToolCall {
     const row = this.db.prepare('SELECT * FROM tool_calls WHERE id = ?').get(id) as ToolCallRow | undefined;
     if (!row) throw new SessionError(`no tool call ${id}`);
-    return toToolCall(row);
+    return resolveVerdicts([toToolCall(row)])[0]!;
   }
 
   /** Tool calls of the session's history (shared ones included), in conversation order. */
@@ -635,7 +483,7 @@ export class SessionStore {
     const rows: ToolCallRow[] = [];
     const stmt = this.db.prepare('SELECT * FROM tool_calls WHERE message_id = ? ORDER BY position, id');
     for (const id of ids) rows.push(...(stmt.all(id) as ToolCallRow[]));
-    return rows.map(toToolCall);
+    return resolveVerdicts(rows.map(toToolCall));
   }
 
   /**
@@ -661,83 +509,6 @@ export class SessionStore {
       .run(id, t, t, src.title, src.model, src.workspace, src.policy, src.policyHash, src.system, src.id, fork?.id ?? null, fork?.id ?? null);
     return this.getSession(id);
   }
-}
-
-function toSession(r: SessionRow): SessionInfo {
-  return {
-    id: r.id,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    title: r.title,
-    model: r.model,
-    workspace: r.workspace,
-    policy: r.policy,
-    policyHash: r.policy_hash,
-    system: r.system,
-    parentSessionId: r.parent_session_id,
-    forkMessageId: r.fork_message_id,
-    headMessageId: r.head_message_id,
-    messageCount: r.message_count ?? 0,
-    status: r.status,
-    error: r.error,
-    turns: r.turns,
-    usage: {
-      inputTokens: r.input_tokens,
-      outputTokens: r.output_tokens,
-      cacheReadTokens: r.cache_read_tokens,
-      cacheWriteTokens: r.cache_write_tokens,
-    },
-    costUsd: r.cost_known ? (r.cost_usd ?? 0) : null,
-  };
-}
-
-function toMessage(r: MessageRow): StoredMessage {
-  return {
-    id: r.id,
-    sessionId: r.session_id,
-    parentId: r.parent_id,
-    seq: r.seq,
-    role: r.role,
-    content: JSON.parse(r.content) as ContentBlock[],
-    createdAt: r.created_at,
-    model: r.model,
-    stopReason: r.stop_reason,
-    usage:
-      r.input_tokens === null
-        ? null
-        : {
-            inputTokens: r.input_tokens,
-            outputTokens: r.output_tokens ?? 0,
-            cacheReadTokens: r.cache_read_tokens ?? 0,
-            cacheWriteTokens: r.cache_write_tokens ?? 0,
-          },
-    costUsd: r.cost_usd,
-  };
-}
-
-function toToolCall(r: ToolCallRow): StoredToolCall {
-  return {
-    id: r.id,
-    sessionId: r.session_id,
-    messageId: r.message_id,
-    resultMessageId: r.result_message_id,
-    position: r.position,
-    callId: r.call_id,
-    tool: r.tool,
-    canonicalTool: r.canonical_tool,
-    input: r.input === null ? null : (JSON.parse(r.input) as unknown),
-    status: r.status,
-    decision: r.decision,
-    rule: r.rule,
-    reason: r.reason,
-    output: r.output,
-    error: r.error,
-    exitCode: r.exit_code,
-    truncated: r.truncated === 1,
-    durationMs: r.duration_ms,
-    auditId: r.audit_id,
-    createdAt: r.created_at,
-  };
 }
 
 /** Plain messages of a stored history (what a provider is sent). */

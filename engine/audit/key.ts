@@ -12,9 +12,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { InputError } from '../errors.js';
+import { stateDir } from '../xdg.js';
 
 /** Why a key cannot be used; the CLI shows the message as one line (exit 2). */
 export class AuditKeyError extends InputError {
@@ -35,13 +35,6 @@ export interface AuditKey {
   createdMs: number;
 }
 
-/** `$XDG_STATE_HOME/icode`, else `~/.local/state/icode`: icode's per-user state directory. */
-export function icodeStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_STATE_HOME;
-  const base = xdg && isAbsolute(xdg) ? xdg : join(env.HOME && isAbsolute(env.HOME) ? env.HOME : homedir(), '.local', 'state');
-  return join(base, 'icode');
-}
-
 /**
  * Where the audit key lives (`ICODE_AUDIT_KEY` overrides, for tests and unusual setups). The jail must
  * mask this file's directory: a jailed command that could read the key could rewrite the chain.
@@ -49,7 +42,7 @@ export function icodeStateDir(env: NodeJS.ProcessEnv = process.env): string {
 export function auditKeyPath(env: NodeJS.ProcessEnv = process.env): string {
   const override = env.ICODE_AUDIT_KEY;
   if (override && isAbsolute(override)) return override;
-  return join(icodeStateDir(env), 'audit.key');
+  return join(stateDir(env), 'audit.key');
 }
 
 export function keyId(key: Buffer): string {

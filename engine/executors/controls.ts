@@ -6,12 +6,12 @@
  * replaced), to the fs tools (protected paths) and masked from the jail when they are icode's folders.
  */
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { homedir } from 'node:os';
 import { realpathSync } from 'node:fs';
 import type { CompiledPolicy } from '../../policies/index.js';
 import { configPath } from '../agent/config.js';
 import { defaultSessionsPath } from '../agent/sessions.js';
 import { defaultAuditPath } from '../audit/log.js';
+import { configDir, stateDir } from '../xdg.js';
 
 export interface SessionControls {
   /** Workspace-relative control paths. */
@@ -72,8 +72,8 @@ export function sessionControls(workspace: string, policy: CompiledPolicy | null
   const cfg = configPath(env);
   if (cfg) files.push(cfg);
   files.push(defaultSessionsPath(env));
-  const home = env.HOME || homedir();
-  const folders = [join(env.XDG_STATE_HOME || join(home, '.local', 'state'), 'icode'), join(env.XDG_CONFIG_HOME || join(home, '.config'), 'icode')];
+  // The same directories icode really uses (engine/xdg.ts: a relative XDG variable is ignored there).
+  const folders = [stateDir(env), configDir(env)];
   const inside = new Set<string>();
   const hiddenInside = new Set<string>();
   for (const f of [...files, ...folders]) {

@@ -154,4 +154,4 @@ function describeError(e: ErrorObject): string {
   return `${where}: ${e.message ?? e.keyword}`;
 }
 
-export type { JsonSchema, ToolDefinition };
+export type { ToolDefinition };

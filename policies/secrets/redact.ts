@@ -166,7 +166,7 @@ const RULES: readonly Rule[] = [
   {
     kind: 'authorization',
     // An Authorization (or Proxy-Authorization) header or key: what follows the scheme is a credential.
-    re: new RegExp(String.raw`\b(Authorization["']?[ \t]*[:=][ \t]*)(["']?)(${SCHEME}[ \t]+)?(?!\[REDACTED|${SCHEME}\b)([^\s"',;]{1,4000})`, 'gi'),
+    re: new RegExp(String.raw`\b(Authorization["']?[ \t]*(?::|=(?!=))[ \t]*)(["']?)(${SCHEME}[ \t]+)?(?!\[REDACTED|${SCHEME}\b)([^\s"',;]{1,4000})`, 'gi'),
     replace: (m, g) => {
       const [head, quote, scheme, value] = g as [string, string, string, string];
       const literal = scheme !== '' ? !REFERENCE.test(value) : isLiteralSecret(value, { quoted: quote !== '', codeAssign: false, strict: false, password: false });
@@ -185,7 +185,7 @@ const RULES: readonly Rule[] = [
     // quotes), then a quoted value, or a bare one: up to the end of the line after `:` (YAML), up to the
     // next blank after `=` (env, flags, URLs' queries).
     re: new RegExp(
-      `(?<![A-Za-z0-9])([A-Za-z0-9_.-]{0,40}${SECRET_NAME})((?:[_.-][A-Za-z0-9]{1,20}){0,3})(?![A-Za-z0-9])(["']?[ \\t]*[:=][ \\t]*)("[^"\\n]*"|'[^'\\n]*'|[^\\s"',;}\\])][^\\n"',;}\\])]*)`,
+      `(?<![A-Za-z0-9])([A-Za-z0-9_.-]{0,40}${SECRET_NAME})((?:[_.-][A-Za-z0-9]{1,20}){0,3})(?![A-Za-z0-9])(["']?[ \\t]*(?::|=(?!=))[ \\t]*)("[^"\\n]*"|'[^'\\n]*'|[^\\s"',;}\\])][^\\n"',;}\\])]*)`,
       'gi',
     ),
     replace: (m, g) => {

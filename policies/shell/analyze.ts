@@ -31,7 +31,6 @@ import { Language, Parser } from 'web-tree-sitter';
 import type { ShellAnalysis } from './types.js';
 import { Walker } from './command-semantics.js';
 
-export { MAX_DEPTH, MAX_NESTING, TIME_BUDGET_MS } from './walker-base.js';
 export { decodeAnsiC } from './words.js';
 
 /** Larger inputs are refused without parsing. */

@@ -77,7 +77,6 @@ export const GrepInput = {
   },
 } as const satisfies JSONSchema;
 export type GrepInput = FromSchema<typeof GrepInput>;
-export type GrepOutputMode = NonNullable<GrepInput['output_mode']>;
 
 export const ListInput = { type: 'object', additionalProperties: false, properties: { path } } as const satisfies JSONSchema;
 export type ListInput = FromSchema<typeof ListInput>;

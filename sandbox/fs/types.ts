@@ -4,7 +4,7 @@
  */
 import { ALWAYS_PROTECTED } from '../../policies/types.js';
 
-export { FS_INPUT_SCHEMAS, type EditInput, type FsInputs, type FsTool, type GlobInput, type GrepInput, type GrepOutputMode, type ListInput, type ReadInput, type WriteInput } from './schemas.js';
+export type { EditInput, FsInputs, FsTool, GlobInput, GrepInput, ListInput, ReadInput, WriteInput } from './schemas.js';
 import { FS_INPUT_SCHEMAS, type FsInputs, type FsTool } from './schemas.js';
 
 export const FS_TOOLS: readonly FsTool[] = Object.keys(FS_INPUT_SCHEMAS) as FsTool[];

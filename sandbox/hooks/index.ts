@@ -4,4 +4,4 @@
  * See docs/hooks.md.
  */
 export * from './types.js';
-export { HookRunner, type HookRunnerOptions, type RunResult, type LoadedHook } from './runner.js';
+export { HookRunner } from './runner.js';

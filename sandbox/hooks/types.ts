@@ -221,8 +221,6 @@ export interface MergedResultMap {
   pre_compact: MergedPreCompact;
 }
 
-export type MergedResult = MergedResultMap[HookPoint];
-
 // ---------------------------------------------------------------------------------------------------
 // Declarations
 

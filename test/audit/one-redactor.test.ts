@@ -42,6 +42,7 @@ const CASES: Array<[string, string]> = [
     'interface Login { password: string; token: string | undefined }',
     'const headers = { Authorization: authHeader, apiKey: config.apiKey };',
     'self.password = password',
+    'if (password === undefined || token == null) return;',
     'secret: changeme',
     'token_count = tokens.length',
     'max_tokens: 4096',

@@ -234,9 +234,13 @@ describe('FsPool: failure isolation', () => {
 
   it('a caller abort of a running call stops its thread only', async () => {
     const ac = new AbortController();
+    const completedBefore = pool.stats().completed;
     const hang = pool.runTestHook('hang', ac.signal);
-    setTimeout(() => ac.abort(), 100);
-    const [r] = await Promise.all([hang, healthy(20)]);
+    const others = healthy(20);
+    // Abort once the hanging call is on a thread (it went first) and others have run beside it.
+    expect(await eventually(() => pool.stats().completed >= completedBefore + 5)).toBe(true);
+    ac.abort();
+    const [r] = await Promise.all([hang, others]);
     failsWith(r, 'ABORTED');
     await healthy(20);
   });

@@ -52,6 +52,5 @@ export function processesInNamespace(pidNs: string): HostProc[] {
   return out;
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export { eventually } from '../helpers/eventually.js';

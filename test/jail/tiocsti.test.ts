@@ -50,16 +50,26 @@ const r = await jail.run('python3 inject.py');
 process.stdout.write('JAILED ' + JSON.stringify(r.output) + '\\n');
 await jail.close();
 process.stdin.setRawMode(true);
+// Whatever was injected is queued on the terminal before READY; the test then types END_OF_INPUT, so
+// everything read before it is what reached icode's terminal (no waiting for a time to pass).
 let got = '';
-process.stdin.on('data', (d) => { got += d; });
-await new Promise((res) => setTimeout(res, 800));
-process.stdout.write('STDIN ' + JSON.stringify(got) + '\\n');
+const done = new Promise((res) => process.stdin.on('data', (d) => { got += d; if (got.includes('END_OF_INPUT')) res(); }));
+process.stdout.write('READY\\n');
+await done;
+process.stdout.write('STDIN ' + JSON.stringify(got.slice(0, got.indexOf('END_OF_INPUT'))) + '\\n');
 process.exit(0);
 `,
   );
   const term = pty.spawn(process.execPath, [script, ws], { cols: 200, rows: 50, cwd: harness, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: harness } });
   let out = '';
-  term.onData((d) => (out += d));
+  let typed = false;
+  term.onData((d) => {
+    out += d;
+    if (!typed && /^READY\r?$/m.test(out)) {
+      typed = true;
+      term.write('END_OF_INPUT');
+    }
+  });
   await new Promise<void>((resolve) => term.onExit(() => resolve()));
   const line = (tag: string): string => {
     const m = new RegExp(`^${tag} (".*")\\r?$`, 'm').exec(out);

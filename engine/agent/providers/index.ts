@@ -6,11 +6,7 @@ import { OpenAIProvider } from './openai.js';
 import { ScriptProvider } from './script.js';
 import type { Provider, RetryOptions } from './types.js';
 
-export type { Provider, ProviderEvent, ProviderRequest, RetryOptions } from './types.js';
-export { AnthropicProvider } from './anthropic.js';
-export { OpenAIProvider } from './openai.js';
-export { ScriptProvider, loadScript, parseScript } from './script.js';
-export { PRICES, priceOf, costOf } from './pricing.js';
+export type { Provider, RetryOptions } from './types.js';
 
 export const GEMINI_OPENAI_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta/openai/';
 

@@ -145,7 +145,7 @@ export class SubagentManager implements TaskRunner {
     try {
       result = await runAgent(input.prompt, {
         provider,
-        runner: { call: (c: ToolCall, s?: AbortSignal) => p.call({ ...c, scope }, s) },
+        runner: { call: (c: ToolCall, s?: AbortSignal) => p.call({ ...c, scope }, s), auditPath: p.auditPath },
         tools: p.registry.specs().filter((t) => tools.has(t.name)),
         system,
         ...(store ? { sessions: store, sessionId: childId } : { sessionId: childId }),

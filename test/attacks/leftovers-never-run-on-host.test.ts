@@ -1,5 +1,5 @@
 /**
- * Red-team round 3 (issue 17): nothing the agent leaves behind runs later. Every case is checked by a side
+ * Issue 17 (change gate): nothing the agent leaves behind runs later. Every case is checked by a side
  * effect on the HOST: a marker file the host's own git would create if it obeyed planted metadata, a
  * file changed, a set-id bit, a secret printed, the audit log rewritten. Commands run in the real jail
  * behind the change gate (overlay + freeze + gate); the pipeline cases use the real pipeline and SQLite.
