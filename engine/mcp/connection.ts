@@ -51,6 +51,8 @@ export function confinementFor(server: string, workspace: string, policy: Compil
   let writable = false;
   try {
     writable = policy?.decide({ tool: 'write', input: { path: join(workspace, 'mcp-server-output'), content: '' }, workspace }).decision === 'allow';
+    // A write the policy decides by its content (args rules) is not one a server may make unseen.
+    if (policy?.hasArgConditions('write')) writable = false;
   } catch {
     writable = false;
   }

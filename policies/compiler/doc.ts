@@ -3,6 +3,7 @@
  * (policies/schema/policy.schema.json is the authority; these types mirror it).
  */
 import type { Decision } from '../types.js';
+import type { ArgsDoc } from './args.js';
 
 export type StringOrList = string | string[];
 
@@ -19,6 +20,8 @@ export interface RuleDoc {
   command?: string | (string | string[])[];
   host?: StringOrList;
   class?: StringOrList;
+  /** Patterns on the call's input by key path (see args.ts, docs/policy.md). */
+  args?: ArgsDoc;
   examples?: { match?: RuleExample[]; not_match?: RuleExample[] };
 }
 
