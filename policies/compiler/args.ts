@@ -82,11 +82,19 @@ class Unknown extends Error {}
 // ---------------------------------------------------------------------------------------------------------
 // compile
 
-export function compileArgs(doc: ArgsDoc, home: string): ArgCondition[] {
+export function compileArgs(doc: ArgsDoc, home: string, decision: 'allow' | 'ask' | 'deny'): ArgCondition[] {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ArgsCompileError(null, 'expected a mapping of argument key paths to patterns');
   const entries = Object.entries(doc);
   if (entries.length === 0) throw new ArgsCompileError(null, 'expected at least one argument pattern');
-  return entries.map(([key, pattern]) => compileCondition(key, pattern, home));
+  return entries.map(([key, pattern]) => {
+    const c = compileCondition(key, pattern, home);
+    if (c.segments.includes(ANY_DEPTH)) {
+      // `**` is "some argument anywhere": a net for ask/deny; an allow must name what it allows.
+      if (decision === 'allow') throw new ArgsCompileError(key, '`**` (any depth) is for ask and deny rules; an allow rule names the arguments it allows');
+      if (c.presence !== null) throw new ArgsCompileError(key, '`**` (any depth) cannot be combined with absent');
+    }
+    return c;
+  });
 }
 
 function compileCondition(key: string, pattern: ArgPatternDoc, home: string): ArgCondition {
@@ -110,21 +118,31 @@ function compileCondition(key: string, pattern: ArgPatternDoc, home: string): Ar
   return { key, segments, presence: null, alternatives };
 }
 
-/** `a.b.c`; `\.` is a literal dot in a key. */
+/** Key segments standing for any one key or element (`*`) and for any depth (`**`); NUL never occurs in a written key. */
+const ANY_KEY = '\0*';
+const ANY_DEPTH = '\0**';
+
+/** `a.b.c`; `\.` is a literal dot and `\*` a literal star in a key; a whole `*` / `**` segment is a wildcard. */
 function splitKey(key: string): string[] {
   if (key.length === 0) throw new ArgsCompileError(key, 'empty argument key');
+  if (key.includes('\0')) throw new ArgsCompileError(key, 'an argument key cannot contain a NUL character');
   const out: string[] = [];
   let cur = '';
+  let escaped = false;
+  const end = (): void => {
+    out.push(!escaped && cur === '*' ? ANY_KEY : !escaped && cur === '**' ? ANY_DEPTH : cur);
+    cur = '';
+    escaped = false;
+  };
   for (let i = 0; i < key.length; i++) {
     const c = key[i]!;
-    if (c === '\\' && (key[i + 1] === '.' || key[i + 1] === '\\')) {
+    if (c === '\\' && (key[i + 1] === '.' || key[i + 1] === '\\' || key[i + 1] === '*')) {
       cur += key[++i];
-    } else if (c === '.') {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
+      escaped = true;
+    } else if (c === '.') end();
+    else cur += c;
   }
-  out.push(cur);
+  end();
   if (out.some((s) => s === '')) throw new ArgsCompileError(key, `key path "${key}" has an empty segment (write \\. for a literal dot)`);
   if (out.length > MAX_SEGMENTS) throw new ArgsCompileError(key, `key path "${key}" has more than ${MAX_SEGMENTS} segments`);
   return out;
@@ -339,6 +357,20 @@ function reach(input: unknown, segs: readonly string[], mode: Mode, b: Budget): 
       values.push(v);
       return;
     }
+    if (segs[i] === ANY_DEPTH) {
+      // The last segment: every leaf below; otherwise zero or more levels, then the rest of the path.
+      if (i === segs.length - 1) return leaves(v, b, depth, values);
+      walk(v, i + 1, depth + 1);
+      if (Array.isArray(v)) for (const x of v) walk(x, i, depth + 1);
+      else if (isRecord(v)) for (const k of Object.keys(v)) walk(v[k], i, depth + 1);
+      return;
+    }
+    if (segs[i] === ANY_KEY) {
+      const children = Array.isArray(v) ? v : isRecord(v) ? Object.values(v) : null;
+      if (children === null || children.length === 0) missing = true;
+      for (const x of children ?? []) walk(x, i + 1, depth + 1);
+      return;
+    }
     if (Array.isArray(v)) {
       if (/^[0-9]+$/.test(segs[i]!)) {
         const idx = Number(segs[i]);
@@ -364,7 +396,7 @@ function reach(input: unknown, segs: readonly string[], mode: Mode, b: Budget): 
       spend(b);
       const lk = looseText(k);
       // The key is this segment, or several segments joined with dots.
-      for (let j = i + 1; j <= segs.length; j++) {
+      for (let j = i + 1; j <= segs.length && !segs[j - 1]!.startsWith('\0'); j++) {
         if (lk === looseSegs.slice(i, j).join('.')) {
           found = true;
           walk(v[k], j, depth + 1);

@@ -139,7 +139,7 @@ function compileRuleArgs(doc: RuleDoc, toolPatterns: string[], home: string): Ar
   }
   if (doc.command !== undefined || doc.class !== undefined) throw new RuleCompileError('args', null, 'args cannot be combined with command or class (those are about shell commands)');
   try {
-    return compileArgs(doc.args, home);
+    return compileArgs(doc.args, home, doc.decision);
   } catch (e) {
     if (e instanceof ArgsCompileError) throw new RuleCompileError('args', e.key, e.message);
     throw e;

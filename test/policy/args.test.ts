@@ -194,6 +194,43 @@ describe('allow, ask and deny by argument', () => {
   });
 });
 
+describe('wildcard keys', () => {
+  it('`*` is any one key or element, `**` any depth (ask/deny only); `\\*` is a literal star', async () => {
+    const p = await policy([
+      'default: ask',
+      'rules:',
+      '  - id: all-files-in-src',
+      '    decision: allow',
+      '    tool: mcp__fs__*',
+      '    args: { "files.*.path": { path: "src/**" } }',
+      '  - id: no-env-anywhere',
+      '    decision: deny',
+      '    tool: mcp__*',
+      '    args: { "**": "*.env" }',
+      '  - id: literal-star',
+      '    decision: deny',
+      '    tool: mcp__star__*',
+      "    args: { 'a.\\*': 1 }",
+    ]);
+    expect(decide(p, 'mcp__fs__x', { files: { a: { path: 'src/a' }, b: { path: 'src/b' } } }).decision).toBe('allow');
+    expect(decide(p, 'mcp__fs__x', { files: { a: { path: 'src/a' }, b: { path: 'lib/b' } } }).decision).toBe('ask');
+    expect(decide(p, 'mcp__fs__x', { files: {} }).decision).toBe('ask');
+    expect(decide(p, 'mcp__fs__x', { files: [{ path: 'src/a' }] }).decision).toBe('allow');
+    expect(decide(p, 'mcp__fs__x', { files: [{ path: 'src/a' }, { path: 'src/.ENV' }] })).toMatchObject({ decision: 'deny', rule: 'no-env-anywhere' });
+    expect(decide(p, 'mcp__other__y', { deep: [{ x: { y: ['ok', 'prod.env'] } }] }).decision).toBe('deny');
+    expect(decide(p, 'mcp__other__y', { deep: [{ x: { y: ['ok', 'prod.txt'] } }] }).decision).toBe('ask');
+    expect(decide(p, 'mcp__star__y', { a: { '*': 1 } }).decision).toBe('deny');
+    expect(decide(p, 'mcp__star__y', { a: { b: 1 } }).decision).toBe('ask');
+  });
+
+  it('`**` in an allow rule or with absent is refused', async () => {
+    const allow = await problemsOf(['rules:', '  - id: r', '    decision: allow', '    tool: mcp__a__*', '    args: { "**": "x" }']);
+    expect(allow[0]).toMatchObject({ key: 'rules[0].args.**', line: 6 });
+    expect(allow[0]!.message).toMatch(/for ask and deny rules/);
+    expect((await problemsOf(['rules:', '  - id: r', '    decision: deny', '    tool: mcp__a__*', '    args: { "a.**": { absent: true } }']))[0]!.message).toMatch(/cannot be combined with absent/);
+  });
+});
+
 describe('explain and intersection', () => {
   it('the trace names the argument and the value the deciding rule saw', async () => {
     const p = await policy(GITHUB);
