@@ -71,6 +71,10 @@ export class McpConnection {
   private transport: Transport | null = null;
   private starting: Promise<void> | null = null;
   private restarts = 0;
+  /** Whether the server was started before (a later start is a restart). */
+  private started = false;
+  /** A tool-list refresh after `notifications/tools/list_changed`, while it runs. */
+  private refreshing: Promise<void> | null = null;
 
   constructor(
     readonly config: McpServerConfig,
@@ -98,6 +102,8 @@ export class McpConnection {
   }
 
   private async startNow(): Promise<void> {
+    const before = this.started ? this.tools : null;
+    this.started = true;
     this.state = 'starting';
     const client = new Client({ name: 'icode', version: '1' }, { capabilities: {} });
     let transport: Transport;
@@ -112,14 +118,22 @@ export class McpConnection {
     client.onclose = () => {
       if (this.client === client && this.state !== 'closed') this.fail(this.describeExit('the server exited'));
     };
-    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       if (this.client !== client) return;
-      try {
-        await this.listTools(client);
-        this.onToolsChanged?.();
-      } catch {
-        /* the next call or restart lists them again */
-      }
+      // A call in flight waits for this before it returns: the model's next request sees the new list.
+      const refresh = (async () => {
+        try {
+          await this.listTools(client);
+          if (this.client === client) this.onToolsChanged?.();
+        } catch {
+          /* the next call or restart lists them again */
+        }
+      })();
+      this.refreshing = refresh;
+      void refresh.finally(() => {
+        if (this.refreshing === refresh) this.refreshing = null;
+      });
+      return refresh;
     });
     try {
       await withTimeout(
@@ -138,6 +152,8 @@ export class McpConnection {
     }
     this.state = 'ready';
     this.lastError = undefined;
+    // A restarted server (after a crash or hang) may offer other tools than before.
+    if (before !== null && toolsKey(before) !== toolsKey(this.tools)) this.onToolsChanged?.();
   }
 
   private async listTools(client: Client): Promise<void> {
@@ -203,6 +219,8 @@ export class McpConnection {
         this.limits.callTimeoutMs + 1000,
         `no answer within ${this.limits.callTimeoutMs} ms`,
       );
+      // The server announced a new tool list during the call: registered before the result goes back.
+      if (this.refreshing) await this.refreshing;
       const text = resultText(r as { content?: unknown[]; structuredContent?: unknown; toolResult?: unknown });
       const capped = cap(text, this.limits.maxResultBytes);
       const isError = (r as { isError?: boolean }).isError === true;
@@ -259,6 +277,11 @@ function remoteTransport(c: RemoteServerConfig): Transport {
     requestInit: { headers: c.headers },
     eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...(init?.headers as Record<string, string>), ...c.headers } }) },
   });
+}
+
+/** What identifies a tool list (names and schemas), to tell a restart's list from the previous one. */
+function toolsKey(tools: readonly Tool[]): string {
+  return JSON.stringify(tools.map((t) => [t.name, t.description ?? '', t.inputSchema ?? null]));
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
