@@ -11,7 +11,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { CompiledPolicy } from '../../policies/index.js';
+import type { McpServerLimits } from '../../policies/compiler/compiled.js';
 import { checkExtraEnv, jailEnv, stdioJailCommand } from '../../sandbox/jail/index.js';
+import { stdioLimitArgv } from '../../sandbox/jail/stdio.js';
 import type { ExecResult } from '../executors/types.js';
 import type { McpServerConfig, RemoteServerConfig } from './config.js';
 import { JailedStdioTransport } from './stdio-transport.js';
@@ -43,7 +45,15 @@ export interface Confinement {
   workspace: 'read-write' | 'read-only';
   network: boolean;
   readOnly: string[];
+  /** Per-process limits (0 = none): `settings.mcp.SERVER.limits` over these defaults. */
+  limits: Required<McpServerLimits>;
 }
+
+/**
+ * Defaults for a server's process: the shell jail's address space and processes; 1 GiB files; an hour
+ * of cpu over the server's life (it is long-lived; past that it is killed and restarts on the next call).
+ */
+export const DEFAULT_SERVER_LIMITS: Readonly<Required<McpServerLimits>> = Object.freeze({ memoryBytes: 4 * 1024 ** 3, fileSizeBytes: 1024 ** 3, cpuSeconds: 3600, processes: 256 });
 
 export function confinementFor(server: string, workspace: string, policy: CompiledPolicy | null): Confinement {
   const s = policy?.settings;
@@ -56,7 +66,8 @@ export function confinementFor(server: string, workspace: string, policy: Compil
   } catch {
     writable = false;
   }
-  return { jail: s?.jail ?? 'bwrap', workspace: writable ? 'read-write' : 'read-only', network: s?.mcp?.[server]?.network ?? false, readOnly: [...(s?.mcp?.[server]?.readOnly ?? [])] };
+  const limits = { ...DEFAULT_SERVER_LIMITS, ...(s?.mcp?.[server]?.limits ?? {}) };
+  return { jail: s?.jail ?? 'bwrap', workspace: writable ? 'read-write' : 'read-only', network: s?.mcp?.[server]?.network ?? false, readOnly: [...(s?.mcp?.[server]?.readOnly ?? [])], limits };
 }
 
 export class McpConnection {
@@ -175,7 +186,9 @@ export class McpConnection {
     if (conf.jail === 'none') {
       // The policy's explicit weaker mode: no namespaces; still only the allowlisted environment.
       const env = jailEnv(checkExtraEnv(c.env), { term: 'dumb', home: process.env.HOME ?? '/' });
-      return new JailedStdioTransport({ file: c.command, args: c.args, files: [], env, cwd: this.ctx.workspace }, this.limits.maxMessageBytes);
+      // No process limit here: outside a user namespace RLIMIT_NPROC would count all of the user's processes.
+      const [bash, ...pre] = stdioLimitArgv({ ...conf.limits, processes: 0 });
+      return new JailedStdioTransport({ file: bash!, args: [...pre, c.command, ...c.args], files: [], env, cwd: this.ctx.workspace }, this.limits.maxMessageBytes);
     }
     const cmd = stdioJailCommand({
       workspace: this.ctx.workspace,
@@ -186,6 +199,7 @@ export class McpConnection {
       protectedPaths: this.ctx.policy?.settings.protectedPaths.map((g) => g.replace(/\/\*\*$/, '')).filter((p) => !/[*?[\]{}]/.test(p)),
       command: c.command,
       args: c.args,
+      limits: conf.limits,
     });
     return new JailedStdioTransport({ file: cmd.file, args: cmd.args, files: cmd.files, env: {}, cleanup: cmd.cleanup }, this.limits.maxMessageBytes);
   }

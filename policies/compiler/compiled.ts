@@ -21,9 +21,17 @@ export interface PolicySettings {
   shellTimeoutMs: number;
   approvalTimeoutMs: number;
   /** Per MCP server: does its stdio jail get the network (default false), which host paths it sees read-only. */
-  mcp: Record<string, { network: boolean; readOnly: string[] }>;
+  mcp: Record<string, { network: boolean; readOnly: string[]; limits?: McpServerLimits }>;
   /** Whether the secret_redactor hook runs on every tool result (added to post_tool hooks when true). */
   redactSecrets: boolean;
+}
+
+/** Per-process limits of one MCP stdio server (unset fields take icode's defaults; 0 = none). */
+export interface McpServerLimits {
+  memoryBytes?: number;
+  fileSizeBytes?: number;
+  cpuSeconds?: number;
+  processes?: number;
 }
 
 export interface SubjectVerdict {

@@ -34,7 +34,7 @@ describe('icode mcp', () => {
     const r = icode(['mcp', 'list', ...common, '--json'], { env });
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout) as { servers: { name: string; state: string; tools: number; transport: string; confinement: { jail: string; network: boolean } }[] };
-    expect(out.servers.find((s) => s.name === 'ok')).toMatchObject({ state: 'ready', transport: 'stdio', tools: 7, confinement: { jail: 'bwrap', network: false } });
+    expect(out.servers.find((s) => s.name === 'ok')).toMatchObject({ state: 'ready', transport: 'stdio', tools: 9, confinement: { jail: 'bwrap', network: false } });
     expect(out.servers.find((s) => s.name === 'dead')).toMatchObject({ state: 'failed', tools: 0 });
   }, 60_000);
 
