@@ -158,6 +158,7 @@ export function register(program: Command): void {
   common(mcp.command('resources').argument('[server]', 'only this server').description('List the resources and prompts the MCP servers offer')).action(async (server: string | undefined, opts: CommonOpts) => {
     const s = await open(opts);
     try {
+      if (server && !s.manager.get(server)) throw new InputError(`no MCP server named ${server} (configured: ${s.manager.connections.map((c) => c.name).join(', ') || 'none'})`);
       const out: { server: string; resources: unknown[]; prompts: unknown[]; error?: string }[] = [];
       for (const c of s.manager.connections.filter((x) => !server || x.name === server)) {
         try {

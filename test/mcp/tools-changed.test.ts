@@ -14,6 +14,7 @@ import { runAgent } from '../../engine/agent/loop.js';
 import { createProvider } from '../../engine/agent/providers/index.js';
 import { createPipelineRunner, type AgentRunner } from '../../engine/agent/runner-factory.js';
 import { FakeLLM, openaiSse } from '../agent/fake-llm.js';
+import { icode } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const require = createRequire(import.meta.url);
@@ -25,6 +26,7 @@ const root = tempDir('icode-mcp-tools-changed-');
 const ws = join(root, 'ws');
 const serverDir = join(root, 'server');
 const audit = join(root, 'audit.db');
+const policy = join(root, 'policy.yaml');
 let llm: FakeLLM;
 let runner: AgentRunner;
 
@@ -46,6 +48,8 @@ server.registerTool('crash', { description: 'exits' }, async () => {
   writeFileSync('gen.txt', String(Number(gen) + 1));
   process.exit(9);
 });
+server.registerResource('readme', 'memo://readme', { description: 'a memo' }, async (uri) => ({ contents: [{ uri: uri.href, text: 'memo' }] }));
+server.registerPrompt('review', { description: 'review a change' }, () => ({ messages: [{ role: 'user', content: { type: 'text', text: 'review it' } }] }));
 await server.connect(new StdioServerTransport());
 `;
 
@@ -58,7 +62,6 @@ beforeAll(async () => {
   writeFileSync(join(serverDir, 'server.mjs'), SERVER);
   writeFileSync(join(ws, 'gen.txt'), '1');
   writeFileSync(join(ws, '.mcp.json'), JSON.stringify({ mcpServers: { live: { command: 'node', args: [join(serverDir, 'server.mjs')] } } }));
-  const policy = join(root, 'policy.yaml');
   writeFileSync(policy, ['version: 1', 'default: allow', 'settings:', '  mcp:', `    live: { read_only: [${JSON.stringify(modules)}, ${JSON.stringify(serverDir)}] }`, 'rules: []', ''].join('\n'));
   llm = await new FakeLLM().start();
   runner = await createPipelineRunner({ workspace: ws, policy, audit, session: 'changing', subagents: false });
@@ -116,4 +119,16 @@ describe('tool-list changes mid-session', () => {
       log.close();
     }
   }, 90_000);
+
+  it('icode mcp resources lists the jailed server’s resources and prompts', () => {
+    const env = { XDG_CONFIG_HOME: join(root, 'config'), XDG_STATE_HOME: join(root, 'state') };
+    const r = icode(['mcp', 'resources', 'live', '--workspace', ws, '--policy', policy, '--audit', join(root, 'cli.db'), '--json'], { env });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { servers: { server: string; resources: { uri: string; name: string }[]; prompts: { name: string }[] }[] };
+    expect(out.servers).toHaveLength(1);
+    expect(out.servers[0]).toMatchObject({ server: 'live', resources: [{ uri: 'memo://readme', name: 'readme' }], prompts: [{ name: 'review' }] });
+    const unknown = icode(['mcp', 'resources', 'nope', '--workspace', ws, '--policy', policy, '--audit', join(root, 'cli.db')], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no MCP server named nope/);
+  }, 60_000);
 });
