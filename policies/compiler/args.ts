@@ -255,7 +255,12 @@ function regexAlternative(source: string, nocase: boolean): Alternative {
 
 function equalsAlternative(expected: unknown): Alternative {
   if (expected === undefined) throw new Error('"equals" needs a value (null for JSON null)');
-  const canon = canonicalJson(expected, 0);
+  let canon: string;
+  try {
+    canon = canonicalJson(expected, 0);
+  } catch {
+    throw new Error(`"equals" value is larger than ${MAX_ARG_NODES} values, ${MAX_ARG_DEPTH} levels or ${MAX_ARG_STRING} characters`);
+  }
   const scalar = expected === null || typeof expected !== 'object';
   const looseExpected = scalar ? looseText(String(expected)).trim() : null;
   const whole = (v: unknown, mode: Mode): boolean => {
@@ -312,8 +317,9 @@ function safeFileUrl(v: string): string | null {
   }
 }
 
-/** JSON with sorted keys, bounded (throws Unknown past the bounds). */
-function canonicalJson(v: unknown, depth: number): string {
+/** JSON with sorted keys, bounded: throws Unknown past the depth, string or node bounds. */
+function canonicalJson(v: unknown, depth: number, b: Budget = { nodes: 0 }): string {
+  spend(b);
   if (depth > MAX_ARG_DEPTH) throw new Unknown();
   if (v === null || typeof v !== 'object') {
     if (typeof v === 'string' && v.length > MAX_ARG_STRING) throw new Unknown();
@@ -321,11 +327,11 @@ function canonicalJson(v: unknown, depth: number): string {
   }
   if (Array.isArray(v)) {
     if (v.length > MAX_ARG_NODES) throw new Unknown();
-    return '[' + v.map((x) => canonicalJson(x, depth + 1)).join(',') + ']';
+    return '[' + v.map((x) => canonicalJson(x, depth + 1, b)).join(',') + ']';
   }
   const keys = Object.keys(v).sort();
   if (keys.length > MAX_ARG_NODES) throw new Unknown();
-  return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson((v as Record<string, unknown>)[k], depth + 1)).join(',') + '}';
+  return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson((v as Record<string, unknown>)[k], depth + 1, b)).join(',') + '}';
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -188,6 +188,12 @@ describe('allow, ask and deny by argument', () => {
     for (let i = 0; i < 5000; i++) deep = { q: deep };
     expect(decide(p, 'mcp__y__t', { q: deep }).decision).toBe('deny');
     expect(decide(p, 'mcp__x__t', { q: deep }).decision).toBe('ask');
+    // Equality against a value of 40 000 nested elements stops at the node bound.
+    const square = Array.from({ length: 200 }, () => Array.from({ length: 200 }, () => 1));
+    const eq = await policy(['default: ask', 'rules:', '  - id: d', '    decision: deny', '    tool: mcp__z__*', '    args: { q: { equals: [[1]] } }', '  - id: a', '    decision: allow', '    tool: mcp__w__*', '    args: { q: { equals: [[1]] } }']);
+    expect(eq.decide({ tool: 'mcp__z__t', input: { q: square }, workspace: WS, home: HOME }).decision).toBe('deny');
+    expect(eq.decide({ tool: 'mcp__w__t', input: { q: square }, workspace: WS, home: HOME }).decision).toBe('ask');
+    expect(eq.decide({ tool: 'mcp__w__t', input: { q: [[1]] }, workspace: WS, home: HOME }).decision).toBe('allow');
     const wide = Array.from({ length: 200_000 }, () => 'a');
     expect(decide(p, 'mcp__y__t', { q: wide }).decision).toBe('deny');
     expect(decide(p, 'mcp__x__t', { q: wide }).decision).toBe('ask');
