@@ -204,9 +204,10 @@ function globAlternative(pattern: string, nocase: boolean): Alternative {
   let couldRaw: GlobTest;
   let loose: GlobTest;
   try {
-    exact = compileGlob(pattern, { path: true, negation: false, nocase });
-    couldRaw = compileGlob(pattern, { path: false, negation: false, nocase });
-    loose = compileGlob(looseText(pattern), { path: false, negation: false, nocase: true });
+    exact = starGlob(pattern, true, nocase) ?? compileGlob(pattern, { path: true, negation: false, nocase });
+    couldRaw = starGlob(pattern, false, nocase) ?? compileGlob(pattern, { path: false, negation: false, nocase });
+    // Both sides are lowercased by looseText: a case-sensitive comparison of them is a case-insensitive one.
+    loose = starGlob(looseText(pattern), false, false) ?? compileGlob(looseText(pattern), { path: false, negation: false, nocase: true });
   } catch (e) {
     throw new Error(`bad glob ${JSON.stringify(pattern)}: ${(e as Error).message}`);
   }
@@ -224,6 +225,42 @@ function globAlternative(pattern: string, nocase: boolean): Alternative {
       if (s.length > MAX_ARG_STRING) return true;
       return couldRaw(s) || loose(looseText(s));
     },
+  };
+}
+
+/**
+ * A glob made of literal text and `*` only (`myorg`, `icode-*`, `*secret*`, `*.env`): matched with
+ * indexOf, chunk after chunk (leftmost is right when `*` is the only wildcard), in native time. In path
+ * mode `*` does not match `/`: only patterns without `/` take this way, and then the subject has none.
+ * null for any other glob (the NFA of glob-match.ts decides those).
+ */
+export function starGlob(pattern: string, path: boolean, nocase: boolean): GlobTest | null {
+  // Classes, braces, escapes, extglob characters (refused by the NFA compiler in path mode): not here.
+  if (/[?[\]{}\\()|@+!]/.test(pattern)) return null;
+  if (path && (pattern.includes('/') || pattern.includes('**'))) return null;
+  const fold = (x: string): string => (nocase ? x.toLowerCase() : x);
+  const chunks = fold(pattern).split('*');
+  const first = chunks[0]!;
+  const last = chunks[chunks.length - 1]!;
+  if (chunks.length === 1) return (s) => (!path || !s.includes('/')) && fold(s) === first;
+  const min = chunks.reduce((n, c) => n + c.length, 0);
+  // Whether `*` matches the empty string follows the glob engine (picomatch's meaning).
+  const onEmpty = compileGlob(pattern, { path, negation: false, nocase })('');
+  return (raw) => {
+    if (raw === '') return onEmpty;
+    if (path && raw.includes('/')) return false;
+    const s = fold(raw);
+    if (s.length < min || !s.startsWith(first) || !s.endsWith(last)) return false;
+    let at = first.length;
+    const end = s.length - last.length;
+    for (let i = 1; i < chunks.length - 1; i++) {
+      const c = chunks[i]!;
+      if (c === '') continue;
+      const found = s.indexOf(c, at);
+      if (found < 0 || found + c.length > end) return false;
+      at = found + c.length;
+    }
+    return at <= end;
   };
 }
 
@@ -248,7 +285,10 @@ function regexAlternative(source: string, nocase: boolean): Alternative {
       const s = textOf(v);
       if (s === null) return false;
       if (s.length > MAX_ARG_STRING) return true;
-      return exact.matches(s) || loose.matches(looseText(s));
+      if (exact.matches(s)) return true;
+      const ls = looseText(s);
+      // With nocase the loose run on an unchanged text would repeat the first one.
+      return !(nocase && ls === s) && loose.matches(ls);
     },
   };
 }

@@ -4,7 +4,10 @@
  * numbers as text, nested objects, arrays, values too large to look at); compile errors name
  * file:line:col and the argument key.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { starGlob } from '../../policies/compiler/args.js';
+import { compileGlob } from '../../policies/pure/glob-match.js';
 import { decideIntersection, loadPolicyText, PolicyError, type CompiledPolicy } from '../../policies/index.js';
 
 const WS = '/tmp/icode-args-ws';
@@ -197,6 +200,33 @@ describe('allow, ask and deny by argument', () => {
     const wide = Array.from({ length: 200_000 }, () => 'a');
     expect(decide(p, 'mcp__y__t', { q: wide }).decision).toBe('deny');
     expect(decide(p, 'mcp__x__t', { q: wide }).decision).toBe('ask');
+  });
+});
+
+describe('the indexOf matcher of literal-and-star globs', () => {
+  it('agrees with the glob NFA in path and non-path mode, with and without nocase (property, fixed seed)', () => {
+    const pattern = fc.stringOf(fc.constantFrom('a', 'B', '*', '.', '-'), { maxLength: 8 });
+    const subject = fc.stringOf(fc.constantFrom('a', 'b', 'B', '/', '.', '-'), { maxLength: 12 });
+    fc.assert(
+      fc.property(pattern, subject, fc.boolean(), fc.boolean(), (p, s, path, nocase) => {
+        const fast = starGlob(p, path, nocase);
+        if (!fast) return true;
+        const nfa = compileGlob(p, { path, negation: false, nocase });
+        // Path mode: the NFA also takes one trailing `/` as optional; the fast way refuses any `/` (stricter).
+        if (path && s.endsWith('/')) return !fast(s) || nfa(s);
+        return fast(s) === nfa(s);
+      }),
+      { seed: 11, numRuns: 5000 },
+    );
+  });
+
+  it('a value just under the 64 KiB bound is matched to its end; one over it is unknown (a deny matches)', async () => {
+    const p = await policy(['default: ask', 'rules:', '  - id: env', '    decision: deny', '    tool: mcp__*', '    args: { "**": "*.env" }', '  - id: s', '    decision: deny', '    tool: mcp__*', '    args: { body: "*secret*" }']);
+    const body = 'x'.repeat(64 * 1024 - 1);
+    expect(decide(p, 'mcp__a__b', { body }).decision).toBe('ask');
+    expect(decide(p, 'mcp__a__b', { body: body.slice(4) + '.ENV' }).decision).toBe('deny');
+    expect(decide(p, 'mcp__a__b', { body: body + 'xx' }).decision).toBe('deny'); // over 64 KiB: unknown, a deny matches
+    expect(decide(p, 'mcp__a__b', { body: 'x.ENV' }).decision).toBe('deny');
   });
 });
 
