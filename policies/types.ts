@@ -30,6 +30,8 @@ export interface TraceEntry {
   decision: Decision;
   rule: string | null;
   reason: string;
+  /** The deciding rule's `args` conditions and the values they saw (`owner = "myorg" matched glob "my*"`). */
+  args?: string[];
 }
 
 export interface Verdict {

@@ -173,6 +173,8 @@ export class AgentController {
         provider: this.provider,
         runner: this.runner.runner,
         tools: this.runner.tools,
+        // An MCP server's tool-list change reaches the model on its next request.
+        toolsNow: () => this.runner?.tools ?? [],
         sessions: this.store,
         sessionId: this.session.id,
         maxTurns: this.opts.maxTurns ?? DEFAULT_MAX_TURNS,

@@ -115,7 +115,8 @@ export function register(program: Command): void {
       if (opts.json) printJson({ tools, warnings: s.warnings });
       else {
         printWarnings(s.warnings);
-        printTable(['tool', 'description'], tools.map((t) => [t.name, t.description]), 100);
+        if (s.manager.connections.length === 0) process.stdout.write('no MCP servers configured (.mcp.json in the workspace, or mcp_servers in the icode config)\n');
+        else printTable(['tool', 'description'], tools.map((t) => [t.name, t.description]), 100);
       }
       if (server && s.manager.get(server)?.state !== 'ready') process.exitCode = EXIT.FAILED;
     } finally {
@@ -123,18 +124,25 @@ export function register(program: Command): void {
     }
   });
 
-  common(mcp.command('call').argument('<server>').argument('<tool>', "the server's tool name (or mcp__SERVER__TOOL)").description('Call one MCP tool through the pipeline (validate → policy → audit → hooks → server), like icode exec'))
+  common(mcp.command('call').argument('<server>', "the server's name in .mcp.json (see icode mcp list)").argument('<tool>', "the server's tool name (or mcp__SERVER__TOOL)").description('Call one MCP tool through the pipeline (validate → policy → audit → hooks → server), like icode exec'))
     .requiredOption('--input <json>', 'tool input as a JSON object')
     .option('--ask <answer>', 'how to settle "ask" without a person: deny or allow', parseAsk, 'deny')
     .option('--call-timeout <ms>', 'how long the call may take (default 120000)')
     .option('--session <id>', 'session id')
     .action(async (server: string, tool: string, opts: CommonOpts & { input: string; session?: string }) => {
       const input = parseJsonArg('--input', opts.input);
+      if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new InputError('--input: expected a JSON object, e.g. \'{"path":"README.md"}\'');
       const s = await open(opts, opts.session);
       try {
         const c = s.manager.get(server);
         if (!c) throw new InputError(`no MCP server named ${server} (configured: ${s.manager.connections.map((x) => x.name).join(', ') || 'none'})`);
         await s.manager.startAll(server);
+        // A server that cannot start is that error (exit 1), not an "unknown tool".
+        if (c.state !== 'ready') {
+          process.stderr.write(`icode: MCP server ${server}: ${c.lastError ?? `not started (${c.state})`}\n`);
+          process.exitCode = EXIT.FAILED;
+          return;
+        }
         printWarnings(s.warnings);
         const name = tool.startsWith('mcp__') ? tool : `mcp__${server}__${tool}`;
         const r = await s.pipeline.call({ tool: name, input });
@@ -150,6 +158,7 @@ export function register(program: Command): void {
   common(mcp.command('resources').argument('[server]', 'only this server').description('List the resources and prompts the MCP servers offer')).action(async (server: string | undefined, opts: CommonOpts) => {
     const s = await open(opts);
     try {
+      if (server && !s.manager.get(server)) throw new InputError(`no MCP server named ${server} (configured: ${s.manager.connections.map((c) => c.name).join(', ') || 'none'})`);
       const out: { server: string; resources: unknown[]; prompts: unknown[]; error?: string }[] = [];
       for (const c of s.manager.connections.filter((x) => !server || x.name === server)) {
         try {

@@ -74,6 +74,8 @@ export function register(program: Command): void {
         return;
       }
       writeOut(`decision: ${v.decision}\nrule:     ${v.rule ?? '(default)'}\nreason:   ${v.reason}\n`);
+      // Which arguments an `args` rule looked at, and the values it saw.
+      for (const line of v.trace.flatMap((t) => t.args ?? [])) writeOut(`args:     ${line}\n`);
       if (v.trace.length) printTable(['subject', 'decision', 'rule', 'reason'], v.trace.map((t) => [t.subject, t.decision, t.rule ?? '(default)', t.reason]), 60);
     });
 

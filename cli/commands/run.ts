@@ -327,6 +327,8 @@ export async function runCommand(prompt: string | null, opts: RunOptions, deps: 
       provider,
       runner: agentRunner.runner,
       tools: agentRunner.tools,
+      // An MCP server's tool-list change reaches the model on its next request.
+      toolsNow: () => agentRunner?.tools ?? [],
       sessions: store,
       sessionId: session.id,
       maxTurns: opts.maxTurns ?? DEFAULT_MAX_TURNS,

@@ -118,6 +118,11 @@ export interface LoopOptions {
   provider: Provider;
   runner: ToolRunner;
   tools: ToolSpec[];
+  /**
+   * The tools as they are now, read before every model request (an MCP server's tool list may change
+   * mid-session); `tools` when absent.
+   */
+  toolsNow?: () => ToolSpec[];
   system?: string;
   /** Store every message and call here (needs sessionId). */
   sessions?: SessionStore;
@@ -277,7 +282,8 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
         return finish('error_max_budget_usd', { error: `spent $${cost.toFixed(4)}, budget $${opts.maxCostUsd}` });
       }
 
-      const compacted = await opts.compaction?.beforeRequest(messages, { sessionId, ...(opts.system ? { system: opts.system } : {}), tools: opts.tools, ...(signal ? { signal } : {}) });
+      const tools = opts.toolsNow?.() ?? opts.tools;
+      const compacted = await opts.compaction?.beforeRequest(messages, { sessionId, ...(opts.system ? { system: opts.system } : {}), tools, ...(signal ? { signal } : {}) });
       if (compacted) messages.splice(0, messages.length, ...compacted);
       const turn = ++numTurns;
       emit({ type: 'turn_start', turn });
@@ -286,7 +292,7 @@ export async function runAgent(prompt: string | null, opts: LoopOptions): Promis
         {
           ...(opts.system ? { system: opts.system } : {}),
           messages: [...messages],
-          tools: opts.tools,
+          tools,
           ...(opts.maxOutputTokens ? { maxTokens: opts.maxOutputTokens } : {}),
           ...(signal ? { signal } : {}),
         },

@@ -11,7 +11,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { CompiledPolicy } from '../../policies/index.js';
+import type { McpServerLimits } from '../../policies/compiler/compiled.js';
 import { checkExtraEnv, jailEnv, stdioJailCommand } from '../../sandbox/jail/index.js';
+import { stdioLimitArgv } from '../../sandbox/jail/stdio.js';
 import type { ExecResult } from '../executors/types.js';
 import type { McpServerConfig, RemoteServerConfig } from './config.js';
 import { JailedStdioTransport } from './stdio-transport.js';
@@ -43,7 +45,15 @@ export interface Confinement {
   workspace: 'read-write' | 'read-only';
   network: boolean;
   readOnly: string[];
+  /** Per-process limits (0 = none): `settings.mcp.SERVER.limits` over these defaults. */
+  limits: Required<McpServerLimits>;
 }
+
+/**
+ * Defaults for a server's process: the shell jail's address space and processes; 1 GiB files; an hour
+ * of cpu over the server's life (it is long-lived; past that it is killed and restarts on the next call).
+ */
+export const DEFAULT_SERVER_LIMITS: Readonly<Required<McpServerLimits>> = Object.freeze({ memoryBytes: 4 * 1024 ** 3, fileSizeBytes: 1024 ** 3, cpuSeconds: 3600, processes: 256 });
 
 export function confinementFor(server: string, workspace: string, policy: CompiledPolicy | null): Confinement {
   const s = policy?.settings;
@@ -51,10 +61,13 @@ export function confinementFor(server: string, workspace: string, policy: Compil
   let writable = false;
   try {
     writable = policy?.decide({ tool: 'write', input: { path: join(workspace, 'mcp-server-output'), content: '' }, workspace }).decision === 'allow';
+    // A write the policy decides by its content (args rules) is not one a server may make unseen.
+    if (policy?.hasArgConditions('write')) writable = false;
   } catch {
     writable = false;
   }
-  return { jail: s?.jail ?? 'bwrap', workspace: writable ? 'read-write' : 'read-only', network: s?.mcp?.[server]?.network ?? false, readOnly: [...(s?.mcp?.[server]?.readOnly ?? [])] };
+  const limits = { ...DEFAULT_SERVER_LIMITS, ...(s?.mcp?.[server]?.limits ?? {}) };
+  return { jail: s?.jail ?? 'bwrap', workspace: writable ? 'read-write' : 'read-only', network: s?.mcp?.[server]?.network ?? false, readOnly: [...(s?.mcp?.[server]?.readOnly ?? [])], limits };
 }
 
 export class McpConnection {
@@ -69,6 +82,10 @@ export class McpConnection {
   private transport: Transport | null = null;
   private starting: Promise<void> | null = null;
   private restarts = 0;
+  /** Whether the server was started before (a later start is a restart). */
+  private started = false;
+  /** A tool-list refresh after `notifications/tools/list_changed`, while it runs. */
+  private refreshing: Promise<void> | null = null;
 
   constructor(
     readonly config: McpServerConfig,
@@ -96,6 +113,8 @@ export class McpConnection {
   }
 
   private async startNow(): Promise<void> {
+    const before = this.started ? this.tools : null;
+    this.started = true;
     this.state = 'starting';
     const client = new Client({ name: 'icode', version: '1' }, { capabilities: {} });
     let transport: Transport;
@@ -110,14 +129,22 @@ export class McpConnection {
     client.onclose = () => {
       if (this.client === client && this.state !== 'closed') this.fail(this.describeExit('the server exited'));
     };
-    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       if (this.client !== client) return;
-      try {
-        await this.listTools(client);
-        this.onToolsChanged?.();
-      } catch {
-        /* the next call or restart lists them again */
-      }
+      // A call in flight waits for this before it returns: the model's next request sees the new list.
+      const refresh = (async () => {
+        try {
+          await this.listTools(client);
+          if (this.client === client) this.onToolsChanged?.();
+        } catch {
+          /* the next call or restart lists them again */
+        }
+      })();
+      this.refreshing = refresh;
+      void refresh.finally(() => {
+        if (this.refreshing === refresh) this.refreshing = null;
+      });
+      return refresh;
     });
     try {
       await withTimeout(
@@ -136,6 +163,8 @@ export class McpConnection {
     }
     this.state = 'ready';
     this.lastError = undefined;
+    // A restarted server (after a crash or hang) may offer other tools than before.
+    if (before !== null && toolsKey(before) !== toolsKey(this.tools)) this.onToolsChanged?.();
   }
 
   private async listTools(client: Client): Promise<void> {
@@ -157,7 +186,9 @@ export class McpConnection {
     if (conf.jail === 'none') {
       // The policy's explicit weaker mode: no namespaces; still only the allowlisted environment.
       const env = jailEnv(checkExtraEnv(c.env), { term: 'dumb', home: process.env.HOME ?? '/' });
-      return new JailedStdioTransport({ file: c.command, args: c.args, files: [], env, cwd: this.ctx.workspace }, this.limits.maxMessageBytes);
+      // No process limit here: outside a user namespace RLIMIT_NPROC would count all of the user's processes.
+      const [bash, ...pre] = stdioLimitArgv({ ...conf.limits, processes: 0 });
+      return new JailedStdioTransport({ file: bash!, args: [...pre, c.command, ...c.args], files: [], env, cwd: this.ctx.workspace }, this.limits.maxMessageBytes);
     }
     const cmd = stdioJailCommand({
       workspace: this.ctx.workspace,
@@ -168,6 +199,7 @@ export class McpConnection {
       protectedPaths: this.ctx.policy?.settings.protectedPaths.map((g) => g.replace(/\/\*\*$/, '')).filter((p) => !/[*?[\]{}]/.test(p)),
       command: c.command,
       args: c.args,
+      limits: conf.limits,
     });
     return new JailedStdioTransport({ file: cmd.file, args: cmd.args, files: cmd.files, env: {}, cleanup: cmd.cleanup }, this.limits.maxMessageBytes);
   }
@@ -201,6 +233,8 @@ export class McpConnection {
         this.limits.callTimeoutMs + 1000,
         `no answer within ${this.limits.callTimeoutMs} ms`,
       );
+      // The server announced a new tool list during the call: registered before the result goes back.
+      if (this.refreshing) await this.refreshing;
       const text = resultText(r as { content?: unknown[]; structuredContent?: unknown; toolResult?: unknown });
       const capped = cap(text, this.limits.maxResultBytes);
       const isError = (r as { isError?: boolean }).isError === true;
@@ -257,6 +291,11 @@ function remoteTransport(c: RemoteServerConfig): Transport {
     requestInit: { headers: c.headers },
     eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...(init?.headers as Record<string, string>), ...c.headers } }) },
   });
+}
+
+/** What identifies a tool list (names and schemas), to tell a restart's list from the previous one. */
+function toolsKey(tools: readonly Tool[]): string {
+  return JSON.stringify(tools.map((t) => [t.name, t.description ?? '', t.inputSchema ?? null]));
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { analyzeShell } from '../shell/analyze.js';
 import { accessedHost, accessedPaths, canonicalToolName } from '../tools.js';
 import { DECISION_RANK, type Decision, type ToolRequest, type TraceEntry, type Verdict } from '../types.js';
+import { describeArgs } from './args.js';
 import { resolvePath } from './paths.js';
 import { ruleMatches, type CompiledRule, type Subject } from './rule.js';
 import { shellSubjects } from './shell-subjects.js';
@@ -20,9 +21,17 @@ export interface PolicySettings {
   shellTimeoutMs: number;
   approvalTimeoutMs: number;
   /** Per MCP server: does its stdio jail get the network (default false), which host paths it sees read-only. */
-  mcp: Record<string, { network: boolean; readOnly: string[] }>;
+  mcp: Record<string, { network: boolean; readOnly: string[]; limits?: McpServerLimits }>;
   /** Whether the secret_redactor hook runs on every tool result (added to post_tool hooks when true). */
   redactSecrets: boolean;
+}
+
+/** Per-process limits of one MCP stdio server (unset fields take icode's defaults; 0 = none). */
+export interface McpServerLimits {
+  memoryBytes?: number;
+  fileSizeBytes?: number;
+  cpuSeconds?: number;
+  processes?: number;
 }
 
 export interface SubjectVerdict {
@@ -57,12 +66,14 @@ export class CompiledPolicy {
     const agent = req.agent ?? 'main';
     const home = req.home ?? this.home;
     if (tool === 'shell') return this.decideShell(req, agent, home);
-    const v = this.evaluate(callSubject(tool, req, agent, home));
+    const s = callSubject(tool, req, agent, home);
+    const v = this.evaluate(s);
+    const args = v.rule?.args && s.ctx ? { args: describeArgs(v.rule.args, req.input, v.rule.mode, s.ctx) } : {};
     return {
       decision: v.decision,
       rule: v.rule?.id ?? null,
       reason: v.reason,
-      trace: [{ subject: describeCall(tool, req.input), decision: v.decision, rule: v.rule?.id ?? null, reason: v.reason }],
+      trace: [{ subject: describeCall(tool, req.input), decision: v.decision, rule: v.rule?.id ?? null, reason: v.reason, ...args }],
     };
   }
 
@@ -137,6 +148,14 @@ export class CompiledPolicy {
     return list;
   }
 
+  /**
+   * Whether some ask/deny rule decides `tool` by its arguments: a coarse probe of the policy (is the
+   * workspace writable for a jail?) made with one sample input must then not count on an allow.
+   */
+  hasArgConditions(tool: string): boolean {
+    return this.rulesFor(canonicalToolName(tool)).some((r) => r.args !== null && r.decision !== 'allow');
+  }
+
   private rulesFor(tool: string): CompiledRule[] {
     let list = this.byTool.get(tool);
     if (!list) {
@@ -161,6 +180,7 @@ function callSubject(tool: string, req: ToolRequest, agent: string, home: string
     host: accessedHost(req.input),
     text: tool,
     ctx: { workspace, home, names: new Set(), resolve: (v) => [resolvePath(v, workspace, home)] },
+    input: req.input,
   };
 }
 

@@ -3,6 +3,7 @@
  * (policies/schema/policy.schema.json is the authority; these types mirror it).
  */
 import type { Decision } from '../types.js';
+import type { ArgsDoc } from './args.js';
 
 export type StringOrList = string | string[];
 
@@ -19,6 +20,8 @@ export interface RuleDoc {
   command?: string | (string | string[])[];
   host?: StringOrList;
   class?: StringOrList;
+  /** Patterns on the call's input by key path (see args.ts, docs/policy.md). */
+  args?: ArgsDoc;
   examples?: { match?: RuleExample[]; not_match?: RuleExample[] };
 }
 
@@ -31,7 +34,7 @@ export interface SettingsDoc {
   shell_timeout_ms?: number;
   approval_timeout_ms?: number;
   /** Per MCP server (name from .mcp.json): what its jail may reach. */
-  mcp?: Record<string, { network?: boolean; read_only?: string[] }>;
+  mcp?: Record<string, { network?: boolean; read_only?: string[]; limits?: { memory_bytes?: number; file_size_bytes?: number; cpu_seconds?: number; processes?: number } }>;
   redact_secrets?: boolean;
 }
 

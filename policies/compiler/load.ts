@@ -13,8 +13,8 @@ import { MAX_HOOK_FILE_BYTES, MAX_POLICY_FILE_BYTES, readRegularFileSync } from 
 import { packageRoot } from '../package-root.js';
 import { initShellParser } from '../shell/analyze.js';
 import { ALWAYS_PROTECTED, type Decision } from '../types.js';
-import { CompiledPolicy, type PolicySettings } from './compiled.js';
-import { asList, type PolicyDoc, type RuleDoc } from './doc.js';
+import { CompiledPolicy, type McpServerLimits, type PolicySettings } from './compiled.js';
+import { asList, type PolicyDoc, type RuleDoc, type SettingsDoc } from './doc.js';
 import { PolicyError, PositionFinder, type PathSegment, type PolicyProblem } from './errors.js';
 import { checkExamples } from './examples.js';
 import { compileRule, RuleCompileError, type CompiledRule } from './rule.js';
@@ -307,7 +307,10 @@ function compose(source: string, layers: Layer[], home: string): CompiledPolicy 
     if (s.allow_hardlinks !== undefined) settings.allowHardlinks = s.allow_hardlinks;
     if (s.shell_timeout_ms !== undefined) settings.shellTimeoutMs = s.shell_timeout_ms;
     if (s.approval_timeout_ms !== undefined) settings.approvalTimeoutMs = s.approval_timeout_ms;
-    for (const [server, m] of Object.entries(s.mcp ?? {})) settings.mcp[server] = { network: m.network ?? settings.mcp[server]?.network ?? false, readOnly: [...new Set([...(settings.mcp[server]?.readOnly ?? []), ...(m.read_only ?? [])])] };
+    for (const [server, m] of Object.entries(s.mcp ?? {})) {
+      const limits = mcpLimits(settings.mcp[server]?.limits, m.limits);
+      settings.mcp[server] = { network: m.network ?? settings.mcp[server]?.network ?? false, readOnly: [...new Set([...(settings.mcp[server]?.readOnly ?? []), ...(m.read_only ?? [])])], ...(limits ? { limits } : {}) };
+    }
     if (s.redact_secrets !== undefined) settings.redactSecrets = s.redact_secrets;
     for (const e of s.env ?? []) if (!settings.env.includes(e)) settings.env.push(e);
     for (const p of s.protected_paths ?? []) if (!settings.protectedPaths.includes(p)) settings.protectedPaths.push(p);
@@ -334,6 +337,17 @@ function compose(source: string, layers: Layer[], home: string): CompiledPolicy 
     .update(canonicalJson({ default: defaultDecision, settings: hashedSettings(settings), hooks, rules: rules.map((r) => ({ ...r.doc, examples: undefined })) }))
     .digest('hex');
   return new CompiledPolicy(source, name, rules, defaultDecision, settings, hooks, hash, home);
+}
+
+/** A server's limits: a layer's fields over the ones below it (undefined when no layer sets any). */
+function mcpLimits(below: McpServerLimits | undefined, doc: NonNullable<NonNullable<SettingsDoc['mcp']>[string]['limits']> | undefined): McpServerLimits | undefined {
+  if (!doc) return below;
+  const out: McpServerLimits = { ...below };
+  if (doc.memory_bytes !== undefined) out.memoryBytes = doc.memory_bytes;
+  if (doc.file_size_bytes !== undefined) out.fileSizeBytes = doc.file_size_bytes;
+  if (doc.cpu_seconds !== undefined) out.cpuSeconds = doc.cpu_seconds;
+  if (doc.processes !== undefined) out.processes = doc.processes;
+  return out;
 }
 
 /** Settings as hashed: an empty `mcp` map is left out, so policies without it keep their hashes. */

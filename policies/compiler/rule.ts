@@ -10,6 +10,7 @@ import type { CommandPattern, } from '../shell/patterns.js';
 import type { MatchMode, SimpleCommand } from '../shell/types.js';
 import type { Decision } from '../types.js';
 import { COMMAND_CLASSES, isCommandClass, matchesClass, type CommandClass } from './classes.js';
+import { argsMatch, ArgsCompileError, compileArgs, type ArgCondition } from './args.js';
 import { asList, type RuleDoc } from './doc.js';
 import { compileNameMatcher, compilePathMatcher, type PathMatcher, type ResolvedPath } from './paths.js';
 
@@ -37,6 +38,8 @@ export interface Subject {
   text: string;
   /** Where the call happens, for `class` conditions. */
   ctx?: SubjectContext;
+  /** The call's input, for `args` conditions: set for tool calls, never for the parts of a shell command. */
+  input?: Record<string, unknown>;
 }
 
 export interface SubjectContext {
@@ -64,6 +67,8 @@ export interface CompiledRule {
   matchesHost: ((host: string) => boolean) | null;
   /** Command classes (any of them), see classes.ts. */
   classes: CommandClass[] | null;
+  /** Conditions on the call's input (all of them), see args.ts. */
+  args: ArgCondition[] | null;
   /**
    * First path segments a workspace path must start with for this rule to possibly match, when every
    * path pattern is workspace-relative with a literal first segment; null when the rule may match any
@@ -77,7 +82,8 @@ export interface CompiledRule {
 export class RuleCompileError extends Error {
   constructor(
     readonly field: keyof RuleDoc,
-    readonly index: number | null,
+    /** The list index, or the `args` key, of the offending value. */
+    readonly index: number | string | null,
     message: string,
   ) {
     super(message);
@@ -118,10 +124,26 @@ export function compileRule(doc: RuleDoc, layer: string, home: string): Compiled
     outside: doc.outside_workspace,
     commands,
     classes: compileClasses(doc),
+    args: compileRuleArgs(doc, toolPatterns, home),
     matchesHost: doc.host !== undefined ? compileNameMatcher(asList(doc.host).map((h) => h.toLowerCase())) : null,
     firstSegments: doc.paths !== undefined ? literalFirstSegments(asList(doc.paths)) : null,
     doc,
   };
+}
+
+function compileRuleArgs(doc: RuleDoc, toolPatterns: string[], home: string): ArgCondition[] | null {
+  if (doc.args === undefined) return null;
+  // A shell command is decided by its parsed parts (command patterns, classes, paths), not as one string.
+  if (toolPatterns.some((t) => t === 'shell' || t === 'Bash' || t === 'bash')) {
+    throw new RuleCompileError('args', null, 'args conditions do not apply to shell commands; use command patterns, class or paths');
+  }
+  if (doc.command !== undefined || doc.class !== undefined) throw new RuleCompileError('args', null, 'args cannot be combined with command or class (those are about shell commands)');
+  try {
+    return compileArgs(doc.args, home, doc.decision);
+  } catch (e) {
+    if (e instanceof ArgsCompileError) throw new RuleCompileError('args', e.key, e.message);
+    throw e;
+  }
 }
 
 function compileClasses(doc: RuleDoc): CommandClass[] | null {
@@ -185,6 +207,11 @@ export function ruleMatches(rule: CompiledRule, s: Subject): boolean {
   }
   if (rule.matchesHost) {
     if (s.host === null || !rule.matchesHost(s.host)) return false;
+  }
+  if (rule.args) {
+    // Only tool calls have arguments: the parts of a shell command never match an args rule.
+    if (s.input === undefined || s.ctx === undefined) return false;
+    if (!argsMatch(rule.args, s.input, rule.mode, s.ctx)) return false;
   }
   return true;
 }

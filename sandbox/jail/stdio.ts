@@ -10,12 +10,13 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, 
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, sep } from 'node:path';
 import { checkExtraEnv, JAIL_HOME, jailEnv } from './env.js';
+import { commandLimitPrefix, entryLimitCommand, resolveLimits } from './limits.js';
 import { probeJail } from './probe.js';
 import { normaliseProtected, planProtection } from './protected.js';
 import { seccompProgram } from './seccomp.js';
 import { systemArgs } from './system.js';
 import { BWRAP } from './trusted.js';
-import { DEFAULT_LIMITS, JailError } from './types.js';
+import { DEFAULT_LIMITS, JailError, type JailLimits } from './types.js';
 import { checkWorkspace } from './workspace.js';
 
 export interface StdioJailOptions {
@@ -33,6 +34,8 @@ export interface StdioJailOptions {
   args: readonly string[];
   /** Size of the private /tmp and $HOME (default the shell jail's). */
   tmpBytes?: number;
+  /** Per-process limits of the program (address space, file size, cpu, processes; no core files); none when absent. */
+  limits?: JailLimits;
 }
 
 export interface StdioJailCommand {
@@ -112,6 +115,7 @@ export function stdioJailCommand(o: StdioJailOptions): StdioJailCommand {
       '--chdir', workspace,
       ...(files.length ? ['--seccomp', '3'] : []),
       '--',
+      ...(o.limits ? stdioLimitArgv(o.limits) : []),
       o.command,
       ...o.args,
     ];
@@ -120,4 +124,16 @@ export function stdioJailCommand(o: StdioJailOptions): StdioJailCommand {
     rmSync(runtime, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * `bash -c 'ulimit …; exec "$0" "$@"'` in front of a program: hard and soft limits it cannot raise
+ * (address space, file size, cpu seconds, processes; core files off), as for the shell jail's commands.
+ * RLIMIT_NPROC is left out when icode runs as root (the jail's uid then maps to root, which the kernel
+ * exempts). 0 in a limit means none.
+ */
+export function stdioLimitArgv(l: JailLimits): string[] {
+  const r = resolveLimits(l);
+  const root = process.getuid?.() === 0;
+  return ['/bin/bash', '-c', `${entryLimitCommand(r, root ? 0 : r.processes)} || exit 126; ${commandLimitPrefix(r)}exec "$0" "$@"`];
 }

@@ -11,7 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../policies/package-root.js';
-import { icode } from '../helpers/cli.js';
+import { icode, icodeInProcess } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -34,7 +34,7 @@ describe('icode mcp', () => {
     const r = icode(['mcp', 'list', ...common, '--json'], { env });
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout) as { servers: { name: string; state: string; tools: number; transport: string; confinement: { jail: string; network: boolean } }[] };
-    expect(out.servers.find((s) => s.name === 'ok')).toMatchObject({ state: 'ready', transport: 'stdio', tools: 7, confinement: { jail: 'bwrap', network: false } });
+    expect(out.servers.find((s) => s.name === 'ok')).toMatchObject({ state: 'ready', transport: 'stdio', tools: 9, confinement: { jail: 'bwrap', network: false } });
     expect(out.servers.find((s) => s.name === 'dead')).toMatchObject({ state: 'failed', tools: 0 });
   }, 60_000);
 
@@ -50,6 +50,31 @@ describe('icode mcp', () => {
     const unknown = icode(['mcp', 'call', 'nope', 'ping', '--input', '{}', ...common], { env });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no MCP server named nope/);
+  }, 90_000);
+
+  it('--help for every subcommand: what it does, its arguments and options', async () => {
+    for (const [sub, words] of [
+      ['list', [/--json/, /--policy/, /--start-timeout/]],
+      ['tools', [/\[server\]/, /--json/]],
+      ['call', [/<server>/, /<tool>/, /--input/, /--ask/, /--call-timeout/]],
+      ['resources', [/--json/]],
+      ['serve', [/--http/, /--token/]],
+    ] as const) {
+      const r = await icodeInProcess(['mcp', sub, '--help']);
+      expect(r.code, sub).toBe(0);
+      for (const w of words) expect(r.stdout, sub).toMatch(w);
+    }
+  });
+
+  it('call: a server that cannot start is one line and exit 1; input that is not an object is exit 2', () => {
+    const dead = icode(['mcp', 'call', 'dead', 'ping', '--input', '{}', ...common], { env });
+    expect(dead.code).toBe(1);
+    expect(dead.stderr.trim().split('\n')).toHaveLength(1);
+    expect(dead.stderr).toMatch(/^icode: MCP server dead: cannot start/);
+    const list = icode(['mcp', 'call', 'ok', 'ping', '--input', '[1]', ...common], { env });
+    expect(list.code).toBe(2);
+    expect(list.stderr).toMatch(/--input: expected a JSON object/);
+    expect(list.stderr).not.toMatch(/\n\s+at /);
   }, 90_000);
 
   it('serve --http 0: prints the URL and a token, and serves a client that sends it', async () => {
