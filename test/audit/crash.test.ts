@@ -28,7 +28,7 @@ beforeAll(() => {
   build = mkdtempSync(join(ROOT, '.vitest-tmp', 'audit-js-'));
   // The audit log's modules and what they import.
   const auditModules = readdirSync(join(ROOT, 'engine/audit')).filter((f) => f.endsWith('.ts')).map((f) => `engine/audit/${f.slice(0, -3)}`);
-  for (const f of [...auditModules, 'engine/sqlite-file', 'engine/errors', 'engine/xdg', 'policies/pure/read-bounded', 'policies/secrets/token-formats']) {
+  for (const f of [...auditModules, 'engine/sqlite-file', 'engine/errors', 'engine/xdg', 'policies/pure/read-bounded', 'policies/secrets/token-formats', 'policies/secrets/redact']) {
     const src = readFileSync(join(ROOT, `${f}.ts`), 'utf8');
     const out = ts.transpileModule(src, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
