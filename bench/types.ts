@@ -16,6 +16,8 @@ export interface ScenarioResult {
   ratio: number;
   /** Scenario-specific figures (goals, variants). */
   extra?: Record<string, unknown>;
+  /** Lines printed under the table (goal met or missed, the durability mode…). */
+  notes?: string[];
 }
 
 export interface ScenarioContext {

@@ -129,6 +129,7 @@ export function benchTable(scenarios: readonly ScenarioResult[], color = false):
       ? ['audit: p50/p99 are the wait for one group commit (a batch of up to 256 decisions in flight);',
          '  ops/s counts decisions committed per second. A batch commits many at once: ops/s is not 1 ÷ p50.']
       : []),
+    ...scenarios.flatMap((s) => (s.notes ?? []).flatMap((n) => wrap(`${s.name}: ${n}`, 100, '  '))),
   ];
   return [table, ...legend, ...notes].join('\n');
 }

@@ -31,7 +31,49 @@ export function rowHash(prevHash: string, cells: readonly Cell[]): string {
 
 /** hmac_sha256_hex(key, prevHash + canonical JSON of the cells): the hash of a keyed row. */
 export function rowMac(key: Buffer, prevHash: string, cells: readonly Cell[]): string {
-  return createHmac('sha256', key).update(prevHash + canonicalJson(cells)).digest('hex');
+  return hmacSha256Hex(key, prevHash + canonicalJson(cells));
+}
+
+/**
+ * HMAC-SHA256 (RFC 2104) as hex. With one-shot crypto.hash it is computed from the key's inner and
+ * outer pads, prepared once per key: sha256(K^opad ‖ sha256(K^ipad ‖ text)). That skips building an
+ * OpenSSL HMAC context (an algorithm fetch and a key import) for every row, which was most of a row's
+ * hashing time; the result is exactly createHmac's (test/audit/chain.test.ts).
+ */
+export function hmacSha256Hex(key: Buffer, text: string): string {
+  let mac = macs.get(key);
+  if (mac === undefined) {
+    mac = typeof cryptoHash === 'function' ? padMac(key) : (t) => createHmac('sha256', key).update(t).digest('hex');
+    macs.set(key, mac);
+  }
+  return mac(text);
+}
+
+const macs = new WeakMap<Buffer, (text: string) => string>();
+const BLOCK = 64;
+
+function padMac(rawKey: Buffer): (text: string) => string {
+  const key = rawKey.length > BLOCK ? createHash('sha256').update(rawKey).digest() : rawKey;
+  // inner: K^ipad, then the text (the buffer grows for a long text); outer: K^opad, then the inner digest.
+  let inner = Buffer.alloc(BLOCK + 4096);
+  const outer = Buffer.alloc(BLOCK + 32);
+  for (let i = 0; i < BLOCK; i++) {
+    const k = i < key.length ? key[i] : 0;
+    inner[i] = k ^ 0x36;
+    outer[i] = k ^ 0x5c;
+  }
+  return (text) => {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    if (inner.length < BLOCK + text.length * 3) {
+      const grown = Buffer.alloc(BLOCK + text.length * 3);
+      inner.copy(grown, 0, 0, BLOCK);
+      inner = grown;
+    }
+    const n = inner.write(text, BLOCK, 'utf8');
+    const digest = cryptoHash('sha256', inner.subarray(0, BLOCK + n), 'buffer');
+    digest.copy(outer, BLOCK);
+    return cryptoHash('sha256', outer, 'hex');
+  };
 }
 
 /**
@@ -46,7 +88,7 @@ export function inputHash(input: unknown, key: Buffer | null): string {
     text = String(input); // circular or BigInt: what the row could not store either
   }
   text = clean(text);
-  return key ? createHmac('sha256', key).update(text).digest('hex') : sha256(text);
+  return key ? hmacSha256Hex(key, text) : sha256(text);
 }
 
 /**
@@ -56,9 +98,21 @@ export function inputHash(input: unknown, key: Buffer | null): string {
 export function canonicalJson(cells: readonly Cell[]): string {
   let s = '{';
   for (let i = 0; i < SORTED_KEYS.length; i++) {
-    const v = cells[SORTED_IDX[i]];
+    const col = SORTED_IDX[i];
+    const v = cells[col];
     if (v === null || v === undefined) continue;
-    s += (s.length > 1 ? ',' : '') + SORTED_KEYS[i] + JSON.stringify(v);
+    let json: string;
+    if (v === lastValue[col]) json = lastJson[col];
+    else {
+      json = JSON.stringify(v);
+      lastValue[col] = v;
+      lastJson[col] = json;
+    }
+    s += (s.length > 1 ? ',' : '') + SORTED_KEYS[i] + json;
   }
   return s + '}';
 }
+
+/** Each column's last value and its JSON: consecutive rows repeat most values (session, agent, key…). */
+const lastValue: Cell[] = new Array<Cell>(COLUMNS.length).fill(null);
+const lastJson: string[] = new Array<string>(COLUMNS.length).fill('null');

@@ -2,7 +2,8 @@
  * The append path, with group commit: rows queued in the same tick are written in one transaction on
  * `setImmediate` (or as soon as `maxBatch` rows wait), and each promise resolves with the row's `seq`
  * only after that transaction committed. The transaction is BEGIN IMMEDIATE and reads the chain's head
- * under the write lock, so several processes can append to one log and the chain stays linear.
+ * under the write lock, so several processes can append to one log and the chain stays linear. An
+ * outcome or hook row without its decision is refused by the table's trigger (NO_DECISION).
  */
 import type Database from 'better-sqlite3';
 import { describeDbError } from '../sqlite-file.js';
@@ -40,7 +41,6 @@ export class ChainWriter {
   private rowsWritten = 0;
   private readonly insert: Readonly<Record<AuditKind, InsertStmt>>;
   private readonly head: Database.Statement;
-  private readonly hasDecision: Database.Statement;
   private readonly writeBatch: (batch: Pending[]) => Array<number | Error>;
   private readonly checkpointer: WalCheckpointer | null;
 
@@ -57,7 +57,6 @@ export class ChainWriter {
     };
     this.insert = { decision: insert('decision'), outcome: insert('outcome'), hook: insert('hook'), event: insert('event') };
     this.head = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').raw();
-    this.hasDecision = db.prepare("SELECT 1 FROM audit WHERE kind = 'decision' AND session = ? AND call_id = ?").pluck();
     this.writeBatch = db.transaction((batch: Pending[]) => this.insertBatch(batch)).immediate;
     this.checkpointer = opts.backgroundCheckpoint ? new WalCheckpointer(db, path) : null;
   }
@@ -122,13 +121,6 @@ export class ChainWriter {
     for (let i = 0; i < batch.length; i++) {
       const cells = batch[i].cells;
       const kind = cells[COL.kind] as AuditKind;
-      if ((kind === 'outcome' || kind === 'hook') && this.hasDecision.get(cells[COL.session], cells[COL.call_id]) === undefined) {
-        results[i] = new AuditError(
-          'NO_DECISION',
-          `refused: ${kind} for call ${String(cells[COL.call_id])} (session ${String(cells[COL.session])}) has no recorded decision`,
-        );
-        continue;
-      }
       cells[COL.seq] = seq + 1;
       const hash = this.key ? rowMac(this.key.key, prev, cells) : rowHash(prev, cells);
       // better-sqlite3 copies bound values: one scratch array per statement is enough.
@@ -142,8 +134,11 @@ export class ChainWriter {
         // A constraint or trigger aborts only this statement; anything that ended the transaction fails the batch.
         if (!this.db.inTransaction) throw e;
         const msg = (e as Error).message;
-        const code = /needs an earlier decision/.test(msg) ? 'NO_DECISION' : /UNIQUE/.test(msg) ? 'DUPLICATE' : 'INVALID';
-        results[i] = new AuditError(code, `audit row refused: ${msg}`);
+        // The trigger audit_needs_decision is the one check that an outcome or hook row has its
+        // decision (a SELECT here as well cost an index lookup per row for a friendlier message).
+        results[i] = /needs an earlier decision/.test(msg)
+          ? new AuditError('NO_DECISION', `refused: ${kind} for call ${String(cells[COL.call_id])} (session ${String(cells[COL.session])}) has no recorded decision`)
+          : new AuditError(/UNIQUE/.test(msg) ? 'DUPLICATE' : 'INVALID', `audit row refused: ${msg}`);
         continue;
       }
       seq += 1;

@@ -6,6 +6,7 @@
  */
 import { strictest, type Decision } from '../../policies/types.js';
 import type { HookOutcome } from '../../sandbox/hooks/index.js';
+import type { HookRecord } from '../audit/log.js';
 import { settleAsk } from '../approval.js';
 import type { ExecResult } from '../executors/types.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from './decide.js';
@@ -60,28 +61,35 @@ export async function postHooks(p: StageDeps, c: CallState, result: ExecResult):
     decision: c.decision,
     duration_ms: performance.now() - c.started,
   });
-  await recordHooks(p, c, 'post', outcomes);
+  // Queued, not awaited, like the outcome row that follows them (outcome.ts): the call's decision is
+  // already durable, and rows commit in the order they were queued, so these still precede the outcome.
+  for (const rec of hookRecords(c, 'post', outcomes)) {
+    p.audit.recordHook(rec).catch((e: unknown) => {
+      process.stderr.write(`icode: could not record post-tool hook ${rec.hook} of call ${c.callId}: ${(e as Error).message}\n`);
+    });
+  }
   if (post.output !== undefined) text = post.output;
   c.context.push(...post.context);
   return text;
 }
 
+/** Pre-tool hook rows are committed before the tool runs. */
 async function recordHooks(p: StageDeps, c: CallState, phase: 'pre' | 'post', outcomes: HookOutcome[]): Promise<void> {
-  await Promise.all(
-    outcomes.map((o) =>
-      p.audit.recordHook({
-        session: c.session,
-        callId: c.callId,
-        hook: o.hook,
-        phase,
-        result: o.status === 'ok' ? hookVerb(o) : o.status === 'failed' ? `error→${o.applied ?? 'ignore'}` : 'skipped',
-        reason: o.error ?? o.note,
-        durationMs: o.durationMs,
-        error: o.status === 'failed' ? o.error : undefined,
-        data: { kind: o.kind, result: o.result, failure: o.failure, logs: o.logs },
-      }),
-    ),
-  );
+  await Promise.all(hookRecords(c, phase, outcomes).map((rec) => p.audit.recordHook(rec)));
+}
+
+function hookRecords(c: CallState, phase: 'pre' | 'post', outcomes: HookOutcome[]): HookRecord[] {
+  return outcomes.map((o) => ({
+    session: c.session,
+    callId: c.callId,
+    hook: o.hook,
+    phase,
+    result: o.status === 'ok' ? hookVerb(o) : o.status === 'failed' ? `error→${o.applied ?? 'ignore'}` : 'skipped',
+    reason: o.error ?? o.note,
+    durationMs: o.durationMs,
+    error: o.status === 'failed' ? o.error : undefined,
+    data: { kind: o.kind, result: o.result, failure: o.failure, logs: o.logs },
+  }));
 }
 
 function hookVerb(o: HookOutcome): string {

@@ -1,7 +1,8 @@
 /**
- * Stage 7, record the outcome and answer. Outcome rows are queued, not awaited: a result may reach the
- * agent before its outcome row is durable (its decision row always is), so group commit costs the caller
- * one commit wait per call, not two. A failed write is reported, never silent; close() flushes the queue.
+ * Stage 7, record the outcome and answer. Outcome rows (like the post-tool hook rows before them) are
+ * queued, not awaited: a result may reach the agent before its outcome row is durable (its decision row
+ * always is), so group commit costs the caller one commit wait per call, not two or three. A failed
+ * write is reported, never silent; close() flushes the queue.
  */
 import { createHash, hash as cryptoHash } from 'node:crypto';
 import type { AuditLog } from '../audit/log.js';

@@ -408,13 +408,15 @@ export const SECRET_FILE_NAMES: readonly string[] = [
 const NOT_SECRET = /^\.env\.(?:example|sample|template|dist|defaults)$|\.pub$/;
 
 function nameIsSecret(base: string): boolean {
-  return !NOT_SECRET.test(base) && SECRET_FILE_NAMES.some((g) => matchesLiteral(base, g));
+  return !NOT_SECRET.test(base) && SECRET_NAME_RES.some((re) => re.test(base));
 }
 
-function matchesLiteral(name: string, glob: string): boolean {
-  const re = new RegExp('^' + glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-  return re.test(name);
+/** A name glob (`*`, `?`) as an anchored RegExp. */
+function literalGlobRe(glob: string): RegExp {
+  return new RegExp('^' + glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
 }
+/** Compiled once: this runs for every path of every read (it was a third of a read's policy time). */
+const SECRET_NAME_RES: readonly RegExp[] = SECRET_FILE_NAMES.map(literalGlobRe);
 
 /** Commands that look at names and metadata only, never at contents. */
 const METADATA_ONLY = new Set(['ls', 'du', 'stat', 'file', 'wc', 'test', '[', 'find', 'tree', 'realpath', 'readlink', 'basename', 'dirname', 'touch', 'mkdir', 'rm', 'chmod']);
