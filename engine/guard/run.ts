@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicy, type CompiledPolicy } from '../../policies/index.js';
+import { loadPolicy } from '../../policies/index.js';
+import { CompiledPolicy } from '../../policies/compiler/compiled.js';
 import { AuditLog, defaultAuditPath } from '../audit/log.js';
 import type { Approver } from '../approval.js';
 import type { Executor } from '../executors/types.js';
@@ -17,6 +18,8 @@ import { createPipeline } from '../pipeline.js';
 import { defineTool } from '../tools/definition.js';
 import { ToolRegistry } from '../tools/registry.js';
 import type { ToolCallResult } from '../pipeline-types.js';
+import type { AuditPool } from './audit-pool.js';
+import type { PolicyCache } from './policy-cache.js';
 import { otelEnabled, type DecisionTelemetry } from '../telemetry/otel.js';
 import { continueAnswer, preToolAnswer, type GuardAnswer } from './answer.js';
 import { parseEvent, type GuardAgent, type GuardEvent } from './events.js';
@@ -29,6 +32,12 @@ export interface GuardOptions {
   compiled?: CompiledPolicy;
   /** Export the decision as an OpenTelemetry span (also on with OTEL_EXPORTER_OTLP_ENDPOINT). */
   otel?: boolean;
+  /** The hook's working directory (the daemon's own is not the hook's): the workspace of a malformed event. */
+  cwd?: string;
+  /** Compiled policies kept between events (the guard daemon); the cold path loads each time. */
+  policyCache?: PolicyCache;
+  /** Audit logs kept open between events (the guard daemon); the cold path opens and closes its own. */
+  auditPool?: AuditPool;
 }
 
 /** Where proven policies are remembered (see LoadOptions.provenCache). */
@@ -54,11 +63,27 @@ export async function prepareGuard(agent: GuardAgent, text: string, opts: GuardO
   const ev = parseEvent(agent, text);
   if ('malformed' in ev || ev.phase !== 'pre_tool') return { needsIsolate: false };
   try {
-    const compiled = await loadPolicy(guardPolicy(opts, ev.cwd), { provenCache: provenCacheDir() });
-    return { needsIsolate: Object.values(compiled.hooks).some((list) => list.length > 0), compiled };
+    const spec = guardPolicy(opts, ev.cwd);
+    const compiled = preToolOnly(opts.policyCache ? await opts.policyCache.get(spec) : await loadGuardPolicy(spec));
+    return { needsIsolate: (compiled.hooks.pre_tool ?? []).length > 0, compiled };
   } catch {
     return { needsIsolate: false }; // the pipeline reports (and records) a policy that does not load
   }
+}
+
+/**
+ * The policy as a pre-tool event uses it: decideOnly runs only the pre_tool hooks, so the others
+ * (e.g. the secret_redactor post_tool hook every policy gets) are not loaded, and a policy without
+ * pre-tool hooks needs no isolate (no second Node start). Same rules, same hash (same audit rows).
+ */
+export function preToolOnly(p: CompiledPolicy): CompiledPolicy {
+  const pre = p.hooks.pre_tool ?? [];
+  return new CompiledPolicy(p.source, p.name, p.rules, p.defaultDecision, p.settings, pre.length ? { pre_tool: pre } : {}, p.hash, p.home);
+}
+
+/** The policy loaded as a hook loads it (examples proven once per content, remembered on disk). */
+export function loadGuardPolicy(spec: string): Promise<CompiledPolicy> {
+  return loadPolicy(spec, { provenCache: provenCacheDir() });
 }
 
 /** `ask` is answered by the agent's own permission prompt: recorded as ask, passed on as ask. */
@@ -90,11 +115,11 @@ export async function guardEvent(agent: GuardAgent, text: string, opts: GuardOpt
   }
   try {
     if (ev.phase === 'post_tool') return await recordPost(ev, opts);
-    const audit = AuditLog.open(opts.audit ?? defaultAuditPath());
+    const { audit, done } = openAudit(opts);
     try {
       await audit.recordEvent(`${agent}:${ev.name}`, ev.session, { cwd: ev.cwd });
     } finally {
-      audit.close();
+      done();
     }
     return continueAnswer();
   } catch (e) {
@@ -104,7 +129,7 @@ export async function guardEvent(agent: GuardAgent, text: string, opts: GuardOpt
 }
 
 async function decidePre(agent: GuardAgent, ev: GuardEvent | null, opts: GuardOptions, malformed?: string, raw?: string): Promise<GuardAnswer> {
-  const cwd = ev?.cwd ?? process.cwd();
+  const cwd = ev?.cwd ?? opts.cwd ?? process.cwd();
   const registry = new ToolRegistry();
   // Tools icode has no definition for (mcp__*, Task, …) are decided by the policy by name.
   if (ev?.tool && !registry.get(ev.tool) && /^[A-Za-z0-9_-]{1,64}$/.test(ev.tool)) {
@@ -113,7 +138,7 @@ async function decidePre(agent: GuardAgent, ev: GuardEvent | null, opts: GuardOp
   const pipeline = await createPipeline({
     workspace: cwd,
     policy: opts.compiled ?? guardPolicy(opts, cwd),
-    audit: opts.audit,
+    audit: opts.auditPool ? opts.auditPool.get(opts.audit ?? defaultAuditPath()) : opts.audit,
     session: ev?.session ?? `${agent}-malformed`,
     approver: deferToAgent(agent),
     registry,
@@ -156,11 +181,22 @@ async function exportCall(audit: AuditLog, r: ToolCallResult, ev: GuardEvent): P
   await exportDecisions([telemetryOf(audit, r, ev.session, ev.agent)]);
 }
 
+/** The audit log of an event: the daemon's open one (flushed, kept), else opened and closed here. */
+function openAudit(opts: GuardOptions): { audit: AuditLog; done: () => void } {
+  const path = opts.audit ?? defaultAuditPath();
+  if (opts.auditPool) {
+    const audit = opts.auditPool.get(path);
+    return { audit, done: () => audit.flush() };
+  }
+  const audit = AuditLog.open(path);
+  return { audit, done: () => audit.close() };
+}
+
 async function recordPost(ev: GuardEvent, opts: GuardOptions): Promise<GuardAnswer> {
   if (!ev.callId) return continueAnswer(`${ev.name} without a tool call id: no outcome recorded`);
   const text = typeof ev.response === 'string' ? ev.response : JSON.stringify(ev.response ?? null);
   const failed = isFailure(ev.response);
-  const audit = AuditLog.open(opts.audit ?? defaultAuditPath());
+  const { audit, done } = openAudit(opts);
   try {
     await audit.recordOutcome({
       session: ev.session,
@@ -173,7 +209,7 @@ async function recordPost(ev: GuardEvent, opts: GuardOptions): Promise<GuardAnsw
       ...(failed ? { error: 'the tool reported a failure' } : {}),
     });
   } finally {
-    audit.close();
+    done();
   }
   return continueAnswer();
 }
