@@ -23,6 +23,8 @@ export const GUARD_PROTOCOL = 1;
 const MAX_SOCKET_PATH = 100;
 
 const KEYED_ENV = /^(ICODE_|OTEL_|XDG_)|^(HOME|PATH|TMPDIR|USER|LANG)$/;
+/** The daemon's own knobs do not change an answer (and a client must find the daemon whatever its timeout). */
+const UNKEYED_ENV = /^ICODE_GUARD_/;
 
 /** Off with ICODE_GUARD_DAEMON=0 (every hook call then takes the cold path), and off where there are no uids. */
 export function daemonEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -58,7 +60,7 @@ export function daemonKey(env: NodeJS.ProcessEnv = process.env): string {
     /* the path still keys it */
   }
   const keyed = Object.keys(env)
-    .filter((k) => KEYED_ENV.test(k) && k !== 'ICODE_GUARD_DAEMON')
+    .filter((k) => KEYED_ENV.test(k) && !UNKEYED_ENV.test(k))
     .sort()
     .map((k) => [k, env[k]]);
   return createHash('sha256')
