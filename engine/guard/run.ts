@@ -17,10 +17,9 @@ import type { Executor } from '../executors/types.js';
 import { createPipeline } from '../pipeline.js';
 import { defineTool } from '../tools/definition.js';
 import { ToolRegistry } from '../tools/registry.js';
-import type { ToolCallResult } from '../pipeline-types.js';
 import type { AuditPool } from './audit-pool.js';
 import type { PolicyCache } from './policy-cache.js';
-import { otelEnabled, type DecisionTelemetry } from '../telemetry/otel.js';
+import { otelEnabled } from '../telemetry/otel.js';
 import { continueAnswer, preToolAnswer, type GuardAnswer } from './answer.js';
 import { parseEvent, type GuardAgent, type GuardEvent } from './events.js';
 
@@ -148,37 +147,14 @@ async function decidePre(agent: GuardAgent, ev: GuardEvent | null, opts: GuardOp
     const r = ev
       ? await pipeline.decideOnly({ tool: ev.tool!, input: ev.input, callId: ev.callId, session: ev.session, agent: ev.role })
       : await pipeline.decideOnly({ tool: '(malformed event)', input: { event: (raw ?? '').slice(0, 4096) }, malformed });
-    if (ev && otelEnabled(opts.otel)) await exportCall(pipeline.audit, r, ev);
+    // The decision and its pre-tool hook actions (and a deny's outcome) as spans and log records.
+    if (ev && otelEnabled(opts.otel)) await (await import('../telemetry/otel.js')).exportCall(pipeline.audit, ev.session, r.callId, r.auditId);
     if (r.status !== 'ok') return preToolAnswer(agent, 'deny', r.error ?? r.reason);
     const rule = r.rule ? ` (rule ${r.rule})` : '';
     return preToolAnswer(agent, r.decision === 'ask' ? 'ask' : 'allow', `icode: ${r.decision}${rule}: ${r.reason}`);
   } finally {
     await pipeline.close();
   }
-}
-
-/** The committed row of a decision, as telemetry (its seq and hash point back to it). */
-export function telemetryOf(audit: AuditLog, r: ToolCallResult, session: string, agentName?: string): DecisionTelemetry {
-  const row = r.auditId !== undefined ? audit.list({ afterSeq: r.auditId - 1, limit: 1 })[0] : undefined;
-  const source = /pre-tool hook/.test(r.error ?? '') ? 'hook' : /approval timed out/.test(r.error ?? '') ? 'timeout' : 'policy';
-  return {
-    tool: r.tool,
-    callId: r.callId,
-    session,
-    decision: r.status === 'denied' ? 'deny' : r.decision,
-    source,
-    rule: r.rule,
-    reason: row?.reason ?? r.reason,
-    auditRow: row?.seq,
-    rowHash: row?.hash,
-    outcome: r.status === 'denied' ? 'denied' : undefined,
-    agent: agentName,
-  };
-}
-
-async function exportCall(audit: AuditLog, r: ToolCallResult, ev: GuardEvent): Promise<void> {
-  const { exportDecisions } = await import('../telemetry/otel.js');
-  await exportDecisions([telemetryOf(audit, r, ev.session, ev.agent)]);
 }
 
 /** The audit log of an event: the daemon's open one (flushed, kept), else opened and closed here. */
@@ -198,7 +174,7 @@ async function recordPost(ev: GuardEvent, opts: GuardOptions): Promise<GuardAnsw
   const failed = isFailure(ev.response);
   const { audit, done } = openAudit(opts);
   try {
-    await audit.recordOutcome({
+    const seq = await audit.recordOutcome({
       session: ev.session,
       callId: ev.callId,
       status: failed ? 'error' : 'ok',
@@ -208,10 +184,21 @@ async function recordPost(ev: GuardEvent, opts: GuardOptions): Promise<GuardAnsw
       truncated: false,
       ...(failed ? { error: 'the tool reported a failure' } : {}),
     });
+    if (otelEnabled(opts.otel)) await exportOutcome(audit, ev, seq);
   } finally {
     done();
   }
   return continueAnswer();
+}
+
+/** The guarded agent's outcome (PostToolUse / AfterTool) as a span under its decision's, and a log record. */
+async function exportOutcome(audit: AuditLog, ev: GuardEvent, seq: number): Promise<void> {
+  const { exportRows } = await import('../telemetry/otel.js');
+  audit.flush();
+  const row = audit.list({ afterSeq: seq - 1, limit: 1 });
+  // The decision is only looked up (its span id is the outcome's parent), not exported again.
+  const decision = audit.list({ session: ev.session, kind: 'decision', order: 'desc', limit: 500 }).filter((r) => r.callId === ev.callId).slice(0, 1);
+  await exportRows(row, decision);
 }
 
 /** Claude Code's tool_response may say `success: false` (Write) or carry an error / a non-zero exit. */
