@@ -9,6 +9,7 @@
  * (and the per-signal ones), OTEL_SERVICE_NAME, and OTEL_EXPORTER_OTLP_PROTOCOL (or _TRACES_ /
  * _LOGS_PROTOCOL): `http/json` (icode's default, when unset) and `http/protobuf`. `grpc` is not
  * supported: nothing is exported, one line says so, and it counts as a failed export.
+ * OTEL_TRACES_EXPORTER=none or OTEL_LOGS_EXPORTER=none leaves that signal out.
  *
  * The audit log stays the source of truth: a failed export never fails a call and delays it at most
  * by the bounded flush; each failure is counted (this process, and persistently: status.ts)
@@ -75,12 +76,13 @@ export async function exportRecords(records: TelemetryRecords, env: NodeJS.Proce
   const problems: string[] = [];
   const service = env.OTEL_SERVICE_NAME || 'icode';
   const jobs: Promise<void>[] = [];
-  if (records.spans.length) {
+  // The standard per-signal switches: OTEL_TRACES_EXPORTER=none / OTEL_LOGS_EXPORTER=none leave a signal out.
+  if (records.spans.length && env.OTEL_TRACES_EXPORTER?.trim() !== 'none') {
     const p = otlpProtocol('TRACES', env);
     if (typeof p === 'object') problems.push(p.unsupported);
     else jobs.push(sendSpans(records.spans, p, service).catch((e: unknown) => void problems.push(`traces: ${(e as Error).message}`)));
   }
-  if (records.logs.length) {
+  if (records.logs.length && env.OTEL_LOGS_EXPORTER?.trim() !== 'none') {
     const p = otlpProtocol('LOGS', env);
     if (typeof p === 'object') {
       if (!problems.includes(p.unsupported)) problems.push(p.unsupported);
