@@ -11,7 +11,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicy } from '../../policies/index.js';
 import { CompiledPolicy } from '../../policies/compiler/compiled.js';
-import { AuditLog, defaultAuditPath } from '../audit/log.js';
+import { AuditLog, defaultAuditPath, type AuditRow } from '../audit/log.js';
 import type { Approver } from '../approval.js';
 import type { Executor } from '../executors/types.js';
 import { createPipeline } from '../pipeline.js';
@@ -85,9 +85,17 @@ export function loadGuardPolicy(spec: string): Promise<CompiledPolicy> {
   return loadPolicy(spec, { provenCache: provenCacheDir() });
 }
 
-/** `ask` is answered by the agent's own permission prompt: recorded as ask, passed on as ask. */
+/**
+ * Claude Code: `ask` is answered by its own permission prompt (recorded as ask, passed on as ask).
+ * Gemini CLI: a hook's decision is allow or deny only (its documented contract; its BeforeTool fires
+ * after its own confirmation, and never in YOLO mode asks anyone), so an ask could only pass as an
+ * allow: it is a deny, recorded as one, with why.
+ */
 const deferToAgent = (agent: GuardAgent): Approver => ({
-  approve: async () => ({ approved: true, note: `deferred to ${agent}'s permission prompt` }),
+  approve: async () =>
+    agent === 'gemini-cli'
+      ? { approved: false, note: 'the policy asks for approval, and a Gemini CLI hook cannot ask: denied (allow the call in the policy to let it run)' }
+      : { approved: true, note: `deferred to ${agent}'s permission prompt` },
 });
 
 /** Nothing is executed by icode here; validate() only needs to know a tool's kind can run somewhere. */
@@ -144,6 +152,7 @@ async function decidePre(agent: GuardAgent, ev: GuardEvent | null, opts: GuardOp
     executors: { fs: AGENT_RUNS_IT, shell: AGENT_RUNS_IT, guarded: AGENT_RUNS_IT, web: AGENT_RUNS_IT },
   });
   try {
+    if (ev && !ev.callId && ev.callBase) ev.callId = nextDerivedCallId(pipeline.audit, ev.session, ev.callBase);
     const r = ev
       ? await pipeline.decideOnly({ tool: ev.tool!, input: ev.input, callId: ev.callId, session: ev.session, agent: ev.role })
       : await pipeline.decideOnly({ tool: '(malformed event)', input: { event: (raw ?? '').slice(0, 4096) }, malformed });
@@ -168,15 +177,34 @@ function openAudit(opts: GuardOptions): { audit: AuditLog; done: () => void } {
   return { audit, done: () => audit.close() };
 }
 
+/** Decisions of a session whose call id is `base` or `base-N` (newest first). */
+function derivedDecisions(audit: AuditLog, session: string, base: string): AuditRow[] {
+  return audit.list({ session, kind: 'decision', order: 'desc', limit: 5000 }).filter((r) => r.callId !== null && r.callId.startsWith(`${base}-`));
+}
+
+/** The next call id for a Gemini CLI call: its stem, numbered (the same call repeated is another call). */
+function nextDerivedCallId(audit: AuditLog, session: string, base: string): string {
+  const n = Math.max(0, ...derivedDecisions(audit, session, base).map((r) => Number(r.callId!.slice(base.length + 1)) || 0));
+  return `${base}-${n + 1}`;
+}
+
+/** The call an AfterTool reports on: the newest decision with its stem that has no outcome yet. */
+function pendingDerivedCallId(audit: AuditLog, session: string, base: string): string | undefined {
+  const done = new Set(audit.list({ session, kind: 'outcome', order: 'desc', limit: 5000 }).map((r) => r.callId));
+  return derivedDecisions(audit, session, base).find((r) => !done.has(r.callId))?.callId ?? undefined;
+}
+
 async function recordPost(ev: GuardEvent, opts: GuardOptions): Promise<GuardAnswer> {
-  if (!ev.callId) return continueAnswer(`${ev.name} without a tool call id: no outcome recorded`);
+  if (!ev.callId && !ev.callBase) return continueAnswer(`${ev.name} without a tool call id: no outcome recorded`);
   const text = typeof ev.response === 'string' ? ev.response : JSON.stringify(ev.response ?? null);
   const failed = isFailure(ev.response);
   const { audit, done } = openAudit(opts);
   try {
+    if (!ev.callId) ev.callId = pendingDerivedCallId(audit, ev.session, ev.callBase!);
+    if (!ev.callId) return continueAnswer(`${ev.name}: no decision of this call without an outcome; no outcome recorded`);
     const seq = await audit.recordOutcome({
       session: ev.session,
-      callId: ev.callId,
+      callId: ev.callId!,
       status: failed ? 'error' : 'ok',
       bytes: Buffer.byteLength(text),
       durationMs: 0,
@@ -201,9 +229,13 @@ async function exportOutcome(audit: AuditLog, ev: GuardEvent, seq: number): Prom
   await exportRows(row, decision);
 }
 
-/** Claude Code's tool_response may say `success: false` (Write) or carry an error / a non-zero exit. */
+/**
+ * Claude Code's tool_response may say `success: false` (Write) or carry an error / a non-zero exit;
+ * Gemini CLI's carries an optional `error` object (`{message, type}`) beside `llmContent`.
+ */
 function isFailure(r: unknown): boolean {
   if (!r || typeof r !== 'object') return false;
   const o = r as Record<string, unknown>;
-  return o.success === false || o.is_error === true || (typeof o.exitCode === 'number' && o.exitCode !== 0) || typeof o.error === 'string';
+  const error = o.error !== undefined && o.error !== null && o.error !== '' && o.error !== false;
+  return o.success === false || o.is_error === true || (typeof o.exitCode === 'number' && o.exitCode !== 0) || error;
 }
