@@ -75,6 +75,7 @@ export function register(program: Command): void {
           const r = installGuard(agent, path, guardCommand(agent, opts.command, policy));
           if (opts.json) printJson(r);
           else process.stdout.write(`icode guard: ${r.added} hook(s) for ${agent} in ${r.path}${r.replaced ? ` (replaced ${r.replaced} earlier)` : ''}\n`);
+          for (const w of r.warnings) process.stderr.write(`icode guard: warning: ${w}\n`);
         } else {
           const r = uninstallGuard(agent, path);
           if (opts.json) printJson(r);

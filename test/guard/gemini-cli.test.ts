@@ -5,9 +5,11 @@
  * tool_response is {llmContent, returnDisplay, error?}, grep_search/list_directory take dir_path.
  * Real policy, real SQLite audit log.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../engine/audit/log.js';
+import { guardCommand, installGuard } from '../../engine/guard/install.js';
 import { guardEvent } from '../../engine/guard/run.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -63,5 +65,21 @@ describe('icode guard gemini-cli (its hook contract)', () => {
     // Outside the workspace, a credential: the policy's deny, through the same mapping.
     expect((await decide('read_file', { file_path: '/home/u/.ssh/id_rsa' })).decision).toBe('deny');
     expect(rows().filter((x) => x.kind === 'decision').map((x) => x.tool)).toEqual(['grep', 'list', 'read', 'read']);
+  });
+});
+
+describe('icode guard install gemini-cli', () => {
+  it("writes Gemini CLI's layout with a timeout in milliseconds, and warns when its hooks system is off", () => {
+    const path = join(ws, 'settings.json');
+    writeFileSync(path, JSON.stringify({ tools: { enableHooks: false }, hooks: { disabled: ['other'], BeforeTool: [{ matcher: 'write_file', hooks: [{ name: 'mine', type: 'command', command: './mine.sh' }] }] } }));
+    const r = installGuard('gemini-cli', path, guardCommand('gemini-cli', 'icode'));
+    expect(r.warnings).toEqual([expect.stringMatching(/hooks system is disabled/)]);
+    const s = JSON.parse(readFileSync(path, 'utf8'));
+    expect(s.hooks.BeforeTool).toEqual([
+      { matcher: 'write_file', hooks: [{ name: 'mine', type: 'command', command: './mine.sh' }] },
+      { matcher: '.*', hooks: [{ type: 'command', command: 'icode guard gemini-cli', timeout: 30000, name: 'icode-guard' }] },
+    ]);
+    expect(s.hooks.disabled).toEqual(['other']);
+    expect(s.tools).toEqual({ enableHooks: false });
   });
 });
