@@ -68,6 +68,17 @@ async function readStdin(): Promise<string> {
 export async function runGuardClient(argv: readonly string[]): Promise<boolean> {
   const args = parseHookArgs(argv);
   if (!args) return false;
+  try {
+    await answerHook(args);
+  } catch (e) {
+    // Exit 1 would let the agent run the call: anything unexpected blocks it (exit 2), with why.
+    process.stderr.write(`icode guard: ${(e as Error).message}; the call is blocked\n`);
+    process.exitCode = 2;
+  }
+  return true;
+}
+
+async function answerHook(args: Parsed): Promise<void> {
   const text = await readStdin();
   const cwd = process.cwd();
   // Paths are resolved here, against the hook's own directory, as the cold path would.
@@ -85,7 +96,6 @@ export async function runGuardClient(argv: readonly string[]): Promise<boolean> 
   if (reply.stderr) process.stderr.write(reply.stderr);
   process.stdout.write(reply.stdout);
   process.exitCode = reply.exitCode;
-  return true;
 }
 
 /** The daemon's answer; 'absent' when nobody listens; null when it failed in any other way. */

@@ -70,6 +70,18 @@ function askSocket(path: string, body: unknown): Promise<string> {
   });
 }
 
+describe('the hook client', () => {
+  it('answers only the hook invocation it understands; anything else goes to the full command parser', async () => {
+    const { parseHookArgs } = await import('../../engine/guard/client.js');
+    const argv = (...a: string[]) => ['node', 'icode', ...a];
+    expect(parseHookArgs(argv('guard', 'claude-code'))).toEqual({ agent: 'claude-code' });
+    expect(parseHookArgs(argv('guard', 'gemini-cli', '--policy', 'p.yaml', '--audit=/a.db', '--otel'))).toEqual({ agent: 'gemini-cli', policy: 'p.yaml', audit: '/a.db', otel: true });
+    for (const bad of [['guard', 'claude-code', '--help'], ['guard', 'claude-code', '--policy'], ['guard', 'claude-code', '--policy', '--otel'], ['guard', 'claude-code', '--bogus'], ['guard', 'install', 'claude-code'], ['guard', 'claude-code', 'extra']]) {
+      expect(parseHookArgs(argv(...bad))).toBeNull();
+    }
+  });
+});
+
 describe('guard daemon', () => {
   it('is started by the first hook call, listens on a 0600 socket in a 0700 directory, answers with the row committed, and reloads a changed policy', async () => {
     const s = setup('main');
