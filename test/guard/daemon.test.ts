@@ -5,6 +5,7 @@
  * applies to the next event; a misbehaving or silent "daemon" on the socket, or a runtime directory
  * that is not private, never changes an answer (the client answers cold, never fails open).
  */
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -57,6 +58,18 @@ const rows = (db: string) => {
     log.close();
   }
 };
+
+function runAsync(args: string[], input: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [join(packageRoot(), 'bin/icode.js'), ...args], { cwd, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d));
+    p.stderr.on('data', (d: Buffer) => (stderr += d));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+    p.stdin.end(input);
+  });
+}
 
 /** One request straight to the daemon's socket, as the client sends it. */
 function askSocket(path: string, body: unknown): Promise<string> {
@@ -128,25 +141,30 @@ describe('guard daemon', () => {
     log.close();
   });
 
+  // The fake daemon lives in this process: the hook runs as an async child so the fake can answer.
+  // A client that waited for its timeout instead of refusing the answer would hang here (the reply
+  // timeout is set far beyond the test's), except in the case that is about the timeout.
   it.each([
-    ['answers garbage', (c: import('node:net').Socket) => c.end('not json')],
-    ['answers an allow of the wrong shape', (c: import('node:net').Socket) => c.end(JSON.stringify({ stdout: '', stderr: '', exitCode: 0, allow: true }))],
-    ['closes without a word', (c: import('node:net').Socket) => c.destroy()],
-  ])('a "daemon" that %s never decides: the client answers cold (deny of rm -rf /, recorded)', async (_what, behave) => {
+    ['answers garbage', (c: import('node:net').Socket) => c.end('not json'), '600000'],
+    ['answers an allow of the wrong shape', (c: import('node:net').Socket) => c.end(JSON.stringify({ stdout: '', stderr: '', exitCode: 0, allow: true })), '600000'],
+    ['closes without a word', (c: import('node:net').Socket) => c.destroy(), '600000'],
+    ['never answers', () => {}, '500'],
+  ])('a "daemon" that %s never decides: the client answers cold (deny of rm -rf /, recorded)', async (_what, behave, timeoutMs) => {
     const s = setup(`fake-${_what.replace(/\W+/g, '-')}`);
     const { daemonSocketPath } = await socketModule();
     const path = daemonSocketPath({ ...process.env, ...s.env })!;
     const server: Server = createServer({ allowHalfOpen: true }, (c) => c.on('data', () => {}).on('end', () => behave(c)));
     await new Promise<void>((r) => server.listen(path, r));
     try {
-      const r = icode(['guard', 'claude-code', '--policy', POLICY], { input: pre(s.ws, 'rm -rf /', 'toolu_f1'), env: s.env, cwd: s.ws });
+      const r = await runAsync(['guard', 'claude-code', '--policy', POLICY], pre(s.ws, 'rm -rf /', 'toolu_f1'), s.ws, { ...s.env, ICODE_GUARD_DAEMON_TIMEOUT_MS: timeoutMs });
       expect(r.code).toBe(0);
       expect(decisionOf(r.stdout)).toBe('deny');
       expect(rows(s.db).map((x) => [x.callId, x.decision])).toEqual([['toolu_f1', 'deny']]);
     } finally {
+      server.closeAllConnections?.();
       server.close();
     }
-  });
+  }, 120_000);
 
   it('a runtime directory others can enter is not used: no socket, the cold path answers', async () => {
     const s = setup('loose');
