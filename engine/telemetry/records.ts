@@ -66,6 +66,9 @@ export function decisionSource(decision: AuditRow, hooks: readonly AuditRow[]): 
   if (hooks.some((h) => h.phase === 'pre' && h.name === 'approval' && /timed out/i.test(h.reason ?? ''))) return 'timeout';
   if (/timed out/i.test(decision.approval ?? '')) return 'timeout';
   if (hooks.some((h) => h.phase === 'pre' && h.name !== 'approval' && (h.result === 'block' || h.result === 'deny'))) return 'hook';
+  // An ask nobody could answer (Gemini CLI's hooks, a non-interactive run's --ask) was settled by
+  // configuration, not a person.
+  if (/cannot ask|no one to ask|--ask (allow|deny)/i.test(decision.approval ?? '')) return 'policy';
   if (decision.approval || hooks.some((h) => h.phase === 'pre' && h.name === 'approval')) return 'user';
   return 'policy';
 }
