@@ -9,14 +9,12 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicy } from '../../policies/index.js';
-import { CompiledPolicy } from '../../policies/compiler/compiled.js';
+// The policy engine and the pipeline are loaded by the pre-tool path that needs them (dynamic imports
+// below): a PostToolUse or a session event only opens the audit log.
+import type { CompiledPolicy } from '../../policies/compiler/compiled.js';
 import { AuditLog, defaultAuditPath, type AuditRow } from '../audit/log.js';
 import type { Approver } from '../approval.js';
 import type { Executor } from '../executors/types.js';
-import { createPipeline } from '../pipeline.js';
-import { defineTool } from '../tools/definition.js';
-import { ToolRegistry } from '../tools/registry.js';
 import type { AuditPool } from './audit-pool.js';
 import type { PolicyCache } from './policy-cache.js';
 import { otelEnabled } from '../telemetry/otel.js';
@@ -63,7 +61,7 @@ export async function prepareGuard(agent: GuardAgent, text: string, opts: GuardO
   if ('malformed' in ev || ev.phase !== 'pre_tool') return { needsIsolate: false };
   try {
     const spec = guardPolicy(opts, ev.cwd);
-    const compiled = preToolOnly(opts.policyCache ? await opts.policyCache.get(spec) : await loadGuardPolicy(spec));
+    const compiled = await preToolOnly(opts.policyCache ? await opts.policyCache.get(spec) : await loadGuardPolicy(spec));
     return { needsIsolate: (compiled.hooks.pre_tool ?? []).length > 0, compiled };
   } catch {
     return { needsIsolate: false }; // the pipeline reports (and records) a policy that does not load
@@ -75,13 +73,15 @@ export async function prepareGuard(agent: GuardAgent, text: string, opts: GuardO
  * (e.g. the secret_redactor post_tool hook every policy gets) are not loaded, and a policy without
  * pre-tool hooks needs no isolate (no second Node start). Same rules, same hash (same audit rows).
  */
-export function preToolOnly(p: CompiledPolicy): CompiledPolicy {
+export async function preToolOnly(p: CompiledPolicy): Promise<CompiledPolicy> {
   const pre = p.hooks.pre_tool ?? [];
+  const { CompiledPolicy } = await import('../../policies/compiler/compiled.js');
   return new CompiledPolicy(p.source, p.name, p.rules, p.defaultDecision, p.settings, pre.length ? { pre_tool: pre } : {}, p.hash, p.home);
 }
 
 /** The policy loaded as a hook loads it (examples proven once per content, remembered on disk). */
-export function loadGuardPolicy(spec: string): Promise<CompiledPolicy> {
+export async function loadGuardPolicy(spec: string): Promise<CompiledPolicy> {
+  const { loadPolicy } = await import('../../policies/index.js');
   return loadPolicy(spec, { provenCache: provenCacheDir() });
 }
 
@@ -137,6 +137,7 @@ export async function guardEvent(agent: GuardAgent, text: string, opts: GuardOpt
 
 async function decidePre(agent: GuardAgent, ev: GuardEvent | null, opts: GuardOptions, malformed?: string, raw?: string): Promise<GuardAnswer> {
   const cwd = ev?.cwd ?? opts.cwd ?? process.cwd();
+  const [{ createPipeline }, { defineTool }, { ToolRegistry }] = await Promise.all([import('../pipeline.js'), import('../tools/definition.js'), import('../tools/registry.js')]);
   const registry = new ToolRegistry();
   // Tools icode has no definition for (mcp__*, Task, …) are decided by the policy by name.
   if (ev?.tool && !registry.get(ev.tool) && /^[A-Za-z0-9_-]{1,64}$/.test(ev.tool)) {
