@@ -21,8 +21,20 @@ if (process.execArgv.includes('--no-node-snapshot') || (first !== undefined && N
   // `--version` and `guard` load a small entry, not the whole command tree.
   const args = process.argv.slice(2);
   const fast = (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) || (args[0] === 'guard' && !args.includes('--debug'));
-  const { run } = await import(fast ? fileURLToPath(new URL('../dist/cli/fast.js', import.meta.url)) : main);
-  await run(process.argv);
+  // A hook event (`guard claude-code|gemini-cli`) goes to the guard daemon's tiny client first.
+  const hook = fast && (args[1] === 'claude-code' || args[1] === 'gemini-cli');
+  // A hook that crashes must block the call (exit 2): exit 1 would let the agent run it.
+  const blocked = (e) => {
+    process.stderr.write(`icode guard: ${e && e.message ? e.message : e}; the call is blocked\n`);
+    process.exit(2);
+  };
+  if (hook) process.on('uncaughtException', blocked).on('unhandledRejection', blocked);
+  let handled = false;
+  if (hook) handled = await import(fileURLToPath(new URL('../dist/engine/guard/client.js', import.meta.url))).then((m) => m.runGuardClient(process.argv), blocked);
+  if (!handled) {
+    const { run } = await import(fast ? fileURLToPath(new URL('../dist/cli/fast.js', import.meta.url)) : main);
+    await run(process.argv);
+  }
 } else {
   // The child gets an IPC channel: when the launcher dies, even by SIGKILL (no handler runs), the
   // kernel closes the channel and the child exits (watchLauncher). No orphan keeps running.

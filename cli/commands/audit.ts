@@ -106,9 +106,12 @@ export function register(program: Command): void {
       const filters: Pick<ListFilters, 'session' | 'since'> = {};
       if (opts.session !== undefined) filters.session = opts.session;
       if (opts.since !== undefined) filters.since = parseSince(opts.since);
+      // Failed OpenTelemetry exports (counted across processes; the audit rows themselves are complete).
+      const { readTelemetryStatus } = await import('../../engine/telemetry/status.js');
+      const telemetry = readTelemetryStatus();
       await withLog(opts, (log) => {
         const s = log.stats(filters);
-        if (opts.json) return printJson(s);
+        if (opts.json) return printJson({ ...s, telemetry });
         printTable(
           ['rows', 'sessions', 'decisions', 'outcomes', 'hooks', 'events', 'calls without outcome', 'first', 'last'],
           [[s.rows, s.sessions, s.byKind.decision ?? 0, s.byKind.outcome ?? 0, s.byKind.hook ?? 0, s.byKind.event ?? 0, s.callsWithoutOutcome, s.first ?? '', s.last ?? '']],
@@ -120,6 +123,7 @@ export function register(program: Command): void {
         if (rules.length) printTable(['rule', 'decisions'], rules);
         const statuses = Object.entries(s.byStatus);
         if (statuses.length) printTable(['outcome', 'count'], statuses);
+        if (telemetry.failures) process.stdout.write(`telemetry: ${telemetry.failures} failed export(s), last at ${telemetry.lastFailureAt}: ${telemetry.lastError}\n`);
       });
     }),
   );
@@ -162,12 +166,13 @@ export function register(program: Command): void {
         .command('export')
         .description('Write audit rows as JSON lines or CSV, streaming (to stdout or --out FILE)')
         .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv', 'otlp-json']).default('jsonl'))
-        .option('--out <file>', 'write to this file instead of stdout'),
+        .option('--out <file>', 'write to this file instead of stdout')
+        .addOption(new Option('--signal <signal>', 'otlp-json: the spans (traces) or the log records (logs); one signal per file, as the format requires').choices(['traces', 'logs']).default('traces')),
       false,
     ),
     undefined,
   ).action(
-    run(async (opts: FilterOpts & { format: 'jsonl' | 'csv' | 'otlp-json'; out?: string }) => {
+    run(async (opts: FilterOpts & { format: 'jsonl' | 'csv' | 'otlp-json'; out?: string; signal: 'traces' | 'logs' }) => {
       const filters = parseFilters(opts);
       await withLog(opts, async (log) => {
         // Opened before the first row is read: a path that cannot be written fails at once (exit 2).
@@ -176,7 +181,7 @@ export function register(program: Command): void {
         try {
           n =
             opts.format === 'otlp-json'
-              ? await (await import('../../engine/telemetry/otlp-json.js')).writeOtlpJson(log.list({ ...filters, limit: undefined }), (chunk) => sink.write(chunk))
+              ? await (await import('../../engine/telemetry/otlp-json.js')).writeOtlpJson(log.list({ ...filters, limit: undefined }), (chunk) => sink.write(chunk), undefined, opts.signal)
               : await log.exportRows(opts.format, (chunk) => sink.write(chunk), filters);
           await sink.finish();
         } catch (e) {

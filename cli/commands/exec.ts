@@ -46,9 +46,9 @@ export function register(program: Command): void {
         const { otelEnabled } = await import('../../engine/telemetry/otel.js');
         if (otelEnabled(opts.otel)) {
           // Loaded only when telemetry is on; a failed export is counted and said, never the call's failure.
-          const [{ exportDecisions }, { telemetryOf }] = await Promise.all([import('../../engine/telemetry/otel.js'), import('../../engine/guard/run.js')]);
-          pipeline.audit.flush();
-          await exportDecisions([{ ...telemetryOf(pipeline.audit, r, pipeline.session, opts.agent), outcome: r.status }]);
+          // The call's rows (decision, hook actions, outcome) as spans and log records.
+          const { exportCall } = await import('../../engine/telemetry/otel.js');
+          await exportCall(pipeline.audit, pipeline.session, r.callId, r.auditId);
         }
         if (opts.timings && r.timings) process.stderr.write(`timings: ${timingsLine(r.timings, r.durationMs)}\n`);
         if (opts.json) printJson(r);

@@ -75,6 +75,7 @@ export function register(program: Command): void {
           const r = installGuard(agent, path, guardCommand(agent, opts.command, policy));
           if (opts.json) printJson(r);
           else process.stdout.write(`icode guard: ${r.added} hook(s) for ${agent} in ${r.path}${r.replaced ? ` (replaced ${r.replaced} earlier)` : ''}\n`);
+          for (const w of r.warnings) process.stderr.write(`icode guard: warning: ${w}\n`);
         } else {
           const r = uninstallGuard(agent, path);
           if (opts.json) printJson(r);
@@ -103,27 +104,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/**
- * The answer to one event. Policy hooks run in isolated-vm, which needs --no-node-snapshot: only then
- * is the event handed to a re-executed Node (the launcher skips that second start for `guard`).
- */
 async function answerEvent(agent: Agent, text: string, opts: EventOpts): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  const { guardEvent, prepareGuard } = await import('../../engine/guard/run.js');
-  const { needsIsolate, compiled } = await prepareGuard(agent, text, opts);
-  if (needsIsolate && !process.execArgv.includes('--no-node-snapshot')) return reexec(text);
-  return guardEvent(agent, text, { ...opts, compiled });
-}
-
-async function reexec(text: string): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, ['--no-node-snapshot', ...process.execArgv, process.argv[1], ...process.argv.slice(2)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (b: Buffer) => out.push(b));
-  child.stderr.on('data', (b: Buffer) => err.push(b));
-  child.stdin.end(text);
-  const code = await new Promise<number>((res) => child.on('close', (c) => res(c ?? 2)));
-  // A child that gave no answer blocks the call (exit 2), whatever it died of.
-  if (code !== 0 || out.length === 0) return { stdout: '', stderr: `${Buffer.concat(err).toString()}icode guard: no answer from the policy process (exit ${code}); the call is blocked\n`, exitCode: 2 };
-  return { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), exitCode: code };
+  const { answerGuardEvent } = await import('../../engine/guard/cold.js');
+  return answerGuardEvent(agent, text, opts);
 }

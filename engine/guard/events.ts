@@ -7,12 +7,15 @@
  *   `mcp__<server>__<tool>`.
  * - Gemini CLI (https://geminicli.com/docs/hooks/reference): the same base fields (`session_id`, `cwd`,
  *   `hook_event_name`, `timestamp`); BeforeTool / AfterTool carry `tool_name` and `tool_input`
- *   (AfterTool adds `tool_response`). Its tools are `run_shell_command`, `read_file`, `write_file`,
- *   `replace`, `glob`, `search_file_content`, `list_directory`, `web_fetch`, MCP tools by their name.
+ *   (AfterTool adds `tool_response`: `llmContent`, `returnDisplay`, an optional `error`); MCP tools
+ *   carry `mcp_context`. There is no call id (see callBase). Its tools are `run_shell_command`, `read_file`, `write_file`,
+ *   `replace`, `glob`, `grep_search` (formerly `search_file_content`), `list_directory`, `web_fetch`, MCP
+ *   tools as `mcp__<server>__<tool>`; paths in `file_path` / `dir_path` (older `absolute_path` / `path`).
  *
  * Nothing here trusts the event: every field is checked, and a malformed tool event is a reason (the
  * caller denies it), never an exception.
  */
+import { createHash } from 'node:crypto';
 
 export type GuardAgent = 'claude-code' | 'gemini-cli';
 
@@ -25,8 +28,14 @@ export interface GuardEvent {
   phase: GuardPhase;
   session: string;
   cwd: string;
-  /** tool_use_id (Claude Code), or one derived from the event for Gemini CLI. */
+  /** tool_use_id (Claude Code). Gemini CLI sends no call id: see callBase. */
   callId?: string;
+  /**
+   * Gemini CLI: the stem of a call id derived from the session, tool and input (BeforeTool and its
+   * AfterTool carry the same ones); run.ts numbers it per session (`STEM-1`, `STEM-2`, … for a call
+   * repeated with the same input) and pairs an AfterTool with the latest such decision without outcome.
+   */
+  callBase?: string;
   /** The agent's tool name, as sent. */
   agentTool?: string;
   /** icode's tool name and input for the policy. */
@@ -86,8 +95,17 @@ export function parseEvent(agent: GuardAgent, text: string): GuardEvent | { malf
   ev.tool = mapped.tool;
   ev.input = mapped.input;
   ev.callId = nonEmpty(o.tool_use_id) ?? nonEmpty(o.tool_call_id) ?? undefined;
+  if (!ev.callId && agent === 'gemini-cli') ev.callBase = `gemini-${createHash('sha256').update(canonicalJson([session, agentTool, rawInput])).digest('hex').slice(0, 24)}`;
   if (phase === 'post_tool') ev.response = o.tool_response;
   return ev;
+}
+
+/** JSON with object keys sorted (the same input gives the same text, whatever its key order). */
+function canonicalJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(v)) return '[' + v.map(canonicalJson).join(',') + ']';
+  const o = v as Record<string, unknown>;
+  return '{' + Object.keys(o).sort().map((k) => JSON.stringify(k) + ':' + canonicalJson(o[k])).join(',') + '}';
 }
 
 function nonEmpty(v: unknown): string | undefined {
@@ -120,10 +138,10 @@ function fromGemini(tool: string, input: Record<string, unknown>): { tool: strin
     case 'replace':
       return { tool: 'edit', input: { path: pick('file_path', 'absolute_path', 'path'), old_string: input.old_string, new_string: input.new_string } };
     case 'glob':
-      return { tool: 'glob', input: { pattern: input.pattern, ...(input.path !== undefined ? { path: input.path } : {}) } };
-    case 'search_file_content':
+      return { tool: 'glob', input: { pattern: input.pattern, ...(pick('dir_path', 'path') !== undefined ? { path: pick('dir_path', 'path') } : {}) } };
+    case 'search_file_content': // the legacy name of grep_search
     case 'grep_search':
-      return { tool: 'grep', input: { pattern: input.pattern, ...(input.path !== undefined ? { path: input.path } : {}) } };
+      return { tool: 'grep', input: { pattern: input.pattern, ...(pick('dir_path', 'path') !== undefined ? { path: pick('dir_path', 'path') } : {}) } };
     case 'list_directory':
       return { tool: 'list', input: { path: pick('path', 'dir_path') } };
     default:

@@ -99,6 +99,8 @@ export interface InstallResult {
   path: string;
   added: number;
   replaced: number;
+  /** Why the installed hooks might still not run (settings that switch them off). */
+  warnings: string[];
 }
 
 export function installGuard(agent: GuardAgent, path: string, command: string): InstallResult {
@@ -108,7 +110,9 @@ export function installGuard(agent: GuardAgent, path: string, command: string): 
   const { hooks, removed } = withoutOwn(agent, current as Record<string, unknown>);
   let added = 0;
   for (const [event, matcher] of Object.entries(EVENTS[agent])) {
-    const entry: Record<string, unknown> = { type: 'command', command, timeout: 30 };
+    // Claude Code's timeout is in seconds, Gemini CLI's in milliseconds (its docs: default 60000). A
+    // hook that times out lets the call go on in both, so the budget is generous.
+    const entry: Record<string, unknown> = { type: 'command', command, timeout: agent === 'gemini-cli' ? 30_000 : 30 };
     if (agent === 'gemini-cli') entry.name = 'icode-guard';
     const group: HookGroup = { ...(matcher !== undefined ? { matcher } : {}), hooks: [entry] };
     if (hooks[event] !== undefined && !Array.isArray(hooks[event])) throw new SettingsError(`"hooks.${event}" in ${path} is not a list; icode will not overwrite it`);
@@ -117,7 +121,21 @@ export function installGuard(agent: GuardAgent, path: string, command: string): 
     added++;
   }
   writeSettings(path, { ...settings, hooks });
-  return { path, added, replaced: removed };
+  return { path, added, replaced: removed, warnings: agent === 'gemini-cli' ? geminiWarnings(settings) : [] };
+}
+
+/**
+ * Gemini CLI runs no hook while its hooks system is off (`tools.enableHooks` / `hooks.enabled` false)
+ * or a hook's name is in `hooks.disabled`: then the guard would silently not run. Said, not changed
+ * (it is the user's switch, and may be set in another settings layer too).
+ */
+function geminiWarnings(settings: Record<string, unknown>): string[] {
+  const w: string[] = [];
+  const tools = settings.tools as Record<string, unknown> | undefined;
+  const hooks = settings.hooks as Record<string, unknown> | undefined;
+  if (tools?.enableHooks === false || hooks?.enabled === false) w.push("Gemini CLI's hooks system is disabled in this file (tools.enableHooks / hooks.enabled): the guard will not run until it is enabled");
+  if (Array.isArray(hooks?.disabled) && hooks.disabled.includes('icode-guard')) w.push('"icode-guard" is listed in hooks.disabled: the guard will not run until it is removed from there');
+  return w;
 }
 
 export function uninstallGuard(agent: GuardAgent, path: string): { path: string; removed: number } {

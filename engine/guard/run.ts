@@ -9,15 +9,15 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicy, type CompiledPolicy } from '../../policies/index.js';
-import { AuditLog, defaultAuditPath } from '../audit/log.js';
+// The policy engine and the pipeline are loaded by the pre-tool path that needs them (dynamic imports
+// below): a PostToolUse or a session event only opens the audit log.
+import type { CompiledPolicy } from '../../policies/compiler/compiled.js';
+import { AuditLog, defaultAuditPath, type AuditRow } from '../audit/log.js';
 import type { Approver } from '../approval.js';
 import type { Executor } from '../executors/types.js';
-import { createPipeline } from '../pipeline.js';
-import { defineTool } from '../tools/definition.js';
-import { ToolRegistry } from '../tools/registry.js';
-import type { ToolCallResult } from '../pipeline-types.js';
-import { otelEnabled, type DecisionTelemetry } from '../telemetry/otel.js';
+import type { AuditPool } from './audit-pool.js';
+import type { PolicyCache } from './policy-cache.js';
+import { otelEnabled } from '../telemetry/otel.js';
 import { continueAnswer, preToolAnswer, type GuardAnswer } from './answer.js';
 import { parseEvent, type GuardAgent, type GuardEvent } from './events.js';
 
@@ -29,6 +29,12 @@ export interface GuardOptions {
   compiled?: CompiledPolicy;
   /** Export the decision as an OpenTelemetry span (also on with OTEL_EXPORTER_OTLP_ENDPOINT). */
   otel?: boolean;
+  /** The hook's working directory (the daemon's own is not the hook's): the workspace of a malformed event. */
+  cwd?: string;
+  /** Compiled policies kept between events (the guard daemon); the cold path loads each time. */
+  policyCache?: PolicyCache;
+  /** Audit logs kept open between events (the guard daemon); the cold path opens and closes its own. */
+  auditPool?: AuditPool;
 }
 
 /** Where proven policies are remembered (see LoadOptions.provenCache). */
@@ -54,16 +60,42 @@ export async function prepareGuard(agent: GuardAgent, text: string, opts: GuardO
   const ev = parseEvent(agent, text);
   if ('malformed' in ev || ev.phase !== 'pre_tool') return { needsIsolate: false };
   try {
-    const compiled = await loadPolicy(guardPolicy(opts, ev.cwd), { provenCache: provenCacheDir() });
-    return { needsIsolate: Object.values(compiled.hooks).some((list) => list.length > 0), compiled };
+    const spec = guardPolicy(opts, ev.cwd);
+    const compiled = await preToolOnly(opts.policyCache ? await opts.policyCache.get(spec) : await loadGuardPolicy(spec));
+    return { needsIsolate: (compiled.hooks.pre_tool ?? []).length > 0, compiled };
   } catch {
     return { needsIsolate: false }; // the pipeline reports (and records) a policy that does not load
   }
 }
 
-/** `ask` is answered by the agent's own permission prompt: recorded as ask, passed on as ask. */
+/**
+ * The policy as a pre-tool event uses it: decideOnly runs only the pre_tool hooks, so the others
+ * (e.g. the secret_redactor post_tool hook every policy gets) are not loaded, and a policy without
+ * pre-tool hooks needs no isolate (no second Node start). Same rules, same hash (same audit rows).
+ */
+export async function preToolOnly(p: CompiledPolicy): Promise<CompiledPolicy> {
+  const pre = p.hooks.pre_tool ?? [];
+  const { CompiledPolicy } = await import('../../policies/compiler/compiled.js');
+  return new CompiledPolicy(p.source, p.name, p.rules, p.defaultDecision, p.settings, pre.length ? { pre_tool: pre } : {}, p.hash, p.home);
+}
+
+/** The policy loaded as a hook loads it (examples proven once per content, remembered on disk). */
+export async function loadGuardPolicy(spec: string): Promise<CompiledPolicy> {
+  const { loadPolicy } = await import('../../policies/index.js');
+  return loadPolicy(spec, { provenCache: provenCacheDir() });
+}
+
+/**
+ * Claude Code: `ask` is answered by its own permission prompt (recorded as ask, passed on as ask).
+ * Gemini CLI: a hook's decision is allow or deny only (its documented contract; its BeforeTool fires
+ * after its own confirmation, and never in YOLO mode asks anyone), so an ask could only pass as an
+ * allow: it is a deny, recorded as one, with why.
+ */
 const deferToAgent = (agent: GuardAgent): Approver => ({
-  approve: async () => ({ approved: true, note: `deferred to ${agent}'s permission prompt` }),
+  approve: async () =>
+    agent === 'gemini-cli'
+      ? { approved: false, note: 'the policy asks for approval, and a Gemini CLI hook cannot ask: denied (allow the call in the policy to let it run)' }
+      : { approved: true, note: `deferred to ${agent}'s permission prompt` },
 });
 
 /** Nothing is executed by icode here; validate() only needs to know a tool's kind can run somewhere. */
@@ -90,11 +122,11 @@ export async function guardEvent(agent: GuardAgent, text: string, opts: GuardOpt
   }
   try {
     if (ev.phase === 'post_tool') return await recordPost(ev, opts);
-    const audit = AuditLog.open(opts.audit ?? defaultAuditPath());
+    const { audit, done } = openAudit(opts);
     try {
       await audit.recordEvent(`${agent}:${ev.name}`, ev.session, { cwd: ev.cwd });
     } finally {
-      audit.close();
+      done();
     }
     return continueAnswer();
   } catch (e) {
@@ -104,7 +136,8 @@ export async function guardEvent(agent: GuardAgent, text: string, opts: GuardOpt
 }
 
 async function decidePre(agent: GuardAgent, ev: GuardEvent | null, opts: GuardOptions, malformed?: string, raw?: string): Promise<GuardAnswer> {
-  const cwd = ev?.cwd ?? process.cwd();
+  const cwd = ev?.cwd ?? opts.cwd ?? process.cwd();
+  const [{ createPipeline }, { defineTool }, { ToolRegistry }] = await Promise.all([import('../pipeline.js'), import('../tools/definition.js'), import('../tools/registry.js')]);
   const registry = new ToolRegistry();
   // Tools icode has no definition for (mcp__*, Task, …) are decided by the policy by name.
   if (ev?.tool && !registry.get(ev.tool) && /^[A-Za-z0-9_-]{1,64}$/.test(ev.tool)) {
@@ -113,17 +146,19 @@ async function decidePre(agent: GuardAgent, ev: GuardEvent | null, opts: GuardOp
   const pipeline = await createPipeline({
     workspace: cwd,
     policy: opts.compiled ?? guardPolicy(opts, cwd),
-    audit: opts.audit,
+    audit: opts.auditPool ? opts.auditPool.get(opts.audit ?? defaultAuditPath()) : opts.audit,
     session: ev?.session ?? `${agent}-malformed`,
     approver: deferToAgent(agent),
     registry,
     executors: { fs: AGENT_RUNS_IT, shell: AGENT_RUNS_IT, guarded: AGENT_RUNS_IT, web: AGENT_RUNS_IT },
   });
   try {
+    if (ev && !ev.callId && ev.callBase) ev.callId = nextDerivedCallId(pipeline.audit, ev.session, ev.callBase);
     const r = ev
       ? await pipeline.decideOnly({ tool: ev.tool!, input: ev.input, callId: ev.callId, session: ev.session, agent: ev.role })
       : await pipeline.decideOnly({ tool: '(malformed event)', input: { event: (raw ?? '').slice(0, 4096) }, malformed });
-    if (ev && otelEnabled(opts.otel)) await exportCall(pipeline.audit, r, ev);
+    // The decision and its pre-tool hook actions (and a deny's outcome) as spans and log records.
+    if (ev && otelEnabled(opts.otel)) await (await import('../telemetry/otel.js')).exportCall(pipeline.audit, ev.session, r.callId, r.auditId);
     if (r.status !== 'ok') return preToolAnswer(agent, 'deny', r.error ?? r.reason);
     const rule = r.rule ? ` (rule ${r.rule})` : '';
     return preToolAnswer(agent, r.decision === 'ask' ? 'ask' : 'allow', `icode: ${r.decision}${rule}: ${r.reason}`);
@@ -132,39 +167,45 @@ async function decidePre(agent: GuardAgent, ev: GuardEvent | null, opts: GuardOp
   }
 }
 
-/** The committed row of a decision, as telemetry (its seq and hash point back to it). */
-export function telemetryOf(audit: AuditLog, r: ToolCallResult, session: string, agentName?: string): DecisionTelemetry {
-  const row = r.auditId !== undefined ? audit.list({ afterSeq: r.auditId - 1, limit: 1 })[0] : undefined;
-  const source = /pre-tool hook/.test(r.error ?? '') ? 'hook' : /approval timed out/.test(r.error ?? '') ? 'timeout' : 'policy';
-  return {
-    tool: r.tool,
-    callId: r.callId,
-    session,
-    decision: r.status === 'denied' ? 'deny' : r.decision,
-    source,
-    rule: r.rule,
-    reason: row?.reason ?? r.reason,
-    auditRow: row?.seq,
-    rowHash: row?.hash,
-    outcome: r.status === 'denied' ? 'denied' : undefined,
-    agent: agentName,
-  };
+/** The audit log of an event: the daemon's open one (flushed, kept), else opened and closed here. */
+function openAudit(opts: GuardOptions): { audit: AuditLog; done: () => void } {
+  const path = opts.audit ?? defaultAuditPath();
+  if (opts.auditPool) {
+    const audit = opts.auditPool.get(path);
+    return { audit, done: () => audit.flush() };
+  }
+  const audit = AuditLog.open(path);
+  return { audit, done: () => audit.close() };
 }
 
-async function exportCall(audit: AuditLog, r: ToolCallResult, ev: GuardEvent): Promise<void> {
-  const { exportDecisions } = await import('../telemetry/otel.js');
-  await exportDecisions([telemetryOf(audit, r, ev.session, ev.agent)]);
+/** Decisions of a session whose call id is `base` or `base-N` (newest first). */
+function derivedDecisions(audit: AuditLog, session: string, base: string): AuditRow[] {
+  return audit.list({ session, kind: 'decision', order: 'desc', limit: 5000 }).filter((r) => r.callId !== null && r.callId.startsWith(`${base}-`));
+}
+
+/** The next call id for a Gemini CLI call: its stem, numbered (the same call repeated is another call). */
+function nextDerivedCallId(audit: AuditLog, session: string, base: string): string {
+  const n = Math.max(0, ...derivedDecisions(audit, session, base).map((r) => Number(r.callId!.slice(base.length + 1)) || 0));
+  return `${base}-${n + 1}`;
+}
+
+/** The call an AfterTool reports on: the newest decision with its stem that has no outcome yet. */
+function pendingDerivedCallId(audit: AuditLog, session: string, base: string): string | undefined {
+  const done = new Set(audit.list({ session, kind: 'outcome', order: 'desc', limit: 5000 }).map((r) => r.callId));
+  return derivedDecisions(audit, session, base).find((r) => !done.has(r.callId))?.callId ?? undefined;
 }
 
 async function recordPost(ev: GuardEvent, opts: GuardOptions): Promise<GuardAnswer> {
-  if (!ev.callId) return continueAnswer(`${ev.name} without a tool call id: no outcome recorded`);
+  if (!ev.callId && !ev.callBase) return continueAnswer(`${ev.name} without a tool call id: no outcome recorded`);
   const text = typeof ev.response === 'string' ? ev.response : JSON.stringify(ev.response ?? null);
   const failed = isFailure(ev.response);
-  const audit = AuditLog.open(opts.audit ?? defaultAuditPath());
+  const { audit, done } = openAudit(opts);
   try {
-    await audit.recordOutcome({
+    if (!ev.callId) ev.callId = pendingDerivedCallId(audit, ev.session, ev.callBase!);
+    if (!ev.callId) return continueAnswer(`${ev.name}: no decision of this call without an outcome; no outcome recorded`);
+    const seq = await audit.recordOutcome({
       session: ev.session,
-      callId: ev.callId,
+      callId: ev.callId!,
       status: failed ? 'error' : 'ok',
       bytes: Buffer.byteLength(text),
       durationMs: 0,
@@ -172,15 +213,30 @@ async function recordPost(ev: GuardEvent, opts: GuardOptions): Promise<GuardAnsw
       truncated: false,
       ...(failed ? { error: 'the tool reported a failure' } : {}),
     });
+    if (otelEnabled(opts.otel)) await exportOutcome(audit, ev, seq);
   } finally {
-    audit.close();
+    done();
   }
   return continueAnswer();
 }
 
-/** Claude Code's tool_response may say `success: false` (Write) or carry an error / a non-zero exit. */
+/** The guarded agent's outcome (PostToolUse / AfterTool) as a span under its decision's, and a log record. */
+async function exportOutcome(audit: AuditLog, ev: GuardEvent, seq: number): Promise<void> {
+  const { exportRows } = await import('../telemetry/otel.js');
+  audit.flush();
+  const row = audit.list({ afterSeq: seq - 1, limit: 1 });
+  // The decision is only looked up (its span id is the outcome's parent), not exported again.
+  const decision = audit.list({ session: ev.session, kind: 'decision', order: 'desc', limit: 500 }).filter((r) => r.callId === ev.callId).slice(0, 1);
+  await exportRows(row, decision);
+}
+
+/**
+ * Claude Code's tool_response may say `success: false` (Write) or carry an error / a non-zero exit;
+ * Gemini CLI's carries an optional `error` object (`{message, type}`) beside `llmContent`.
+ */
 function isFailure(r: unknown): boolean {
   if (!r || typeof r !== 'object') return false;
   const o = r as Record<string, unknown>;
-  return o.success === false || o.is_error === true || (typeof o.exitCode === 'number' && o.exitCode !== 0) || typeof o.error === 'string';
+  const error = o.error !== undefined && o.error !== null && o.error !== '' && o.error !== false;
+  return o.success === false || o.is_error === true || (typeof o.exitCode === 'number' && o.exitCode !== 0) || error;
 }

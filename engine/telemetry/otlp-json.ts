@@ -1,66 +1,63 @@
 /**
- * Audit rows as OTLP/JSON trace export requests, one per line (the format of the OpenTelemetry
- * Collector's `otlpjsonfile` receiver), for shipping a log offline: the same spans and attributes as
- * the live export (otel.ts), ids derived from the session (trace) and the row hash (span).
+ * Audit rows as OTLP/JSON export requests, one per line (the OpenTelemetry JSON file format, read by
+ * the Collector's `otlpjsonfile` receiver), for shipping a log offline: the same spans and log records
+ * as the live export (records.ts), the same ids. A file holds one signal, as the format requires:
+ * `traces` (ExportTraceServiceRequest lines) or `logs` (ExportLogsServiceRequest lines).
  */
-import { createHash } from 'node:crypto';
 import type { AuditRow } from '../audit/log.js';
-import { decisionAttributes } from './otel.js';
+import { recordsFromRows, type Attributes, type LogRecordOut, type SpanRecord } from './records.js';
 
 const BATCH = 500;
 
-type OtlpValue = { stringValue: string } | { intValue: string };
+export type OtlpSignal = 'traces' | 'logs';
 
-function otlpAttributes(attrs: Record<string, string | number>): { key: string; value: OtlpValue }[] {
-  return Object.entries(attrs).map(([key, v]) => ({ key, value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v } }));
+type OtlpValue = { stringValue: string } | { intValue: string } | { boolValue: boolean };
+
+export function otlpAttributes(attrs: Attributes): { key: string; value: OtlpValue }[] {
+  return Object.entries(attrs).map(([key, v]) => ({ key, value: typeof v === 'number' ? { intValue: String(v) } : typeof v === 'boolean' ? { boolValue: v } : { stringValue: v } }));
 }
 
-function request(spans: unknown[], service: string): string {
-  return JSON.stringify({
-    resourceSpans: [{ resource: { attributes: otlpAttributes({ 'service.name': service }) }, scopeSpans: [{ scope: { name: 'icode' }, spans }] }],
-  });
+const nanos = (ms: number): string => String(BigInt(Math.round(ms)) * 1_000_000n);
+
+function spanJson(s: SpanRecord): unknown {
+  return {
+    traceId: s.traceId,
+    spanId: s.spanId,
+    ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
+    name: s.name,
+    kind: 1,
+    startTimeUnixNano: nanos(s.startMs),
+    endTimeUnixNano: nanos(s.endMs),
+    attributes: otlpAttributes(s.attributes),
+    status: s.statusCode === 2 ? { code: 2 } : {},
+  };
 }
 
-/** Writes one JSON line per batch of decision rows; outcome rows annotate their decision. Returns the spans written. */
-export async function writeOtlpJson(rows: Iterable<AuditRow>, write: (chunk: string) => Promise<void> | void, service = process.env.OTEL_SERVICE_NAME || 'icode'): Promise<number> {
-  const outcomes = new Map<string, string>();
-  const decisions: AuditRow[] = [];
-  for (const r of rows) {
-    if (r.kind === 'decision') decisions.push(r);
-    else if (r.kind === 'outcome' && r.callId && r.status) outcomes.set(`${r.session}\u0000${r.callId}`, r.status);
-  }
-  let batch: unknown[] = [];
-  for (const r of decisions) {
-    const start = BigInt(r.tsMs) * 1_000_000n;
-    const outcome = outcomes.get(`${r.session}\u0000${r.callId}`);
-    batch.push({
-      traceId: createHash('sha256').update(r.session).digest('hex').slice(0, 32),
-      spanId: r.hash.slice(0, 16),
-      name: `execute_tool ${r.tool ?? ''}`,
-      kind: 1,
-      startTimeUnixNano: String(start),
-      endTimeUnixNano: String(start),
-      attributes: otlpAttributes(
-        decisionAttributes({
-          tool: r.tool ?? '',
-          callId: r.callId ?? '',
-          session: r.session,
-          decision: r.decision ?? 'deny',
-          source: r.approval ? 'user' : 'policy',
-          rule: r.rule,
-          reason: r.reason ?? '',
-          auditRow: r.seq,
-          rowHash: r.hash,
-          outcome,
-          agent: r.agent ?? undefined,
-        }),
-      ),
-    });
-    if (batch.length >= BATCH) {
-      await write(request(batch, service) + '\n');
-      batch = [];
-    }
-  }
-  if (batch.length) await write(request(batch, service) + '\n');
-  return decisions.length;
+function logJson(l: LogRecordOut): unknown {
+  return {
+    timeUnixNano: nanos(l.timeMs),
+    observedTimeUnixNano: nanos(l.timeMs),
+    severityNumber: l.severityNumber,
+    severityText: l.severityText,
+    eventName: l.eventName,
+    body: { stringValue: l.body },
+    attributes: otlpAttributes({ ...l.attributes, 'event.name': l.eventName }),
+    traceId: l.traceId,
+    spanId: l.spanId,
+    flags: 1,
+  };
+}
+
+function request(signal: OtlpSignal, items: unknown[], service: string): string {
+  const resource = { attributes: otlpAttributes({ 'service.name': service }) };
+  const scope = { name: 'icode' };
+  return JSON.stringify(signal === 'traces' ? { resourceSpans: [{ resource, scopeSpans: [{ scope, spans: items }] }] } : { resourceLogs: [{ resource, scopeLogs: [{ scope, logRecords: items }] }] });
+}
+
+/** Writes one JSON line per batch of records of `signal`. Returns how many records were written. */
+export async function writeOtlpJson(rows: Iterable<AuditRow>, write: (chunk: string) => Promise<void> | void, service = process.env.OTEL_SERVICE_NAME || 'icode', signal: OtlpSignal = 'traces'): Promise<number> {
+  const records = recordsFromRows(rows);
+  const items = signal === 'traces' ? records.spans.map(spanJson) : records.logs.map(logJson);
+  for (let i = 0; i < items.length; i += BATCH) await write(request(signal, items.slice(i, i + BATCH), service) + '\n');
+  return items.length;
 }

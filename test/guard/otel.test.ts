@@ -23,8 +23,9 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString()) as { resourceSpans: { scopeSpans: { spans: { attributes: Attr[] }[] }[] }[] };
-      const spans = body.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans.map((sp) => Object.fromEntries(sp.attributes.map((a) => [a.key, a.value.stringValue ?? Number(a.value.intValue)])))));
+      const body = JSON.parse(Buffer.concat(chunks).toString()) as { resourceSpans?: { scopeSpans: { spans: { attributes: Attr[] }[] }[] }[] };
+      // Log records (/v1/logs) are asserted in test/telemetry/otlp.test.ts; here: the spans.
+      const spans = (body.resourceSpans ?? []).flatMap((r) => r.scopeSpans.flatMap((s) => s.spans.map((sp) => Object.fromEntries(sp.attributes.map((a) => [a.key, a.value.stringValue ?? Number(a.value.intValue)])))));
       received.push({ path: req.url ?? '', spans });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
@@ -59,7 +60,7 @@ describe('OpenTelemetry export', () => {
     expect(g.code).toBe(0);
     expect(JSON.parse(g.stdout).hookSpecificOutput.permissionDecision).toBe('allow');
 
-    expect(received.every((r) => r.path === '/v1/traces')).toBe(true);
+    expect(received.every((r) => r.path === '/v1/traces' || r.path === '/v1/logs')).toBe(true);
     const spans = received.flatMap((r) => r.spans);
     const log = AuditLog.open(db, { readonly: true });
     const rows = log.list({ kind: 'decision' });
