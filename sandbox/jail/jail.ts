@@ -19,7 +19,7 @@ import { packageRoot } from '../../policies/package-root.js';
 import { checkExtraEnv } from './env.js';
 import type { GateResult } from './gate.js';
 import { Instance } from './instance.js';
-import { startInteractive, type InteractiveShell } from './interactive.js';
+import { interactiveBody, interactiveEnv, startInteractive, type InteractiveShell } from './interactive.js';
 import { Layers } from './layers.js';
 import { bwrapCommand, commandEnv, launchSpec, maxProcs } from './launch-spec.js';
 import { commandLimitPrefix, resolveLimits } from './limits.js';
@@ -159,10 +159,23 @@ export class ShellJail {
   /** An interactive bash in the jail (for `icode shell`): same mounts, environment and limits as run(). */
   async interactive(o: { cols: number; rows: number }): Promise<InteractiveShell> {
     const inst = await this.ensureInstance([]);
+    this.updateMasks(inst);
+    const gated = this.cfg.gate;
     return startInteractive(inst, {
       id: this.nextId++,
-      args: ['-c', this.cfg.prefix + 'exec /bin/bash -i'],
-      env: commandEnv(this.cfg, 'xterm-256color'),
+      args: ['-c', this.cfg.prefix + interactiveBody(gated)],
+      env: interactiveEnv(commandEnv(this.cfg, 'xterm-256color'), gated),
+      ...(gated
+        ? {
+            gate: async () => {
+              // Denied paths that appeared meanwhile get masks (a fresh layer) before the next prompt.
+              if (inst.alive) this.updateMasks(inst);
+              const pending = await this.layers.refresh(inst);
+              const now = await this.layers.gateNow(inst);
+              return { changes: [...(pending?.changes ?? []), ...now.changes], refusals: [...(pending?.refusals ?? []), ...now.refusals] };
+            },
+          }
+        : {}),
       cwd: this.cfg.workspace,
       cols: positiveInt('cols', o.cols, 1000),
       rows: positiveInt('rows', o.rows, 1000),
