@@ -6,7 +6,9 @@
  */
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pty from 'node-pty';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { packageRoot } from '../../policies/package-root.js';
 import { ShellJail, type InteractiveShell } from '../../sandbox/jail/index.js';
 import { GATE_MARKER } from '../../sandbox/jail/interactive.js';
 import { eventually, fixture } from './helpers.js';
@@ -68,3 +70,31 @@ describe('interactive shell: gated after each command line', () => {
     expect(lstatSync(join(fx.ws, 'three.txt')).isFile()).toBe(true);
   });
 });
+
+test('icode shell in a real terminal: a typed line is applied while the shell is still open', async () => {
+  const { dir, ws } = fixture('icode-igate-cli-');
+  const term = pty.spawn(process.execPath, [join(packageRoot(), 'bin', 'icode.js'), 'shell', '--workspace', ws], {
+    cols: 120,
+    rows: 30,
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, TERM: 'xterm-256color' },
+  });
+  let out = '';
+  let exited = false;
+  term.onData((d) => (out += d));
+  const done = new Promise<number>((r) => term.onExit((e) => ((exited = true), r(e.exitCode))));
+  try {
+    expect(await eventually(() => out.includes('Leave with exit'), 60_000)).toBe(true);
+    term.write('echo typed > typed.txt; echo DONE-$?\r');
+    expect(await eventually(() => out.includes('DONE-0'), 20_000)).toBe(true);
+    term.write('echo NEXT-$?\r');
+    expect(await eventually(() => out.includes('NEXT-0'), 20_000)).toBe(true);
+    expect(exited).toBe(false);
+    expect(readFileSync(join(ws, 'typed.txt'), 'utf8')).toBe('typed\n');
+    expect(out).not.toContain('icode-gate');
+    term.write('exit\r');
+    expect(await done).toBe(0);
+  } finally {
+    if (!exited) term.kill('SIGKILL');
+  }
+}, 120_000);
