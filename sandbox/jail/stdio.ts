@@ -100,9 +100,10 @@ export function stdioJailCommand(o: StdioJailOptions): StdioJailCommand {
       mkdirSync(join(runtime, 'reach'), { mode: 0o711 });
     }
     for (const real of reals) extra.push('--ro-bind', reach(real, true), real);
+    const wsSource = reach(workspace, !o.writable);
     const ws = o.writable
-      ? ['--bind', reach(workspace, false), workspace, ...rebaseSources(planProtection(workspace, normaliseProtected(o.protectedPaths, workspace), join(runtime, 'empty'), join(runtime, 'empty-file')).args, workspace, binds.at(-1)?.target ?? workspace)]
-      : ['--ro-bind', reach(workspace, true), workspace];
+      ? ['--bind', wsSource, workspace, ...rebaseSources(planProtection(workspace, normaliseProtected(o.protectedPaths, workspace), join(runtime, 'empty'), join(runtime, 'empty-file')).args, workspace, wsSource)]
+      : ['--ro-bind', wsSource, workspace];
     for (const b of binds) {
       if (statSync(b.source).isDirectory()) mkdirSync(b.target, { mode: 0o700 });
       else closeSync(openSync(b.target, 'wx', 0o400));

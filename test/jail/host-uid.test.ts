@@ -4,11 +4,12 @@
  * development (editing root-owned files, git, npm) still works. Checked by side effects on the host: the
  * host's view of a jailed process, ownership of files the jail made, the workspace's files after the gate.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ShellJail } from '../../sandbox/jail/index.js';
+import { ShellJail, stdioJailCommand } from '../../sandbox/jail/index.js';
+import { descendants } from '../../sandbox/jail/procs.js';
 import { JAIL_HOST_ID } from '../../sandbox/jail/userns.js';
 import { eventually, fixture, processesInNamespace } from './helpers.js';
 
@@ -102,6 +103,31 @@ describe.skipIf(!isRoot)('as root, the jail runs as an unprivileged host uid', (
     expect(readFileSync(join(fx.ws, 'node_modules', 'localpkg', 'index.js'), 'utf8')).toContain('42');
     expect(statSync(join(fx.ws, 'node_modules', 'localpkg', 'index.js')).uid).toBe(0);
   }, 150_000);
+});
+
+describe.skipIf(!isRoot)('as root, an MCP stdio jail', () => {
+  test('runs as the unprivileged uid and reads the root-owned workspace through the idmapped mount', async () => {
+    const fx = fixture('icode-hostuid-stdio-');
+    writeFileSync(join(fx.ws, 'root-only.txt'), 'ROOT-ONLY-CONTENT\n', { mode: 0o600 });
+    const cmd = stdioJailCommand({ workspace: fx.ws, writable: false, network: false, command: '/bin/sh', args: ['-c', 'cat root-only.txt; id -u; echo x > w 2>/dev/null || echo read-only; exec sleep 30'] });
+    const fds = cmd.files.map((f) => openSync(f, 'r'));
+    const child = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe', ...fds] });
+    fds.forEach((fd) => closeSync(fd));
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      expect(await eventually(() => out.includes('read-only'), 20_000)).toBe(true);
+      expect(out).toContain('ROOT-ONLY-CONTENT');
+      expect(out).toContain('1000');
+      let sleeper: number | undefined;
+      expect(await eventually(() => (sleeper = descendants(child.pid!).find((p) => readFileSync(`/proc/${p}/cmdline`, 'latin1').startsWith('sleep'))) !== undefined)).toBe(true);
+      expect(hostUid(sleeper!)).toBe(JAIL_HOST_ID);
+      expect(hostUid(child.pid!)).toBe(JAIL_HOST_ID); // bwrap itself
+    } finally {
+      child.kill('SIGKILL');
+      cmd.cleanup();
+    }
+  });
 });
 
 describe.skipIf(!isRoot)('as root, a workspace owned by another user', () => {
