@@ -45,7 +45,8 @@ if ($first ne '1' && !$only) {
 }
 my $o = "lowerdir=$H/lower,upperdir=$H/layers/$layer/upper,workdir=$H/layers/$layer/work,userxattr";
 my ($ovl, $tmpfs, $none) = ("overlay", "tmpfs", "none");
-$only or syscall($mount, $ovl, $ws, $ovl, 0, $o) == 0 or die1 "mount overlay";
+# nosuid, nodev: nothing in the layers elevates or opens a device, whoever made it.
+$only or syscall($mount, $ovl, $ws, $ovl, 2|4, $o) == 0 or die1 "mount overlay";
 for my $arg (@masks) {
   my ($kind, $p) = split(/:/, $arg, 2);
   next if -l $p || !-e $p;
