@@ -30,10 +30,10 @@ describe('interactive shell: gated after each command line', () => {
     await jail?.close();
   }, 60_000);
 
-  /** Types a line, then waits for the shell to print `token` (a later prompt's echo). */
+  /** Types a line, then waits until it ran: `token-42` is its output, never the echo of what was typed. */
   async function type(line: string, token: string): Promise<void> {
-    sh.write(`${line}; echo ${token}-\${?}\r`);
-    expect(await eventually(() => seen.includes(`${token}-`), 20_000)).toBe(true);
+    sh.write(`${line}; echo ${token}-$((40+2))\r`);
+    expect(await eventually(() => seen.includes(`${token}-42`), 20_000)).toBe(true);
   }
 
   test("a file written by a command line is in the workspace before the shell's next line, with the shell still open", async () => {
@@ -58,7 +58,7 @@ describe('interactive shell: gated after each command line', () => {
     await type('true', 'T6');
     expect(readFileSync(join(fx.ws, 'two.txt'), 'utf8')).toBe('two\n');
     expect(seen).not.toContain(GATE_MARKER);
-    expect(seen).toMatch(/T6-0/);
+    expect(seen).toMatch(/T6-42/);
   });
 
   test('the gate hook cannot be removed from the shell', async () => {
