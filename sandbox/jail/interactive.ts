@@ -52,7 +52,9 @@ const STOP_WAIT_MS = 2000;
 const RC = [
   '[ -r /etc/bash.bashrc ] && . /etc/bash.bashrc',
   '[ -r ~/.bashrc ] && . ~/.bashrc',
-  `__icode_gate() { printf '\\033]777;icode-gate\\007'; kill -STOP $$; }`,
+  // After the gate the overlay may be a fresh mount (new layer, new masks): `cd "$PWD"` re-enters the
+  // workspace through it (the old folder would stay the detached layer's).
+  `__icode_gate() { printf '\\033]777;icode-gate\\007'; kill -STOP $$; builtin cd -- "$PWD" 2>/dev/null; }`,
   'readonly -f __icode_gate',
   'PROMPT_COMMAND=__icode_gate',
   'readonly PROMPT_COMMAND',

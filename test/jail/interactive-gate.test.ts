@@ -4,7 +4,7 @@
  * workspace — or is refused, with the refusal shown in the terminal — while the shell is still open, and
  * before the next prompt. A forged gate marker only causes an extra gate.
  */
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pty from 'node-pty';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -20,7 +20,7 @@ describe('interactive shell: gated after each command line', () => {
   let seen = '';
   let exited = false;
   beforeAll(async () => {
-    jail = await ShellJail.start({ workspace: fx.ws, network: false });
+    jail = await ShellJail.start({ workspace: fx.ws, network: false, maskedGlobs: ['**/.env'] });
     sh = await jail.interactive({ cols: 120, rows: 40 });
     sh.onData((d) => (seen += d));
     sh.onExit(() => (exited = true));
@@ -59,6 +59,15 @@ describe('interactive shell: gated after each command line', () => {
     expect(readFileSync(join(fx.ws, 'two.txt'), 'utf8')).toBe('two\n');
     expect(seen).not.toContain(GATE_MARKER);
     expect(seen).toMatch(/T6-42/);
+  });
+
+  test('after a gate the shell works in the fresh overlay: masks that appeared meanwhile hold for it', async () => {
+    await type('echo w > written.txt', 'T10'); // a used layer: the next gate mounts a fresh one
+    mkdirSync(join(fx.ws, 'late'));
+    writeFileSync(join(fx.ws, 'late', '.env'), 'LATE-SECRET\n');
+    await type('true', 'T11'); // its prompt's gate finds the new denied file and remounts with its mask
+    await type('cat late/.env; cat ./late/.env', 'T12');
+    expect(seen).not.toContain('LATE-SECRET');
   });
 
   test('the gate hook cannot be removed from the shell', async () => {
