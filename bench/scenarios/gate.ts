@@ -4,11 +4,14 @@
  * gate (the workspace bound read-write, `benchmarkWithoutGate`), interleaved one by one in the same run:
  * `true` (changes nothing: freeze, read an empty upper layer, thaw) and `echo $i > f.txt` (one change:
  * applied, and a fresh layer mounted). Ratio = ungated ops/s ÷ … as everywhere: icode ops/s ÷ baseline.
+ * Also the masks of paths denied at any depth (`**\/.env`, `**\/*.pem`; masks.ts): the walk at start, the
+ * per-command check of what changed (a stat per folder), and `true` in a gated jail with those masks.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShellJail } from '../../sandbox/jail/index.js';
+import { MaskIndex } from '../../sandbox/jail/masks.js';
 import { result, round, type Sampled } from '../measure.js';
 import type { Scenario, ScenarioContext } from '../types.js';
 
@@ -37,6 +40,15 @@ export const gateScenario: Scenario = {
       mkdirSync(join(ws, `d${d}`), { recursive: true });
       for (let f = 0; f < 100; f++) writeFileSync(join(ws, `d${d}`, `f${f}.txt`), `${d}/${f}\n`);
     }
+    for (let d = 0; d < 100; d += 10) writeFileSync(join(ws, `d${d}`, '.env'), 'SECRET=1\n');
+    const globs = ['**/.env', '**/*.pem'];
+    const t0 = process.hrtime.bigint();
+    const idx = new MaskIndex(ws, globs);
+    const maskScanUs = Number(process.hrtime.bigint() - t0) / 1000;
+    const upd: number[] = [];
+    for (let i = 0; i < 50; i++) upd.push(await timed(async () => idx.update()));
+    const maskUpdate = summarise(upd);
+    const masked = await ShellJail.start({ workspace: ws, network: false, maskedGlobs: globs });
     const gated = await ShellJail.start({ workspace: ws, network: false });
     const plain = await ShellJail.start({ workspace: ws, network: false, benchmarkWithoutGate: true });
     const run = (j: ShellJail, c: string) => async () => {
@@ -45,11 +57,13 @@ export const gateScenario: Scenario = {
     };
     try {
       for (let i = 0; i < 5; i++) {
+        await run(masked, 'true')();
         await run(gated, 'true')();
         await run(plain, 'true')();
       }
       const g: number[] = [];
       const p: number[] = [];
+      const m: number[] = [];
       const gw: number[] = [];
       const pw: number[] = [];
       for (let i = 0; i < n; i++) {
@@ -63,6 +77,7 @@ export const gateScenario: Scenario = {
           }
         };
         await pair(run(gated, 'true'), run(plain, 'true'), g, p);
+        m.push(await timed(run(masked, 'true')));
         await pair(run(gated, `echo ${i} > d0/f0.txt`), run(plain, `echo ${i} > d1/f0.txt`), gw, pw);
         ctx.tick(step * 2);
       }
@@ -80,8 +95,16 @@ export const gateScenario: Scenario = {
         write_baseline_p99_us: wb.p99_us,
         write_ratio: round(w.ops_per_s / wb.ops_per_s),
         write_gate_cost_p50_us: round(w.p50_us - wb.p50_us),
+        masked_globs: globs.join(' '),
+        masked_paths: idx.list().length,
+        mask_scan_us: round(maskScanUs),
+        mask_update_p50_us: maskUpdate.p50_us,
+        mask_update_p99_us: maskUpdate.p99_us,
+        masked_true_p50_us: summarise(m).p50_us,
+        masked_true_p99_us: summarise(m).p99_us,
       });
     } finally {
+      await masked.close();
       await gated.close();
       await plain.close();
       rmSync(dir, { recursive: true, force: true });

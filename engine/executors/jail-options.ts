@@ -43,16 +43,23 @@ export interface GateOptions {
   readOnly: boolean;
   controlPaths: string[];
   maskedPaths: string[];
+  /** Deny-read patterns at any depth (`**\/.env`), masked wherever they match (sandbox/jail/masks.ts). */
+  maskedGlobs?: string[];
+  /** Confirms a match with the policy itself. */
+  maskCheck?: (rel: string) => boolean;
 }
 
 /**
  * - readOnly: the policy does not allow the write tool on a workspace file, so the jail mounts the workspace
  *   read-only (a shell command cannot write what the write tool may not);
  * - maskedPaths: workspace paths the policy denies reading, named literally (`.env`, `secrets/**` →
- *   `secrets`), each checked against the policy itself; plus icode's own folders inside the workspace.
+ *   `secrets`), each checked against the policy itself; plus icode's own folders inside the workspace;
+ * - maskedGlobs: the deny-read patterns themselves (`**\/.env`, `**\/*.pem`): the jail masks every
+ *   existing match at any depth, each confirmed by maskCheck (the policy's own decision).
  */
 export function gateOptionsFor(workspace: string, policy: CompiledPolicy | null, controls: { inside: string[]; hiddenInside: string[] }): GateOptions {
   const masked = new Set<string>(controls.hiddenInside);
+  const globs = new Set<string>();
   let readOnly = false;
   if (policy) {
     readOnly = policy.decide({ tool: 'write', input: { path: join(workspace, '.icode-write-probe'), content: '' }, workspace }).decision !== 'allow';
@@ -61,11 +68,13 @@ export function gateOptionsFor(workspace: string, policy: CompiledPolicy | null,
       const pats = r.doc.paths === undefined ? [] : Array.isArray(r.doc.paths) ? r.doc.paths : [r.doc.paths];
       for (const raw of pats) {
         if (typeof raw !== 'string') continue;
+        if (!raw.startsWith('/') && !raw.startsWith('~') && !raw.split('/').includes('..')) globs.add(raw.replace(/^\.\//, ''));
         const p = raw.replace(/^\.\//, '').replace(/^\*\*\//, '').replace(/\/\*\*$/, '');
         if (!p || /[*?[\]{}!]/.test(p) || p.startsWith('/') || p.startsWith('~') || p.split('/').includes('..')) continue;
         if (policy.decide({ tool: 'read', input: { path: join(workspace, p) }, workspace }).decision === 'deny') masked.add(p);
       }
     }
   }
-  return { readOnly, controlPaths: controls.inside, maskedPaths: [...masked] };
+  const check = (rel: string): boolean => policy?.decide({ tool: 'read', input: { path: join(workspace, rel) }, workspace }).decision === 'deny';
+  return { readOnly, controlPaths: controls.inside, maskedPaths: [...masked], ...(globs.size ? { maskedGlobs: [...globs], maskCheck: check } : {}) };
 }

@@ -13,26 +13,36 @@ import { EMPTY_DIR, EMPTY_FILE, HIDDEN } from './overlay.js';
 import { planProtection } from './protected.js';
 import { JAIL_UID, RUN, type Config } from './runtime.js';
 import { systemArgs } from './system.js';
+import { USERNS_FD, type IdmappedBind } from './userns.js';
 
 /** /proc files hidden behind /dev/null: names of the host user's kernel keys, kernel timer/scheduler internals. */
 const PROC_MASKED = ['/proc/keys', '/proc/key-users', '/proc/timer_list', '/proc/sched_debug', '/proc/latency_stats'];
 
+/**
+ * New user (no nested ones), pid, ipc, uts, cgroup and network namespaces (network shared only when
+ * allowed). `launched`: as root, the user namespace is the one the launcher made (userns.ts).
+ */
+export function namespaceArgs(launched: boolean, network: boolean): string[] {
+  return launched
+    ? ['--userns', USERNS_FD, '--assert-userns-disabled', '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup', ...(network ? [] : ['--unshare-net'])]
+    : ['--unshare-all', '--unshare-user', '--disable-userns', ...(network ? ['--share-net'] : [])];
+}
+
 export function bwrapArgs(c: Config, envArgs: string[], entry: string[], extra: string[] = []): string[] {
   const tmp = String(c.limits.tmpBytes);
   const masks = c.masks.map((m) => join(c.workspace, m));
+  // As root the workspace comes from its idmapped mount (userns.ts), attached by the launcher.
+  const ws = c.hostIds ? join(c.runtime, 'lower') : c.workspace;
   // The workspace: with the gate, the real one is only the overlay's lower layer (mounted by overlay.ts
   // once the jail runs); read-only without writes; otherwise (one-shot bench baseline) bound read-write
   // with the protected paths pinned read-only.
   const workspaceArgs = c.gate
-    ? ['--ro-bind', c.workspace, `${HIDDEN}/lower`, '--bind', join(c.runtime, 'layers'), `${HIDDEN}/layers`, '--dir', c.workspace]
+    ? ['--ro-bind', ws, `${HIDDEN}/lower`, '--bind', join(c.runtime, 'layers'), `${HIDDEN}/layers`, '--dir', c.workspace]
     : c.readOnly
-      ? ['--ro-bind', c.workspace, c.workspace, ...maskArgs(c, masks)]
-      : ['--bind', c.workspace, c.workspace, ...planProtection(c.workspace, c.protectedPaths, join(c.runtime, 'empty'), join(c.runtime, 'empty-file')).args];
+      ? ['--ro-bind', ws, c.workspace, ...maskArgs(c, masks)]
+      : ['--bind', ws, c.workspace, ...rebaseSources(planProtection(c.workspace, c.protectedPaths, join(c.runtime, 'empty'), join(c.runtime, 'empty-file')).args, c.workspace, ws)];
   return [
-    '--unshare-all',
-    '--unshare-user',
-    '--disable-userns',
-    ...(c.network ? ['--share-net'] : []),
+    ...namespaceArgs(c.hostIds !== null, c.network),
     '--die-with-parent',
     '--new-session',
     '--clearenv',
@@ -51,12 +61,10 @@ export function bwrapArgs(c: Config, envArgs: string[], entry: string[], extra: 
     '--size', tmp, '--tmpfs', '/tmp',
     '--size', tmp, '--tmpfs', JAIL_HOME,
     '--symlink', '../tmp', '/var/tmp',
-    '--ro-bind', c.nodeBin, `${RUN}/node`,
-    '--ro-bind', c.ptyDir, `${RUN}/node-pty`,
-    '--ro-bind', c.supervisor, `${RUN}/supervisor.cjs`,
+    ...ownFiles(c).flatMap((f) => ['--ro-bind', f.bwrapSource, f.dest]),
     '--ro-bind', join(c.runtime, 'empty'), EMPTY_DIR,
     '--ro-bind', join(c.runtime, 'empty-file'), EMPTY_FILE,
-    ...parentRepoArgs(c.workspace),
+    ...parentRepoArgs(c.workspace, c.hostIds ? join(c.runtime, 'parent-git') : null),
     ...workspaceArgs,
     '--remount-ro', '/dev',
     // procfs grants files like /proc/sys/kernel/core_pattern, /proc/sys/kernel/modprobe or
@@ -69,6 +77,14 @@ export function bwrapArgs(c: Config, envArgs: string[], entry: string[], extra: 
     '--',
     ...entry,
   ];
+}
+
+/**
+ * bwrap bind arguments whose sources lie in `from` (the workspace) rebased onto `to` (its idmapped
+ * mount, as root: bwrap sets up mounts unprivileged and may not reach the host path).
+ */
+export function rebaseSources(args: string[], from: string, to: string): string[] {
+  return args.map((a, i) => (i > 0 && /^--(ro-)?bind$/.test(args[i - 1]!) && (a === from || a.startsWith(from + '/')) ? to + a.slice(from.length) : a));
 }
 
 /** Masks of existing paths as bwrap arguments (read-only workspace; with the gate overlay.ts masks). */
@@ -91,7 +107,13 @@ function maskArgs(c: Config, masks: string[]): string[] {
  * A workspace inside a repository (a subfolder of it): the repository's `.git` above it, read-only, so
  * `git status` works in the jail. Nothing of it is writable.
  */
-export function parentRepoArgs(workspace: string): string[] {
+export function parentRepoArgs(workspace: string, idmapped: string | null = null): string[] {
+  const git = parentRepo(workspace);
+  return git ? ['--ro-bind', idmapped ?? git, git] : [];
+}
+
+/** The `.git` folder of a repository above the workspace, or null. */
+function parentRepo(workspace: string): string | null {
   for (let dir = dirname(workspace); dir !== '/' && dir !== '.'; dir = dirname(dir)) {
     const git = join(dir, '.git');
     let st;
@@ -100,7 +122,29 @@ export function parentRepoArgs(workspace: string): string[] {
     } catch {
       continue;
     }
-    return st.isDirectory() ? ['--ro-bind', git, git] : [];
+    return st.isDirectory() ? git : null;
   }
-  return [];
+  return null;
+}
+
+/**
+ * icode's node, node-pty and supervisor, bound read-only under /run/icode. As root, bwrap sets up its
+ * mounts as the jail's unprivileged uid, which may not reach them (a 0700 /root): the launcher mounts
+ * them idmapped at folders of the runtime directory first (userns.ts), and bwrap binds those.
+ */
+function ownFiles(c: Config): { source: string; bwrapSource: string; dest: string }[] {
+  return [
+    { source: c.nodeBin, name: 'node' },
+    { source: c.ptyDir, name: 'node-pty' },
+    { source: c.supervisor, name: 'supervisor.cjs' },
+  ].map((f) => ({ source: f.source, bwrapSource: c.hostIds ? join(c.runtime, 'reach', f.name) : f.source, dest: `${RUN}/${f.name}` }));
+}
+
+/** What the launcher mounts idmapped for bwrap (as root): the workspace, a repository above it, icode's own files. */
+export function idmappedBinds(c: Config): IdmappedBind[] {
+  const binds: IdmappedBind[] = [{ source: c.workspace, target: join(c.runtime, 'lower'), readOnly: c.gate || c.readOnly }];
+  for (const f of ownFiles(c)) binds.push({ source: f.source, target: f.bwrapSource, readOnly: true });
+  const git = parentRepo(c.workspace);
+  if (git) binds.push({ source: git, target: join(c.runtime, 'parent-git'), readOnly: true });
+  return binds;
 }

@@ -14,7 +14,7 @@
  * of the workspace: every parent is checked to be a real folder right before the write.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, constants, copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
+import { chmodSync, constants, copyFileSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
 import picomatch from 'picomatch';
 import { gitConfigProblem } from './git-config.js';
@@ -66,6 +66,15 @@ function lstatOrNull(p: string): Stats | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * As root, what the gate writes keeps the workspace's ownership: a replaced entry its old owner, a new
+ * one its folder's (the jail's files are owned by an unprivileged uid that means nothing here, userns.ts).
+ */
+const AS_ROOT = process.getuid?.() === 0;
+function ownLike(p: string, ref: Stats | null): void {
+  if (AS_ROOT && ref) lchownSync(p, ref.uid, ref.gid);
 }
 
 function sha256File(p: string): string {
@@ -263,6 +272,7 @@ export class Gate {
     }
     if (cur) rmSync(target, { recursive: true, force: true });
     mkdirSync(target, { mode: (st.mode & 0o777) | 0o700 });
+    ownLike(target, cur ?? lstatOrNull(join(this.workspace, posix.dirname(rel))));
     this.okDirs.add(target);
     out.changes.push({ path: rel, kind: cur ? 'modified' : 'created', type: 'dir' });
     return 'made';
@@ -280,6 +290,7 @@ export class Gate {
     if (cur?.isFile() && cur.size === st.size && (cur.mode & 0o7777) === mode && cur.mtimeMs === st.mtimeMs && sha256File(target) === sha) return;
     const tmp = join(this.workspace, posix.dirname(rel), `.icode-gate-${randomBytes(6).toString('hex')}`);
     copyFileSync(up, tmp, constants.COPYFILE_EXCL);
+    ownLike(tmp, cur ?? lstatOrNull(join(this.workspace, posix.dirname(rel))));
     chmodSync(tmp, mode);
     utimesSync(tmp, st.atime, st.mtime);
     if (cur?.isDirectory()) rmSync(target, { recursive: true, force: true });
@@ -297,6 +308,7 @@ export class Gate {
     if (cur?.isSymbolicLink() && readlinkSync(target) === dest) return;
     const tmp = join(this.workspace, posix.dirname(rel), `.icode-gate-${randomBytes(6).toString('hex')}`);
     symlinkSync(dest, tmp);
+    ownLike(tmp, cur ?? lstatOrNull(join(this.workspace, posix.dirname(rel))));
     if (cur?.isDirectory()) rmSync(target, { recursive: true, force: true });
     renameSync(tmp, target);
     out.changes.push({ path: rel, kind: cur ? 'modified' : 'created', type: 'symlink', sha256: createHash('sha256').update(dest).digest('hex') });

@@ -15,24 +15,24 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { abortError, RUN_PREAMBLE, runAttempt, shellResult, signalName, type RunOpts } from './attempt.js';
-import { bwrapArgs } from './bwrap-args.js';
 import { packageRoot } from '../../policies/package-root.js';
 import { checkExtraEnv } from './env.js';
 import type { GateResult } from './gate.js';
 import { Instance } from './instance.js';
-import { startInteractive, type InteractiveShell } from './interactive.js';
+import { interactiveBody, interactiveEnv, startInteractive, type InteractiveShell } from './interactive.js';
 import { Layers } from './layers.js';
-import { commandEnv, launchSpec, maxProcs } from './launch-spec.js';
+import { bwrapCommand, commandEnv, launchSpec, maxProcs } from './launch-spec.js';
 import { commandLimitPrefix, resolveLimits } from './limits.js';
 import { OutputCollector } from './output.js';
-import { overlayPathProblem } from './overlay.js';
+import { mountMasks, overlayPathProblem } from './overlay.js';
+import { MaskIndex } from './masks.js';
 import { probeJail } from './probe.js';
 import { killUntilGone } from './procs.js';
 import { normaliseProtected, refuseLinkedProtected } from './protected.js';
 import { locateNodePty, normaliseRelative, removeStaleRuntimeDirs, RUNTIME_PREFIX, writeRuntimeFiles, type Config } from './runtime.js';
-import { BWRAP } from './trusted.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT_MS, JailError, type JailMode, type JailOptions, type ShellResult, type ShellRunOptions } from './types.js';
 import { checkWorkspace } from './workspace.js';
+import { jailHostIds } from './userns.js';
 
 export type { InteractiveShell } from './interactive.js';
 
@@ -48,6 +48,9 @@ export class ShellJail {
   private readonly cfg: Config;
   private readonly layers: Layers;
   private inst: Instance | null = null;
+  /** Denied paths at any depth (masks.ts), and the literal ones the caller named. */
+  private maskIndex: MaskIndex | null = null;
+  private literalMasks: string[] = [];
   private tail: Promise<unknown> = Promise.resolve();
   private nextId = 1;
   private closed = false;
@@ -94,6 +97,7 @@ export class ShellJail {
         ptyDir: locateNodePty(),
         supervisor,
         isRoot: process.getuid?.() === 0,
+        hostIds: mode === 'bwrap' ? jailHostIds(process.getuid?.() === 0) : null,
         seccomp: null,
         gate: mode === 'bwrap' && opts.readOnly !== true && opts.benchmarkWithoutGate !== true,
         readOnly: opts.readOnly === true,
@@ -107,6 +111,11 @@ export class ShellJail {
       }
       writeRuntimeFiles(cfg);
       const jail = new ShellJail(cfg);
+      jail.literalMasks = cfg.masks;
+      if (mode === 'bwrap' && opts.maskedGlobs?.length) {
+        jail.maskIndex = new MaskIndex(workspace, opts.maskedGlobs, opts.maskCheck);
+        cfg.masks = [...new Set([...jail.literalMasks, ...jail.maskIndex.list()])];
+      }
       jail.inst = await jail.launch();
       return jail;
     } catch (e) {
@@ -150,10 +159,23 @@ export class ShellJail {
   /** An interactive bash in the jail (for `icode shell`): same mounts, environment and limits as run(). */
   async interactive(o: { cols: number; rows: number }): Promise<InteractiveShell> {
     const inst = await this.ensureInstance([]);
+    this.updateMasks(inst);
+    const gated = this.cfg.gate;
     return startInteractive(inst, {
       id: this.nextId++,
-      args: ['-c', this.cfg.prefix + 'exec /bin/bash -i'],
-      env: commandEnv(this.cfg, 'xterm-256color'),
+      args: ['-c', this.cfg.prefix + interactiveBody(gated)],
+      env: interactiveEnv(commandEnv(this.cfg, 'xterm-256color'), gated),
+      ...(gated
+        ? {
+            gate: async () => {
+              // Denied paths that appeared meanwhile get masks (a fresh layer) before the next prompt.
+              if (inst.alive) this.updateMasks(inst);
+              const pending = await this.layers.refresh(inst);
+              const now = await this.layers.gateNow(inst);
+              return { changes: [...(pending?.changes ?? []), ...now.changes], refusals: [...(pending?.refusals ?? []), ...now.refusals] };
+            },
+          }
+        : {}),
       cwd: this.cfg.workspace,
       cols: positiveInt('cols', o.cols, 1000),
       rows: positiveInt('rows', o.rows, 1000),
@@ -186,7 +208,7 @@ export class ShellJail {
     if (this.mode !== 'bwrap') throw new JailError('oneShotCommand: only in bwrap mode');
     const env = commandEnv(this.cfg, 'dumb');
     const setenv = Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]);
-    return { file: BWRAP, args: bwrapArgs({ ...this.cfg, gate: false }, setenv, ['/bin/bash', '-c', this.cfg.prefix + command]), env: {} };
+    return { ...bwrapCommand({ ...this.cfg, gate: false }, setenv, ['/bin/bash', '-c', this.cfg.prefix + command]), env: {} };
   }
 
   /**
@@ -224,12 +246,29 @@ export class ShellJail {
     return this.inst;
   }
 
+  /**
+   * Denied files or folders that appeared since the last command (the person's, or the gate's applying
+   * the jail's own) get masks before the next command runs: with the gate, through a fresh overlay layer
+   * (mounted with every mask); on a read-only workspace, mounted directly.
+   */
+  private updateMasks(inst: Instance): void {
+    if (!this.maskIndex?.update()) return;
+    const before = new Set(this.cfg.masks);
+    this.cfg.masks = [...new Set([...this.literalMasks, ...this.maskIndex.list()])];
+    if (this.cfg.gate) this.layers.markWorkspaceChanged();
+    else if (inst.alive) {
+      const added = this.cfg.masks.filter((m) => !before.has(m)).map((m) => join(this.cfg.workspace, m));
+      mountMasks(inst.root, this.cfg.workspace, added, this.cfg.hostIds !== null);
+    }
+  }
+
   private async runNow(command: string, o: RunOpts): Promise<ShellResult> {
     const t0 = performance.now();
     if (o.signal?.aborted) throw abortError(o.signal);
     const notes: string[] = [];
     const collector = new OutputCollector(o.maxOutputBytes);
     let inst = await this.ensureInstance(notes);
+    this.updateMasks(inst);
     const before = await this.layers.refresh(inst);
     if (before?.refusals.length) notes.push(`[icode: before this command, the change gate refused: ${before.refusals.map((r) => `${r.path} (${r.reason})`).join('; ')}]`);
     for (let attempt = 0; ; attempt++) {

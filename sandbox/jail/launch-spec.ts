@@ -5,13 +5,14 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { bwrapArgs, parentRepoArgs } from './bwrap-args.js';
+import { bwrapArgs, idmappedBinds, parentRepoArgs } from './bwrap-args.js';
 import { JAIL_HOME, JAIL_PATH, jailEnv } from './env.js';
 import type { LaunchSpec } from './instance.js';
 import { entryLimitCommand } from './limits.js';
 import { RUN, type Config } from './runtime.js';
 import { BWRAP, SETPRIV, untrustedReason } from './trusted.js';
 import { JailError } from './types.js';
+import { launcherCommand } from './userns.js';
 
 function ownProcessCount(): number {
   const uid = process.getuid?.() ?? -1;
@@ -32,11 +33,14 @@ export function launchSpec(c: Config): LaunchSpec {
   if (c.mode === 'bwrap') {
     // Root: the kernel ignores RLIMIT_NPROC for uid 0, the jail's pid_max does the job (+301: after a
     // wrap-around the kernel allocates pids from 300 up only).
+    // (As root the jail maps to an unprivileged uid, userns.ts, which inherits root's RLIMIT_NPROC, far
+    // above this; pid_max stays the jail's ceiling.)
     const entry = `${entryLimitCommand(c.limits, c.isRoot ? 0 : p)} || exit 126; exec ${RUN}/node --max-old-space-size=64 ${RUN}/supervisor.cjs ${RUN}/node-pty`;
+    const cmd = bwrapCommand(c, ['--setenv', 'PATH', JAIL_PATH], ['/bin/bash', '-c', entry], ['--json-status-fd', '3', ...(c.seccomp ? ['--seccomp', '4'] : [])]);
     return {
       mode: 'bwrap',
-      file: BWRAP,
-      args: bwrapArgs(c, ['--setenv', 'PATH', JAIL_PATH], ['/bin/bash', '-c', entry], ['--json-status-fd', '3', ...(c.seccomp ? ['--seccomp', '4'] : [])]),
+      file: cmd.file,
+      args: cmd.args,
       env: {},
       cwd: '/',
       pidMax: c.isRoot && p > 0 ? p + 301 : 0,
@@ -61,6 +65,12 @@ export function launchSpec(c: Config): LaunchSpec {
     cwd: c.workspace,
     pidMax: 0,
   };
+}
+
+/** bwrap with the jail's arguments, run through the user-namespace launcher as root (userns.ts). */
+export function bwrapCommand(c: Config, envArgs: string[], entry: string[], extra: string[] = []): { file: string; args: string[] } {
+  const args = bwrapArgs(c, envArgs, entry, extra);
+  return c.hostIds ? launcherCommand(c.hostIds, idmappedBinds(c), args) : { file: BWRAP, args };
 }
 
 export function commandEnv(c: Config, term: string): Record<string, string> {

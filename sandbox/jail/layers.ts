@@ -3,7 +3,7 @@
  * writes into, older detached layers a background process may still write into, and the gate runs over
  * them with the jail frozen. A layer is deleted only once no process of the jail holds anything on it.
  */
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -54,6 +54,11 @@ export class Layers {
     const dir = join(this.cfg.runtime, 'layers', name);
     mkdirSync(dir, { mode: 0o700 });
     mkdirSync(join(dir, 'upper'), { mode: 0o755 });
+    if (this.cfg.hostIds) {
+      // The upper folder is the merged workspace root: the jail's user owns it, as it owns the idmapped lower one.
+      chownSync(join(dir, 'upper'), this.cfg.hostIds.uid, this.cfg.hostIds.gid);
+      chmodSync(join(dir, 'upper'), statSync(this.cfg.workspace).mode & 0o7777);
+    }
     mkdirSync(join(dir, 'work'), { mode: 0o700 });
     const abs = (l: string[]) => l.map((m) => join(this.cfg.workspace, m));
     // Read-only inside the jail as well as refused by the gate: a write fails at once instead of vanishing.
@@ -65,7 +70,7 @@ export class Layers {
     const pins = new Set<string>();
     for (const g of guarded) g.split('/').slice(0, -1).forEach((_, i, a) => pins.add(a.slice(0, i + 1).join('/')));
     const sorted = [...pins].sort((a, b) => a.split('/').length - b.split('/').length);
-    mountLayer(inst.root, this.cfg.workspace, name, { pins: abs(sorted), masks: abs(this.cfg.masks), readOnly: abs(guarded) }, first);
+    mountLayer(inst.root, this.cfg.workspace, name, { pins: abs(sorted), masks: abs(this.cfg.masks), readOnly: abs(guarded) }, first, this.cfg.hostIds !== null);
     const merged = `/proc/${inst.root}/root${this.cfg.workspace}`;
     return { name, dev: statSync(merged).dev, root: inst.root, scan: { upper: join(dir, 'upper'), merged, seen: new Map() } };
   }

@@ -4,7 +4,7 @@
  * seccomp filter, the overlay layers, and mode 'none''s private HOME and TMPDIR. Directories left by an
  * icode that died without closing its jails are removed at the next start.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
@@ -12,6 +12,7 @@ import { JAIL_HOME } from './env.js';
 import type { ResolvedLimits } from './limits.js';
 import { seccompProgram } from './seccomp.js';
 import { JailError, type JailMode } from './types.js';
+import type { HostIds } from './userns.js';
 
 /** Where icode's own read-only files appear inside the jail (a directory of the jail's private root). */
 export const RUN = '/run/icode';
@@ -32,6 +33,8 @@ export interface Config {
   ptyDir: string;
   supervisor: string;
   isRoot: boolean;
+  /** As root: the unprivileged host uid/gid the jail's user maps to (userns.ts); null: the caller's own. */
+  hostIds: HostIds | null;
   /** Compiled seccomp filter in the runtime directory, or null (architecture without a filter). */
   seccomp: string | null;
   /** Writes go through an overlay and the change gate (bwrap mode, unless read-only). */
@@ -86,6 +89,18 @@ export function writeRuntimeFiles(c: Config): void {
   writeFileSync(join(c.runtime, 'hosts'), '127.0.0.1\tlocalhost icode-jail\n::1\tlocalhost ip6-localhost ip6-loopback\n', { mode: 0o444 });
   mkdirSync(join(c.runtime, 'empty'), { mode: 0o555 });
   mkdirSync(join(c.runtime, 'layers'), { mode: 0o700 });
+  // Mount points of the idmapped workspace and parent repository (userns.ts), in the launcher's namespace only.
+  mkdirSync(join(c.runtime, 'lower'), { mode: 0o700 });
+  mkdirSync(join(c.runtime, 'parent-git'), { mode: 0o700 });
+  if (c.hostIds) {
+    // bwrap sets up its mounts as the jail's unprivileged uid: the runtime folder must be traversable
+    // (its files are read-only for all; the layers folder stays 0700, only bound as a whole).
+    chmodSync(c.runtime, 0o711);
+    mkdirSync(join(c.runtime, 'reach'), { mode: 0o711 });
+    closeSync(openSync(join(c.runtime, 'reach', 'node'), 'wx', 0o444));
+    mkdirSync(join(c.runtime, 'reach', 'node-pty'), { mode: 0o555 });
+    closeSync(openSync(join(c.runtime, 'reach', 'supervisor.cjs'), 'wx', 0o444));
+  }
   closeSync(openSync(join(c.runtime, 'empty-file'), 'wx', 0o444));
   const bpf = c.mode === 'bwrap' ? seccompProgram() : null;
   if (bpf) {

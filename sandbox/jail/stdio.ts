@@ -6,7 +6,7 @@
  * pipes. The workspace is bound read-only unless `writable`; `readOnlyPaths` are extra host paths
  * bound read-only (a policy widening them, never icode on its own). See sandbox/jail/README.md.
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, sep } from 'node:path';
 import { checkExtraEnv, JAIL_HOME, jailEnv } from './env.js';
@@ -16,6 +16,8 @@ import { normaliseProtected, planProtection } from './protected.js';
 import { seccompProgram } from './seccomp.js';
 import { systemArgs } from './system.js';
 import { BWRAP } from './trusted.js';
+import { namespaceArgs, rebaseSources } from './bwrap-args.js';
+import { jailHostIds, launcherCommand, type IdmappedBind } from './userns.js';
 import { DEFAULT_LIMITS, JailError, type JailLimits } from './types.js';
 import { checkWorkspace } from './workspace.js';
 
@@ -39,7 +41,7 @@ export interface StdioJailOptions {
 }
 
 export interface StdioJailCommand {
-  /** /usr/bin/bwrap */
+  /** /usr/bin/bwrap (as root: perl, the launcher that runs it unprivileged, userns.ts) */
   file: string;
   args: string[];
   /** Files to open and pass as fds 3, 4, … (the seccomp filter is fd 3 when present). */
@@ -59,6 +61,16 @@ export function stdioJailCommand(o: StdioJailOptions): StdioJailCommand {
   const workspace = checkWorkspace(o.workspace);
   const env = jailEnv(checkExtraEnv(o.env), { term: 'dumb', home: JAIL_HOME });
   const extra: string[] = [];
+  // As root: an unprivileged host uid, the workspace and extra paths idmapped (userns.ts, as the shell jail).
+  const ids = jailHostIds(process.getuid?.() === 0);
+  const binds: IdmappedBind[] = [];
+  const reach = (src: string, readOnly: boolean): string => {
+    if (!ids) return src;
+    const target = join(runtime, 'reach', String(binds.length));
+    binds.push({ source: src, target, readOnly });
+    return target;
+  };
+  const reals: string[] = [];
   for (const raw of o.readOnlyPaths ?? []) {
     if (!isAbsolute(raw)) throw new JailError(`read-only path ${raw}: must be absolute`);
     let real: string;
@@ -67,7 +79,7 @@ export function stdioJailCommand(o: StdioJailOptions): StdioJailCommand {
     } catch {
       throw new JailError(`read-only path ${raw} does not exist`);
     }
-    extra.push('--ro-bind', real, real);
+    reals.push(real);
   }
   const runtime = mkdtempSync(join(tmpdir(), 'icode-mcp-rt-'));
   if (runtime === workspace || runtime.startsWith(workspace + sep)) {
@@ -86,13 +98,22 @@ export function stdioJailCommand(o: StdioJailOptions): StdioJailCommand {
       writeFileSync(join(runtime, 'seccomp.bpf'), bpf, { mode: 0o400 });
       files.push(join(runtime, 'seccomp.bpf'));
     }
+    if (ids) {
+      chmodSync(runtime, 0o711);
+      mkdirSync(join(runtime, 'reach'), { mode: 0o711 });
+    }
+    for (const real of reals) extra.push('--ro-bind', reach(real, true), real);
+    const wsSource = reach(workspace, !o.writable);
     const ws = o.writable
-      ? ['--bind', workspace, workspace, ...planProtection(workspace, normaliseProtected(o.protectedPaths, workspace), join(runtime, 'empty'), join(runtime, 'empty-file')).args]
-      : ['--ro-bind', workspace, workspace];
+      ? ['--bind', wsSource, workspace, ...rebaseSources(planProtection(workspace, normaliseProtected(o.protectedPaths, workspace), join(runtime, 'empty'), join(runtime, 'empty-file')).args, workspace, wsSource)]
+      : ['--ro-bind', wsSource, workspace];
+    for (const b of binds) {
+      if (statSync(b.source).isDirectory()) mkdirSync(b.target, { mode: 0o700 });
+      else closeSync(openSync(b.target, 'wx', 0o400));
+    }
     const tmp = String(o.tmpBytes ?? DEFAULT_LIMITS.tmpBytes);
     const args = [
-      '--unshare-all', '--unshare-user', '--disable-userns',
-      ...(o.network ? ['--share-net'] : []),
+      ...namespaceArgs(ids !== null, o.network),
       '--die-with-parent', '--new-session', '--clearenv',
       ...Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]),
       '--uid', String(JAIL_UID), '--gid', String(JAIL_UID), '--hostname', 'icode-jail',
@@ -119,7 +140,7 @@ export function stdioJailCommand(o: StdioJailOptions): StdioJailCommand {
       o.command,
       ...o.args,
     ];
-    return { file: BWRAP, args, files, cleanup: () => rmSync(runtime, { recursive: true, force: true }) };
+    return { ...(ids ? launcherCommand(ids, binds, args) : { file: BWRAP, args }), files, cleanup: () => rmSync(runtime, { recursive: true, force: true }) };
   } catch (e) {
     rmSync(runtime, { recursive: true, force: true });
     throw e;

@@ -43,6 +43,13 @@ export interface JailOptions {
   controlPaths?: string[];
   /** Workspace-relative paths the policy denies reading (`.env`, `secrets`): masked inside the jail. */
   maskedPaths?: string[];
+  /**
+   * Workspace-relative path patterns the policy denies reading, at any depth (`**\/.env`, `secrets/**`,
+   * `**\/*.pem`): every existing match is masked inside the jail, found again before each command (masks.ts).
+   */
+  maskedGlobs?: string[];
+  /** Confirms a match of maskedGlobs with the policy itself (true: denied, mask it). */
+  maskCheck?: (rel: string) => boolean;
   /** The policy allows no writes: the workspace is mounted read-only (no overlay, no gate). */
   readOnly?: boolean;
   /**
