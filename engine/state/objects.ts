@@ -1,0 +1,93 @@
+/**
+ * Git loose objects written in-process (no git process on the hot path): an object is
+ * `zlib.deflate("<type> <length>\0" + body)` stored at `objects/<id[0..2]>/<id[2..]>`, where id is
+ * the sha1 of the uncompressed form. A tree's body is its entries sorted by name (a directory's name
+ * compared as if it ended in "/"), each `"<mode> <name>\0" + <20-byte id>`; modes are 100644,
+ * 100755, 120000 (symbolic link: the blob is the link's target) and 40000 (directory). See
+ * gitformat-index(5) / git's tree-walk.c `base_name_compare` for the order.
+ *
+ * Objects are content-addressed and written temp + rename, so concurrent writers (another icode
+ * process on the same workspace) cannot corrupt each other. Nothing here removes an object.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync, constants as zc } from 'node:zlib';
+
+export type TreeMode = '100644' | '100755' | '120000' | '40000';
+
+export interface TreeEntry {
+  name: string;
+  mode: TreeMode;
+  /** 40 hex digits. */
+  id: string;
+}
+
+/** sha1 of a git object of `type` with `body`, and the uncompressed object. */
+export function hashObject(type: 'blob' | 'tree' | 'commit', body: Buffer): { id: string; raw: Buffer } {
+  const raw = Buffer.concat([Buffer.from(`${type} ${body.length}\0`), body]);
+  return { id: createHash('sha1').update(raw).digest('hex'), raw };
+}
+
+/** git's tree order: bytewise by name, a directory's name as if it ended in "/". */
+function sortKey(e: TreeEntry): Buffer {
+  return Buffer.from(e.mode === '40000' ? `${e.name}/` : e.name, 'utf8');
+}
+
+/** The body of a tree object (entries in any order; they are sorted here). */
+export function treeBody(entries: readonly TreeEntry[]): Buffer {
+  const keyed = entries.map((e) => ({ e, key: sortKey(e) }));
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  const parts: Buffer[] = [];
+  for (const { e } of keyed) {
+    parts.push(Buffer.from(`${e.mode} ${e.name}\0`, 'utf8'), Buffer.from(e.id, 'hex'));
+  }
+  return Buffer.concat(parts);
+}
+
+export class ObjectWriter {
+  private readonly objects: string;
+  /** Fan-out directories known to exist. */
+  private readonly dirs = new Set<string>();
+
+  constructor(gitDir: string) {
+    this.objects = join(gitDir, 'objects');
+  }
+
+  private pathOf(id: string): string {
+    return join(this.objects, id.slice(0, 2), id.slice(2));
+  }
+
+  /** Is the object stored loose? (A packed one is written again loose: harmless, git reads either.) */
+  has(id: string): boolean {
+    return existsSync(this.pathOf(id));
+  }
+
+  /** Store an object unless it is there already; returns its id. */
+  write(type: 'blob' | 'tree' | 'commit', body: Buffer): string {
+    const { id, raw } = hashObject(type, body);
+    const target = this.pathOf(id);
+    if (existsSync(target)) return id;
+    const dir = join(this.objects, id.slice(0, 2));
+    if (!this.dirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      this.dirs.add(dir);
+    }
+    const tmp = join(dir, `tmp_obj_${randomBytes(6).toString('hex')}`);
+    const fd = openSync(tmp, 'wx', 0o444);
+    try {
+      writeSync(fd, deflateSync(raw, { level: zc.Z_BEST_SPEED }));
+    } catch (e) {
+      closeSync(fd);
+      unlinkSync(tmp);
+      throw e;
+    }
+    closeSync(fd);
+    renameSync(tmp, target);
+    return id;
+  }
+
+  writeTree(entries: readonly TreeEntry[]): string {
+    return this.write('tree', treeBody(entries));
+  }
+}
