@@ -168,6 +168,9 @@ export class CheckpointStore {
     mkdirSync(join(dir, 'home'), { recursive: true, mode: 0o700 });
     const db = new Database(join(dir, 'index.db'), { timeout: 5000 });
     db.pragma('journal_mode = WAL');
+    // No fsync per checkpoint row (WAL stays consistent; a power loss may drop the newest rows, as it
+    // may the loose objects git itself does not fsync). The restore journal is fsynced on its own.
+    db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
     const store = new CheckpointStore(ws, dir, db, opts);
     try {
@@ -278,11 +281,9 @@ export class CheckpointStore {
         const r = this.relative(p);
         if (r !== null && !isProtectedPath(r)) rels.push(r);
       }
-      wt.update(rels);
-      this.lastTakeMode = 'paths';
+      this.lastTakeMode = wt.update(rels);
     } else {
-      wt.scanAll();
-      this.lastTakeMode = 'scan';
+      this.lastTakeMode = wt.scanAll();
     }
     const tree = wt.writeTrees();
     this.baseValid = true;

@@ -16,7 +16,6 @@
  * re-hashed at the next scan, as git re-checks racily clean index entries.
  */
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
-import { join } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { isProtectedPath } from './restore.js';
 import type { ObjectWriter, TreeEntry } from './objects.js';
@@ -75,6 +74,7 @@ function modeOf(st: Stats): FileMode | null {
 
 /** Never recorded, whatever the ignore rules say (the shadow's info/exclude, and isProtectedPath). */
 function builtinExcluded(name: string, atRoot: boolean): boolean {
+  if (name.charCodeAt(0) !== 0x2e) return false; // '.'
   return name.toLowerCase() === '.git' || (atRoot && name === '.icode') || name.startsWith('.icode-restore-');
 }
 
@@ -89,14 +89,15 @@ export class WorkTree {
     private readonly opts: WorkTreeOptions,
   ) {}
 
+  /** Workspace-relative paths here are already normal (no '.', '..', '//'): concatenation suffices. */
   private abs(rel: string): string {
-    return rel ? join(this.workspace, rel) : this.workspace;
+    return rel ? `${this.workspace}/${rel}` : this.workspace;
   }
 
   /** The rules of `dirRel/.gitignore` (a symbolic link named .gitignore is not read, as in git ≥ 2.32). */
   private loadLevel(dirRel: string): Level | null {
     if (this.opts.includeIgnored) return null;
-    const p = join(this.abs(dirRel), '.gitignore');
+    const p = `${this.abs(dirRel)}/.gitignore`;
     let text: string;
     try {
       if (!lstatSync(p).isFile()) return null;
@@ -182,7 +183,7 @@ export class WorkTree {
       }
       if (honour && this.ignored(levels, childRel, isDir)) continue;
       if (isDir) {
-        if (existsSync(join(this.abs(childRel), '.git'))) {
+        if (existsSync(`${this.abs(childRel)}/.git`)) {
           this.notRestorable.set(`${childRel}/`, { path: `${childRel}/`, reason: 'nested git repository' });
           continue;
         }
@@ -201,18 +202,19 @@ export class WorkTree {
   }
 
   /** Walk the whole workspace (stat cache: unchanged files are not read). */
-  scanAll(): void {
+  scanAll(): 'scan' {
     this.scanStart = Date.now();
     this.notRestorable = new Map();
     const own = this.loadLevel('');
     this.root = this.walkDir('', own ? [own] : [], this.root);
+    return 'scan';
   }
 
   /**
    * Refresh only these workspace-relative paths (files, links, directories — a directory is walked —
    * or paths that no longer exist); everything else is taken as unchanged since the last scan.
    */
-  update(paths: Iterable<string>): void {
+  update(paths: Iterable<string>): 'paths' | 'scan' {
     this.scanStart = Date.now();
     const targets = new Set<string>();
     for (const p of paths) {
@@ -234,6 +236,7 @@ export class WorkTree {
       if (parts.some((_, i) => i < parts.length - 1 && done.has(parts.slice(0, i + 1).join('/')))) continue;
       done.add(this.refresh(p));
     }
+    return 'paths';
   }
 
   /** Refresh one path; returns the path actually refreshed (an ancestor when that one changed kind). */
@@ -248,7 +251,7 @@ export class WorkTree {
       const rel = parts.slice(0, i + 1).join('/');
       const st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
       // An ancestor that is no longer a real directory, is ignored or became a repository: refresh it instead.
-      if (!st || !st.isDirectory() || builtinExcluded(parts[i]!, i === 0) || (!this.opts.includeIgnored && this.ignored(levels, rel, true)) || existsSync(join(this.abs(rel), '.git'))) {
+      if (!st || !st.isDirectory() || builtinExcluded(parts[i]!, i === 0) || (!this.opts.includeIgnored && this.ignored(levels, rel, true)) || existsSync(`${this.abs(rel)}/.git`)) {
         return this.refresh(rel);
       }
       const own = this.loadLevel(rel);
@@ -272,7 +275,7 @@ export class WorkTree {
     if (!st || builtinExcluded(name, parts.length === 1)) return p;
     if (!this.opts.includeIgnored && this.ignored(levels, p, st.isDirectory())) return p;
     if (st.isDirectory()) {
-      if (existsSync(join(this.abs(p), '.git'))) {
+      if (existsSync(`${this.abs(p)}/.git`)) {
         this.notRestorable.set(`${p}/`, { path: `${p}/`, reason: 'nested git repository' });
         return p;
       }
