@@ -8,7 +8,6 @@
  *     index.db             one row per checkpoint: tree id, session, turn, message, call id, audit row
  *     restore-journal.json present only while a restore runs (see restore.ts)
  *
- *     head                 the last checkpoint's tree and a token: another process's take or restore changes it
  *     stat-cache.json      the stat cache (path → stat data → blob id), saved now and then and at close
  *
  * A checkpoint is a git TREE (no commit, no ref): an unchanged workspace yields the same tree id and
@@ -20,7 +19,7 @@
  * and listed as not restorable. Diff, changes and restore still run git (not on the hot path).
  */
 import Database from 'better-sqlite3';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, posix, relative, sep } from 'node:path';
 import { InputError } from '../errors.js';
@@ -104,6 +103,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS checkpoints_session ON checkpoints(session_id);
+CREATE TABLE IF NOT EXISTS invalidations (id INTEGER PRIMARY KEY AUTOINCREMENT, reason TEXT NOT NULL, pid INTEGER NOT NULL, at TEXT NOT NULL);
 `;
 
 interface Row {
@@ -137,7 +137,8 @@ export class CheckpointStore {
   private readonly worktree: WorkTree;
   /** The worktree model is the last checkpoint this process took (a paths-only take may build on it). */
   private baseValid = false;
-  private lastHead: string | null = null;
+  /** `PRAGMA data_version` after this process's last take: another connection's write changes it. */
+  private dataVersion: number | null = null;
   private savedAt = 0;
 
   private constructor(workspace: string, dir: string, db: Database.Database, opts: StoreOptions) {
@@ -211,7 +212,7 @@ export class CheckpointStore {
   recover(): Promise<'none' | 'rolled_back' | 'completed'> {
     return this.serial(async () => {
       const r = await recoverJournal(this.git, this.journalPath);
-      if (r !== 'none') this.invalidate();
+      if (r !== 'none') this.invalidate(`restore ${r}`);
       return r;
     });
   }
@@ -238,15 +239,17 @@ export class CheckpointStore {
   take(opts: TakeOptions): Promise<Checkpoint> {
     return this.serial(async () => {
       const { tree, notRestorable } = this.snapshotTree(opts.paths);
-      const info = this.db
-        .prepare(
-          `INSERT INTO checkpoints (session_id, kind, turn, message_id, call_id, audit_id, tool, tree, not_restorable, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(opts.sessionId, opts.kind, opts.turn ?? null, opts.messageId ?? null, opts.callId ?? null, opts.auditId ?? null, opts.tool ?? null, tree, JSON.stringify(notRestorable), new Date().toISOString());
+      this.insertRow ??= this.db.prepare(
+        `INSERT INTO checkpoints (session_id, kind, turn, message_id, call_id, audit_id, tool, tree, not_restorable, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const info = this.insertRow.run(opts.sessionId, opts.kind, opts.turn ?? null, opts.messageId ?? null, opts.callId ?? null, opts.auditId ?? null, opts.tool ?? null, tree, JSON.stringify(notRestorable), new Date().toISOString());
       return this.get(Number(info.lastInsertRowid))!;
     });
   }
+
+  private insertRow: Database.Statement | undefined;
+  private getRow: Database.Statement | undefined;
 
   /** The tree of the workspace now (always a full scan), without recording a checkpoint. */
   snapshot(): Promise<string> {
@@ -263,18 +266,18 @@ export class CheckpointStore {
     return norm;
   }
 
-  /** The head file still says what this process wrote last: no other process took or restored since. */
+  /**
+   * The model is the last checkpoint of this workspace: this process took it and no other connection
+   * wrote to index.db since (another process's take, a restore's invalidation row).
+   */
   private baseIsCurrent(): boolean {
-    if (!this.baseValid || this.lastHead === null) return false;
-    try {
-      return readFileSync(this.headPath, 'utf8') === this.lastHead;
-    } catch {
-      return false;
-    }
+    return this.baseValid && this.dataVersion !== null && this.db.pragma('data_version', { simple: true }) === this.dataVersion;
   }
 
   private snapshotTree(paths?: string[]): { tree: string; notRestorable: NotRestorable[] } {
     const wt = this.worktree;
+    // Read before looking at the workspace: a write by another process from now on is seen next time.
+    const dataVersion = this.db.pragma('data_version', { simple: true }) as number;
     if (paths && this.baseIsCurrent()) {
       const rels: string[] = [];
       for (const p of paths) {
@@ -287,30 +290,15 @@ export class CheckpointStore {
     }
     const tree = wt.writeTrees();
     this.baseValid = true;
-    this.writeHead(tree);
+    this.dataVersion = dataVersion;
     if (this.lastTakeMode === 'scan' && Date.now() - this.savedAt > SAVE_EVERY_MS) this.saveCache();
     return { tree, notRestorable: wt.sortedNotRestorable() };
   }
 
-  /** A new head token: other processes on this workspace see that their model is stale. */
-  private writeHead(tree: string): void {
-    const head = `${tree} ${process.pid} ${randomUUID()}\n`;
-    writeFileSync(this.headPath, head);
-    this.lastHead = head;
-  }
-
-  /** The workspace changed under the model (a restore, a recovered one): the next take scans. */
-  private invalidate(): void {
+  /** The workspace changed under the model (a restore, a recovered one): every process's next take scans. */
+  private invalidate(reason: string): void {
     this.baseValid = false;
-    try {
-      writeFileSync(this.headPath, `changed ${process.pid} ${randomUUID()}\n`);
-    } catch {
-      // the next take of every process scans anyway when the head cannot be read
-    }
-  }
-
-  private get headPath(): string {
-    return join(this.dir, 'head');
+    this.db.prepare('INSERT INTO invalidations (reason, pid, at) VALUES (?, ?, ?)').run(reason, process.pid, new Date().toISOString());
   }
 
   private get cachePath(): string {
@@ -339,7 +327,8 @@ export class CheckpointStore {
   }
 
   get(id: number): Checkpoint | null {
-    const row = this.db.prepare('SELECT * FROM checkpoints WHERE id = ?').get(id) as Row | undefined;
+    this.getRow ??= this.db.prepare('SELECT * FROM checkpoints WHERE id = ?');
+    const row = this.getRow.get(id) as Row | undefined;
     return row ? toCheckpoint(row) : null;
   }
 
@@ -389,9 +378,13 @@ export class CheckpointStore {
       const ops = all.filter((op) => !isProtectedPath(op.path) && (opts.filter ? opts.filter(op.path) : true));
       const kept = all.filter((op) => !ops.includes(op)).map((op) => op.path);
       if (ops.length) {
-        // Whatever happens below, the files changed under the model: the next take scans.
-        this.invalidate();
-        await applyJournaled(this.git, this.journalPath, { workspace: this.workspace, fromTree: before.tree, toTree: tree, ops });
+        // The files change under every process's model: their next take scans (told before and after).
+        this.invalidate('restore begins');
+        try {
+          await applyJournaled(this.git, this.journalPath, { workspace: this.workspace, fromTree: before.tree, toTree: tree, ops });
+        } finally {
+          this.invalidate('restore ended');
+        }
       }
       return { before, restored: ops.map((o) => o.path), kept };
     });

@@ -204,6 +204,16 @@ describe('in-process git objects', () => {
       const cp = await one.take({ sessionId: 's', kind: 'call', paths: ['c.txt'] });
       expect(one.lastTakeMode).toBe('scan');
       expect(cp.tree).toBe(await gitTree());
+      // told nothing, `one` stays on the fast path…
+      await one.take({ sessionId: 's', kind: 'call', paths: [] });
+      expect(one.lastTakeMode).toBe('paths');
+      // …until another process restores files under it
+      const start = two.list(['t'])[0]!;
+      await two.restore(start.tree, { sessionId: 't' });
+      const after = await one.take({ sessionId: 's', kind: 'call', paths: [] });
+      expect(one.lastTakeMode).toBe('scan');
+      expect(after.tree).toBe(await gitTree());
+      expect(after.tree).toBe(start.tree);
     } finally {
       one.close();
       two.close();
