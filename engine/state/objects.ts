@@ -29,20 +29,27 @@ export function hashObject(type: 'blob' | 'tree' | 'commit', body: Buffer): { id
   return { id: createHash('sha1').update(raw).digest('hex'), raw };
 }
 
-/** git's tree order: bytewise by name, a directory's name as if it ended in "/". */
-function sortKey(e: TreeEntry): Buffer {
-  return Buffer.from(e.mode === '40000' ? `${e.name}/` : e.name, 'utf8');
-}
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** The body of a tree object (entries in any order; they are sorted here). */
 export function treeBody(entries: readonly TreeEntry[]): Buffer {
-  const keyed = entries.map((e) => ({ e, key: sortKey(e) }));
-  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-  const parts: Buffer[] = [];
-  for (const { e } of keyed) {
-    parts.push(Buffer.from(`${e.mode} ${e.name}\0`, 'utf8'), Buffer.from(e.id, 'hex'));
+  // git's order: bytewise by name, a directory's name as if it ended in "/". For ASCII names a
+  // string comparison is the bytewise one; otherwise compare the UTF-8 bytes.
+  const keyed = entries.map((e) => ({ e, key: e.mode === '40000' ? `${e.name}/` : e.name }));
+  if (keyed.every((k) => ASCII.test(k.key))) keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  else {
+    const bytes = new Map(keyed.map((k) => [k, Buffer.from(k.key, 'utf8')]));
+    keyed.sort((a, b) => Buffer.compare(bytes.get(a)!, bytes.get(b)!));
   }
-  return Buffer.concat(parts);
+  let size = 0;
+  for (const { e } of keyed) size += e.mode.length + 1 + Buffer.byteLength(e.name, 'utf8') + 1 + 20;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const { e } of keyed) {
+    at += out.write(`${e.mode} ${e.name}\0`, at, 'utf8');
+    at += out.write(e.id, at, 'hex');
+  }
+  return out;
 }
 
 export class ObjectWriter {
@@ -63,7 +70,10 @@ export class ObjectWriter {
     return existsSync(this.pathOf(id));
   }
 
-  /** Store an object unless it is there already; returns its id. */
+  /**
+   * Store an object unless it is there already; returns its id. Blobs are compressed fast; trees are
+   * stored (zlib level 0: mostly 20-byte ids, which do not compress, and the cheapest to write).
+   */
   write(type: 'blob' | 'tree' | 'commit', body: Buffer): string {
     const { id, raw } = hashObject(type, body);
     const target = this.pathOf(id);
@@ -76,7 +86,7 @@ export class ObjectWriter {
     const tmp = join(dir, `tmp_obj_${randomBytes(6).toString('hex')}`);
     const fd = openSync(tmp, 'wx', 0o444);
     try {
-      writeSync(fd, deflateSync(raw, { level: zc.Z_BEST_SPEED }));
+      writeSync(fd, deflateSync(raw, { level: type === 'tree' ? zc.Z_NO_COMPRESSION : zc.Z_BEST_SPEED }));
     } catch (e) {
       closeSync(fd);
       unlinkSync(tmp);
