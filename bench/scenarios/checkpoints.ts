@@ -133,3 +133,17 @@ export const checkpointScenario: Scenario = {
     }
   },
 };
+
+/** Lines under the bench table: each variant's p50/p99 and its time against the same-run baseline. */
+export function checkpointNotes(s: ScenarioResult): string[] {
+  if (s.name !== 'state.checkpoint' || !s.extra) return [];
+  const x = s.extra as Record<string, unknown> & { full_scan?: Record<string, unknown>; unchanged?: Record<string, unknown> };
+  const line = (label: string, v: Record<string, unknown> | undefined): string =>
+    v ? `    ${label.padEnd(30)} p50 ${String(v.p50_ms).padStart(8)} ms  p99 ${String(v.p99_ms).padStart(8)} ms  ${String(v.time_ratio_p50)}× the baseline's time` : '';
+  return [
+    `  state.checkpoint (goals: ≤ ${String(x.goal_time_ratio)}× the baseline's time, p50 ≤ ${String(x.goal_p50_ms)} ms for one file; baseline p50 ${String(x.baseline_p50_ms)} ms, p99 ${String(x.baseline_p99_ms)} ms):`,
+    line('one file, change set known', x),
+    line('one file, full scan', x.full_scan),
+    line('unchanged, full scan', x.unchanged),
+  ].filter(Boolean);
+}

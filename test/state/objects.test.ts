@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../engine/state/checkpoints.js';
 import { writtenPaths } from '../../engine/state/checkpointer.js';
-import { hashObject, treeBody } from '../../engine/state/objects.js';
+import { randomBytes } from 'node:crypto';
+import { inflateSync } from 'node:zlib';
+import { hashObject, treeBody, zlibStored } from '../../engine/state/objects.js';
 import { git, type ShadowGitPaths } from '../../engine/state/shadow-git.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -95,6 +97,13 @@ describe('in-process git objects', () => {
   it('hash and tree encoding match git (empty tree, blob)', () => {
     expect(hashObject('tree', treeBody([])).id).toBe('4b825dc642cb6eb9a060e54bf8d69288fbee4904');
     expect(hashObject('blob', Buffer.from('hello\n')).id).toBe('ce013625030ba8dba906f756967f9e9ca394464a');
+  });
+
+  it('stored zlib blocks inflate back (zlib checks the Adler-32 trailer) at block boundaries', () => {
+    for (const n of [0, 1, 3800, 3801, 65535, 65536, 200_001]) {
+      const raw = n % 2 ? randomBytes(n) : Buffer.alloc(n, 0xff); // 0xff bytes push the Adler sums hardest
+      expect(inflateSync(zlibStored(raw)).equals(raw), String(n)).toBe(true);
+    }
   });
 
   it('a full scan writes exactly the tree git add -A && git write-tree writes, and the shadow passes git fsck --full --strict', async () => {
