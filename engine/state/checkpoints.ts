@@ -259,10 +259,12 @@ export class CheckpointStore {
   /** How the last take went (for the bench and tests): 'paths' or 'scan'. */
   lastTakeMode: 'paths' | 'scan' | null = null;
 
+  /** Workspace-relative form of a change-set path: '' for the workspace itself, null outside it. */
   private relative(p: string): string | null {
     const rel = isAbsolute(p) ? relative(this.workspace, p) : p;
     const norm = posix.normalize(rel.split(sep).join('/')).replace(/\/+$/, '');
-    if (!norm || norm === '.' || norm.startsWith('../') || norm === '..' || isAbsolute(norm)) return null;
+    if (!norm || norm === '.') return '';
+    if (norm.startsWith('../') || norm === '..' || isAbsolute(norm)) return null;
     return norm;
   }
 
@@ -278,12 +280,14 @@ export class CheckpointStore {
     const wt = this.worktree;
     // Read before looking at the workspace: a write by another process from now on is seen next time.
     const dataVersion = this.db.pragma('data_version', { simple: true }) as number;
-    if (paths && this.baseIsCurrent()) {
-      const rels: string[] = [];
-      for (const p of paths) {
-        const r = this.relative(p);
-        if (r !== null && !isProtectedPath(r)) rels.push(r);
-      }
+    const rels: string[] = [];
+    let whole = false;
+    for (const p of paths ?? []) {
+      const r = this.relative(p);
+      if (r === '') whole = true; // the workspace itself changed (e.g. an opaque root): scan
+      else if (r !== null && !isProtectedPath(r)) rels.push(r);
+    }
+    if (paths && !whole && this.baseIsCurrent()) {
       this.lastTakeMode = wt.update(rels);
     } else {
       this.lastTakeMode = wt.scanAll();

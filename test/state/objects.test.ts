@@ -223,6 +223,11 @@ describe('in-process git objects', () => {
       expect(one.lastTakeMode).toBe('scan');
       expect(after.tree).toBe(await gitTree());
       expect(after.tree).toBe(start.tree);
+      // a change set naming the workspace itself is no change set: scan
+      await one.take({ sessionId: 's', kind: 'call', paths: ['.'] });
+      expect(one.lastTakeMode).toBe('scan');
+      await one.take({ sessionId: 's', kind: 'call', paths: [join(ws, 'c.txt'), '../elsewhere'] });
+      expect(one.lastTakeMode).toBe('paths');
     } finally {
       one.close();
       two.close();
