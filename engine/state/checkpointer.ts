@@ -95,6 +95,11 @@ export class SessionCheckpointer implements Checkpointer {
   private known: Set<string> | null = null;
   /** Calls between their beforeCall and afterCall. */
   private readonly inflight = new Set<string>();
+  /**
+   * A shell command ran without a change gate (jail mode none): its background processes may write
+   * at any time, outside any call, so no change set is complete any more: every take scans.
+   */
+  private ungated = false;
 
   private constructor(
     readonly store: CheckpointStore,
@@ -112,7 +117,7 @@ export class SessionCheckpointer implements Checkpointer {
 
   /** The change set to hand to the next take, and from now on: unknown until a call reports one. */
   private claim(): string[] | undefined {
-    const paths = this.known !== null && this.inflight.size === 0 ? [...this.known] : undefined;
+    const paths = this.known !== null && this.inflight.size === 0 && !this.ungated ? [...this.known] : undefined;
     this.known = null;
     return paths;
   }
@@ -144,6 +149,7 @@ export class SessionCheckpointer implements Checkpointer {
       if (outcome === null || mayMutate(call.tool, call.kind, call.mutates)) this.known = null;
       return;
     }
+    if (call.kind === 'shell' && outcome !== null && !outcome.changes) this.ungated = true;
     const changed = outcome === null ? null : changedPaths(this.store.workspace, call, outcome);
     if (this.known === null || changed === null) this.known = null;
     else for (const p of changed) this.known.add(p);

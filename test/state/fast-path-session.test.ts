@@ -105,9 +105,6 @@ describe('checkpoints fed by change sets', () => {
     await cp.beforeCall(info('k3', 'mcp__srv__do', 'mcp'));
     expect(cp.store.lastTakeMode).toBe('paths');
     cp.afterCall(info('k3', 'mcp__srv__do', 'mcp'), { ok: true }); // an MCP tool reports nothing
-    await cp.beforeCall(info('k4', 'shell', 'shell'));
-    expect(cp.store.lastTakeMode).toBe('scan');
-    cp.afterCall(info('k4', 'shell', 'shell'), { ok: false }); // jail mode none: no change set
     await cp.beforeCall(info('k5', 'shell', 'shell'));
     expect(cp.store.lastTakeMode).toBe('scan');
     // k5 still running when k6 is checkpointed: both unknown
@@ -128,5 +125,17 @@ describe('checkpoints fed by change sets', () => {
     await cp.beforeCall(info('k11', 'shell', 'shell'));
     expect(cp.store.lastTakeMode).toBe('paths');
     cp.afterCall(info('k11', 'shell', 'shell'), { ok: true, changes: [] });
+    // a shell command without a change gate (jail mode none) may leave background processes that
+    // write at any time: from then on every checkpoint scans
+    await cp.beforeCall(info('k12', 'shell', 'shell'));
+    expect(cp.store.lastTakeMode).toBe('paths');
+    cp.afterCall(info('k12', 'shell', 'shell'), { ok: true });
+    for (const id of ['k13', 'k14']) {
+      await cp.beforeCall(info(id, 'shell', 'shell'));
+      expect(cp.store.lastTakeMode, id).toBe('scan');
+      cp.afterCall(info(id, 'shell', 'shell'), { ok: true, changes: [] });
+    }
+    await cp.turnEnd(SESSION);
+    expect(cp.store.lastTakeMode).toBe('scan');
   });
 });
