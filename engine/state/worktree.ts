@@ -163,7 +163,10 @@ export class WorkTree {
     let ents: Dirent[];
     try {
       ents = readdirSync(this.abs(rel), { withFileTypes: true });
-    } catch {
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // gone or replaced since it was listed: the next take sees what it is now
+      if (rel && code !== 'ENOENT' && code !== 'ENOTDIR') this.notRestorable.set(`${rel}/`, { path: `${rel}/`, reason: `directory not readable (${code ?? 'error'})` });
       return node;
     }
     const own = ents.some((e) => e.name === '.gitignore') ? this.loadLevel(rel) : null;
@@ -256,6 +259,8 @@ export class WorkTree {
       }
       const own = this.loadLevel(rel);
       if (own) levels = [...levels, own];
+      // It was a file (or a file not restorable) at the last checkpoint: it is a directory now.
+      if (node.files.delete(parts[i]!) || this.notRestorable.has(rel)) this.notRestorable.delete(rel);
       let next = node.dirs.get(parts[i]!);
       if (!next) {
         next = new DirNode();

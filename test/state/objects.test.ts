@@ -166,6 +166,11 @@ describe('in-process git objects', () => {
         mkdirSync(join(ws, 'a0'));
         writeFileSync(join(ws, 'a0/inner'), 'inner\n');
       }, ['a0', 'a0/inner']);
+      await step('file replaced by a directory, told only the path below it', () => {
+        rmSync(join(ws, 'a.b'));
+        mkdirSync(join(ws, 'a.b'));
+        writeFileSync(join(ws, 'a.b/c'), 'c\n');
+      }, ['a.b/c']);
       await step('symlink retargeted, dangling', () => {
         rmSync(join(ws, 'ln'));
         symlinkSync('nowhere', join(ws, 'ln'));
