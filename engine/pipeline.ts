@@ -117,7 +117,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
     try {
       hooks = await HookRunner.create(policy.hooks, {
         baseDir: policyDir(policy),
-        runCommandHook: opts.runCommandHook ?? (shellExec instanceof ShellExecutor ? shellExec.commandHookRunner() : undefined),
+        runCommandHook: afterHookCommand(opts.checkpoints, opts.runCommandHook ?? (shellExec instanceof ShellExecutor ? shellExec.commandHookRunner() : undefined)),
       });
     } catch (e) {
       if (opts.hooksMustLoad) {
@@ -297,6 +297,18 @@ class ToolPipeline implements Pipeline, StageDeps {
     if (this.ownsAudit) this.audit.close();
     else this.audit.flush();
   }
+}
+
+/** A command hook may change the workspace outside any call: the next checkpoint must scan. */
+function afterHookCommand(cp: Checkpointer | undefined, run: RunCommandHook | undefined): RunCommandHook | undefined {
+  if (!cp?.changedOutsideCalls || !run) return run;
+  return async (...args) => {
+    try {
+      return await run(...args);
+    } finally {
+      cp.changedOutsideCalls?.();
+    }
+  };
 }
 
 /** The checkpoint before a call runs; a checkpoint that cannot be taken fails the call (nothing runs that could not be undone). */

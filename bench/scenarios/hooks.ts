@@ -13,7 +13,7 @@ import { IsolateHook } from '../../sandbox/hooks/isolate-runtime.js';
 import { KvStore } from '../../sandbox/hooks/kv.js';
 import { HookRunner } from '../../sandbox/hooks/runner.js';
 import type { HookEventInput } from '../../sandbox/hooks/types.js';
-import { redactSecrets } from '../../sandbox/hooks/builtin/secret-patterns.js';
+import { redactSecrets } from '../../policies/secrets/redact.js';
 import { round, result, sampleAsync, sampleSync } from '../measure.js';
 import type { Scenario, ScenarioContext } from '../types.js';
 

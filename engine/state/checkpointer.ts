@@ -42,6 +42,8 @@ export interface Checkpointer {
    * guarded agent's own tool): what it changed, when known, spares the next checkpoint a scan.
    */
   afterCall?(call: CallInfo & { input?: Record<string, unknown> }, outcome: CallOutcome | null): void;
+  /** Something may have changed the workspace outside any call (a command hook ran). */
+  changedOutsideCalls?(): void;
 }
 
 /** Built-in tools whose written path is their `path` input. */
@@ -153,6 +155,10 @@ export class SessionCheckpointer implements Checkpointer {
     const changed = outcome === null ? null : changedPaths(this.store.workspace, call, outcome);
     if (this.known === null || changed === null) this.known = null;
     else for (const p of changed) this.known.add(p);
+  }
+
+  changedOutsideCalls(): void {
+    this.known = null;
   }
 
   start(sessionId: string): Promise<Checkpoint> {

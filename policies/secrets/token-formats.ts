@@ -1,7 +1,7 @@
 /**
- * The one catalogue of secret token formats (vendor API keys, tokens, JWTs), shared by the audit log's
- * redactor (engine/audit/redact.ts) and the secret_redactor hook (sandbox/hooks/builtin/). A pure module
- * with no imports, in the bottom layer, so that neither depends on the other's files.
+ * The one catalogue of secret token formats (vendor API keys, tokens, JWTs), which the one redactor
+ * (redact.ts, run by the audit log and by the secret_redactor hook) builds on. A pure module with no
+ * imports, in the bottom layer, so that neither the engine nor the sandbox depends on the other.
  *
  * Each pattern is linear-time (no nested quantifiers) and bounded. A new format needs a sample in
  * test/helpers/secret-samples.ts and its prefix in TOKEN_HINT (test/hooks/builtin-secrets.test.ts

@@ -2,12 +2,13 @@
  * kill -9 of a process that is writing the audit log: every row it saw committed survives, the chain
  * verifies, and no outcome exists without its decision. Also two writer processes on one file.
  *
- * The child runs plain JS: this suite transpiles engine/audit/*.ts into .vitest-tmp/ (inside the repo,
- * so that `better-sqlite3` resolves from node_modules), independent of the state of dist/.
+ * The child runs plain JS: this suite transpiles every engine/audit/*.ts (and what they import) into
+ * .vitest-tmp/ (inside the repo, so that `better-sqlite3` resolves from node_modules), independent of
+ * the state of dist/.
  */
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
@@ -26,7 +27,8 @@ beforeAll(() => {
   mkdirSync(join(ROOT, '.vitest-tmp'), { recursive: true });
   build = mkdtempSync(join(ROOT, '.vitest-tmp', 'audit-js-'));
   // The audit log's modules and what they import.
-  for (const f of ['engine/audit/log', 'engine/audit/key', 'engine/audit/redact', 'engine/sqlite-file', 'engine/errors', 'engine/xdg', 'policies/pure/read-bounded', 'policies/secrets/token-formats']) {
+  const auditModules = readdirSync(join(ROOT, 'engine/audit')).filter((f) => f.endsWith('.ts')).map((f) => `engine/audit/${f.slice(0, -3)}`);
+  for (const f of [...auditModules, 'engine/sqlite-file', 'engine/errors', 'engine/xdg', 'policies/pure/read-bounded', 'policies/secrets/token-formats', 'policies/secrets/redact']) {
     const src = readFileSync(join(ROOT, `${f}.ts`), 'utf8');
     const out = ts.transpileModule(src, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },

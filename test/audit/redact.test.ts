@@ -1,9 +1,14 @@
 /** Secret redaction: each credential format, key/value pairs, deep values, and text that must pass. */
 import { describe, expect, it } from 'vitest';
-import { isSecretKey, redactSecrets, redactValue } from '../../engine/audit/redact.js';
+import { isSecretKey, redactSecrets, redactValue } from '../../policies/secrets/redact.js';
 import { TOKEN_SAMPLES } from '../helpers/secret-samples.js';
 
 const r = (text: string): string => redactSecrets(text).text;
+/** Text and count (the kinds are checked in test/hooks/builtin-secrets.test.ts and test/secrets/). */
+const rc = (text: string): { text: string; count: number } => {
+  const { text: out, count } = redactSecrets(text);
+  return { text: out, count };
+};
 
 // Built at run time so that this file itself does not trip secret scanners.
 const k = (...parts: string[]): string => parts.join('');
@@ -11,7 +16,7 @@ const ALNUM36 = 'aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY2zA4';
 
 describe('redactSecrets: token formats', () => {
   it.each(TOKEN_SAMPLES)('redacts every format of the shared catalogue: %s', (kind, secret) => {
-    expect(redactSecrets(`before ${secret} after`)).toEqual({ text: `before [REDACTED:${kind}] after`, count: 1 });
+    expect(rc(`before ${secret} after`)).toEqual({ text: `before [REDACTED:${kind}] after`, count: 1 });
     expect(redactValue({ note: `x=${secret}` })).toEqual({ note: `x=[REDACTED:${kind}]` });
   });
 
@@ -39,7 +44,7 @@ describe('redactSecrets: token formats', () => {
   ];
   for (const [name, secret, replacement] of cases) {
     it(name, () => {
-      const out = redactSecrets(`before ${secret} after`);
+      const out = rc(`before ${secret} after`);
       expect(out).toEqual({ text: `before ${replacement} after`, count: 1 });
       // Also inside quotes, JSON and at the very start/end.
       expect(r(`"${secret}"`)).toBe(`"${replacement}"`);
@@ -55,7 +60,7 @@ describe('redactSecrets: structured secrets', () => {
     expect(r("headers={'authorization': 'token1234'}")).toBe("headers={'authorization': '[REDACTED:authorization]'}");
     expect(r('got Bearer 9f8e7d6c5b4a in the log')).toBe('got Bearer [REDACTED:bearer] in the log');
     // A token format found first is not re-counted, and the scheme word is not taken for the credential.
-    expect(redactSecrets(`Authorization: Bearer ${k('sk-', 'abc123def456ghi789jkl')}`)).toEqual({ text: 'Authorization: Bearer [REDACTED:openai_key]', count: 1 });
+    expect(rc(`Authorization: Bearer ${k('sk-', 'abc123def456ghi789jkl')}`)).toEqual({ text: 'Authorization: Bearer [REDACTED:openai_key]', count: 1 });
   });
 
   it('key/value pairs: password=, token:, secret, api_key, in env, YAML, JSON and flags', () => {
@@ -102,17 +107,17 @@ describe('redactSecrets: structured secrets', () => {
     expect(r('PASSWORD=hunter2 make test; echo done')).toBe('PASSWORD=[REDACTED:password] make test; echo done');
   });
 
-  it('URLs with credentials keep scheme and host', () => {
-    expect(r('git clone https://bob:hunter2@github.com/x/y.git')).toBe('git clone https://[REDACTED:url_credentials]@github.com/x/y.git');
-    expect(r('DATABASE_URL=postgres://app:p%40ss@db:5432/app')).toBe('DATABASE_URL=postgres://[REDACTED:url_credentials]@db:5432/app');
+  it('URLs with credentials keep scheme, user and host', () => {
+    expect(r('git clone https://bob:hunter2@github.com/x/y.git')).toBe('git clone https://bob:[REDACTED:url_password]@github.com/x/y.git');
+    expect(r('DATABASE_URL=postgres://app:p%40ss@db:5432/app')).toBe('DATABASE_URL=postgres://app:[REDACTED:url_password]@db:5432/app');
     expect(r('see https://example.com/a:b@c')).toBe('see https://example.com/a:b@c');
   });
 
   it('counts every replacement and does not double-redact', () => {
     const text = `a=${k('ghp_', ALNUM36)} password=x https://u:p@h token: ${k('xoxb-', '1234567890-ab')}`;
-    const out = redactSecrets(text);
+    const out = rc(text);
     expect(out.count).toBe(4);
-    expect(redactSecrets(out.text)).toEqual({ text: out.text, count: 0 });
+    expect(rc(out.text)).toEqual({ text: out.text, count: 0 });
   });
 });
 
@@ -135,7 +140,7 @@ describe('redactSecrets: text that must pass unchanged', () => {
     '',
   ];
   for (const text of innocent) {
-    it(JSON.stringify(text), () => expect(redactSecrets(text)).toEqual({ text, count: 0 }));
+    it(JSON.stringify(text), () => expect(rc(text)).toEqual({ text, count: 0 }));
   }
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TOKEN_FORMATS, TOKEN_HINT } from '../../policies/secrets/token-formats.js';
-import { redactSecrets } from '../../sandbox/hooks/builtin/secret-patterns.js';
+import { redactSecrets } from '../../policies/secrets/redact.js';
 import { HookRunner } from '../../sandbox/hooks/runner.js';
 import { rnd, TOKEN_SAMPLES as samples } from '../helpers/secret-samples.js';
 
@@ -27,9 +27,9 @@ describe('secret patterns', () => {
   it('keeps keys, header names and URL users readable', () => {
     const pw = 'Xy7' + rnd(12);
     expect(redactSecrets(`DATABASE_URL=postgres://app:${pw}@db:5432/x`).text).toBe('DATABASE_URL=postgres://app:[REDACTED:url_password]@db:5432/x');
-    expect(redactSecrets(`Authorization: Bearer ${rnd(40)}`).text).toBe('Authorization: Bearer [REDACTED:auth_header]');
-    expect(redactSecrets(`API_KEY="${pw}"`).text).toBe('API_KEY="[REDACTED:assigned_secret]"');
-    expect(redactSecrets(`  "client_secret": "${pw}",`).text).toBe('  "client_secret": "[REDACTED:assigned_secret]",');
+    expect(redactSecrets(`Authorization: Bearer ${rnd(40)}`).text).toBe('Authorization: Bearer [REDACTED:authorization]');
+    expect(redactSecrets(`API_KEY="${pw}"`).text).toBe('API_KEY="[REDACTED:api_key]"');
+    expect(redactSecrets(`  "client_secret": "${pw}",`).text).toBe('  "client_secret": "[REDACTED:secret]",');
     expect(redactSecrets(`aws_secret_access_key = ${rnd(40, 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/+')}`).text).toBe(
       'aws_secret_access_key = [REDACTED:aws_secret_key]',
     );

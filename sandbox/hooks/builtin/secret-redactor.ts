@@ -1,12 +1,12 @@
 /**
  * secret_redactor (post_tool): replaces API keys, tokens, private keys and credentials in a tool's
- * output by `[REDACTED:<kind>]` before the model or the audit log sees it (see secret-patterns.ts).
+ * output by `[REDACTED:<kind>]` before the model or the audit log sees it (the one redactor, policies/secrets/redact.ts, which the audit log uses too).
  * Fails closed: when it fails, the output is withheld (its default `on_error` is `withhold`).
  * Option `notify` (default true): tell the model, in the context, that something was redacted.
  */
 import type { HookApi, HookEvent, HookPoint, PostToolEvent, PostToolResult } from '../types.js';
 import { checkKeys } from './options.js';
-import { redactSecrets } from './secret-patterns.js';
+import { redactSecrets } from '../../../policies/secrets/redact.js';
 import type { BuiltinHook } from './types.js';
 import { HookConfigError } from '../errors.js';
 
