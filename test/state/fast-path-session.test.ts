@@ -138,4 +138,34 @@ describe('checkpoints fed by change sets', () => {
     await cp.turnEnd(SESSION);
     expect(cp.store.lastTakeMode).toBe('scan');
   });
+
+  it('a command hook that writes files makes the next checkpoint scan (its changes are in no change set of a call)', async () => {
+    const ws2 = join(root, 'ws2');
+    mkdirSync(ws2, { recursive: true });
+    writeFileSync(join(ws2, 'README'), 'r\n');
+    const scratch2: ShadowGitPaths = { gitDir: join(root, 'scratch2.git'), workTree: ws2, home: scratch.home };
+    await git(scratch2, ['init', '-q', '--template=', scratch2.gitDir]);
+    mkdirSync(join(scratch2.gitDir, 'info'), { recursive: true });
+    writeFileSync(join(scratch2.gitDir, 'info', 'exclude'), '.git\n/.icode/\n.icode-restore-*\n');
+    const policy = join(root, 'hook-policy.yaml');
+    writeFileSync(policy, ['version: 1', 'extends: builtin:workspace-write', 'hooks:', '  post_tool:', '    - match: {tool: write}', '      command: ["sh", "-c", "cat >/dev/null; echo formatted >> fmt.txt"]', ''].join('\n'));
+    const cp2 = await SessionCheckpointer.open(ws2, store, { baseDir: join(root, 'state2', 'checkpoints') });
+    const p2 = await createPipeline({ workspace: ws2, policy, audit: join(root, 'state2', 'audit.db'), ask: 'allow', session: 'hooked', checkpoints: cp2 });
+    try {
+      await cp2.start('hooked');
+      const w = await p2.call({ tool: 'write', input: { path: 'a.txt', content: 'a\n' }, callId: 'h1', session: 'hooked' });
+      expect(w.status, w.output ?? '').toBe('ok');
+      expect(readFileSync(join(ws2, 'fmt.txt'), 'utf8')).toBe('formatted\n');
+      await git(scratch2, ['add', '-A']);
+      const expected = (await git(scratch2, ['write-tree'])).stdout.toString().trim();
+      const r = await p2.call({ tool: 'shell', input: { command: 'true' }, callId: 'h2', session: 'hooked' });
+      expect(r.status, r.output ?? '').toBe('ok');
+      expect(cp2.store.lastTakeMode).toBe('scan');
+      const list = cp2.store.list(['hooked']);
+      expect(list[list.length - 1]!.tree).toBe(expected);
+    } finally {
+      await p2.close();
+      cp2.close();
+    }
+  }, 120_000);
 });
