@@ -117,7 +117,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
     try {
       hooks = await HookRunner.create(policy.hooks, {
         baseDir: policyDir(policy),
-        runCommandHook: opts.runCommandHook ?? (shellExec instanceof ShellExecutor ? shellExec.commandHookRunner() : undefined),
+        runCommandHook: afterHookCommand(opts.checkpoints, opts.runCommandHook ?? (shellExec instanceof ShellExecutor ? shellExec.commandHookRunner() : undefined)),
       });
     } catch (e) {
       if (opts.hooksMustLoad) {
@@ -259,6 +259,8 @@ class ToolPipeline implements Pipeline, StageDeps {
     if (hookDenial !== null) return recordDenied(this, c, hookDenial);
 
     const result = (await checkpointBefore(this.checkpoints, c)) ?? (await dispatch(c, signal));
+    // What the call changed (a gate's change set, a written path) spares the next checkpoint a scan.
+    if (c.def) this.checkpoints?.afterCall?.({ session: c.session, callId: c.callId, tool: c.def.name, kind: c.def.kind, mutates: c.def.mutates, input: c.runInput }, result);
     // A file changed outside the jail: the jail's overlay must show it to the next command.
     if (result.ok && c.def?.mutates && c.def.kind !== 'shell') (this.executors.get('shell') as { workspaceChanged?: () => void } | undefined)?.workspaceChanged?.();
     clock.lap('execute');
@@ -286,6 +288,8 @@ class ToolPipeline implements Pipeline, StageDeps {
     if (hookDenial !== null) return recordDenied(this, c, hookDenial);
     // The agent runs what it sent: a rewritten input cannot be applied there, so it is not allowed.
     if (c.runInput !== c.input) return recordDenied(this, c, 'Denied: a pre-tool hook rewrote the input, which the guarded agent cannot apply');
+    // The agent runs it outside the pipeline: what it changes is unknown to the next checkpoint.
+    if (c.def) this.checkpoints?.afterCall?.({ session: c.session, callId: c.callId, tool: c.def.name, kind: c.def.kind, mutates: c.def.mutates }, null);
     return { callId: c.callId, tool: c.tool, decision: c.decision, rule: c.rule, reason: c.reason, auditId: c.auditId, timings: c.timings, status: 'ok', output: '', durationMs: performance.now() - started, ...(c.context.length ? { context: c.context } : {}) };
   }
 
@@ -297,6 +301,18 @@ class ToolPipeline implements Pipeline, StageDeps {
     if (this.ownsAudit) this.audit.close();
     else this.audit.flush();
   }
+}
+
+/** A command hook may change the workspace outside any call: the next checkpoint must scan. */
+function afterHookCommand(cp: Checkpointer | undefined, run: RunCommandHook | undefined): RunCommandHook | undefined {
+  if (!cp?.changedOutsideCalls || !run) return run;
+  return async (...args) => {
+    try {
+      return await run(...args);
+    } finally {
+      cp.changedOutsideCalls?.();
+    }
+  };
 }
 
 /** The checkpoint before a call runs; a checkpoint that cannot be taken fails the call (nothing runs that could not be undone). */

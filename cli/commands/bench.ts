@@ -7,6 +7,7 @@ import { runWorkloadBench, WorkloadInputError } from '../../bench/workload/run.j
 import { BaselineMissingError } from '../../bench/baseline.js';
 import { runBench, selectScenarios, writeReport } from '../../bench/harness.js';
 import { SCENARIOS } from '../../bench/index.js';
+import { checkpointNotes } from '../../bench/scenarios/checkpoints.js';
 import { packageRoot } from '../../policies/package-root.js';
 import type { ScenarioResult } from '../../bench/types.js';
 import { useColor } from '../../engine/agent/text-style.js';
@@ -130,6 +131,7 @@ export function benchTable(scenarios: readonly ScenarioResult[], color = false):
          '  ops/s counts decisions committed per second. A batch commits many at once: ops/s is not 1 ÷ p50.']
       : []),
     ...scenarios.flatMap((s) => (s.notes ?? []).flatMap((n) => wrap(`${s.name}: ${n}`, 100, '  '))),
+    ...scenarios.flatMap(checkpointNotes),
   ];
   return [table, ...legend, ...notes].join('\n');
 }

@@ -4,15 +4,50 @@
  * at the start of each run and at the end of each turn (the loop's `onTurnEnd`). Each one is linked
  * to the session, its newest message (for a call: the assistant message that asked for it), the
  * call id and the audit row id of the call's decision.
+ *
+ * Change sets: after a call the pipeline reports its result (`afterCall`). When every change since
+ * the last checkpoint is known exactly — a jailed shell command's gate change set, the file a
+ * `write`/`edit` wrote — the next checkpoint looks at those paths only. Anything else makes the
+ * change set unknown and the next checkpoint scans the whole workspace: a call without a change set
+ * (jail mode none, MCP, sub-agents, unknown tools), calls running at the same time, a call the
+ * pipeline did not run (guarded agents), and the start of every turn (the user may have edited files
+ * while the model was thinking).
  */
-import { dirname, join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { SessionStore } from '../agent/sessions.js';
 import { CheckpointStore, type Checkpoint, type StoreOptions } from './checkpoints.js';
 
-/** What the pipeline sees: one hook, called before a call that may change the workspace runs. */
-export interface Checkpointer {
-  beforeCall(call: { session: string; callId: string; tool: string; kind: string; auditId: number; mutates?: boolean }): Promise<void>;
+export interface CallInfo {
+  session: string;
+  callId: string;
+  /** The tool's canonical name (a registry definition's, not an alias). */
+  tool: string;
+  kind: string;
+  mutates?: boolean;
 }
+
+/** What a call's result says about the workspace (ExecResult's fields that matter here). */
+export interface CallOutcome {
+  ok: boolean;
+  /** A jailed shell command's change set, as applied by the change gate. */
+  changes?: ReadonlyArray<{ path: string }>;
+}
+
+/** What the pipeline sees: called before a call that may change the workspace runs, and after it ran. */
+export interface Checkpointer {
+  beforeCall(call: CallInfo & { auditId: number }): Promise<void>;
+  /**
+   * The call ran (`outcome` with the input it ran with), or ran outside the pipeline (`null`: a
+   * guarded agent's own tool): what it changed, when known, spares the next checkpoint a scan.
+   */
+  afterCall?(call: CallInfo & { input?: Record<string, unknown> }, outcome: CallOutcome | null): void;
+  /** Something may have changed the workspace outside any call (a command hook ran). */
+  changedOutsideCalls?(): void;
+}
+
+/** Built-in tools whose written path is their `path` input. */
+const WRITES_INPUT_PATH = new Set(['write', 'edit']);
 
 /** Tools known not to change the workspace; everything else (shell, MCP, sub-agents, unknown) may. */
 const READ_ONLY = new Set(['read', 'glob', 'grep', 'list', 'todo_write']);
@@ -32,7 +67,42 @@ export function checkpointBaseDir(sessionsDbPath: string): string {
   return join(dirname(sessionsDbPath), 'checkpoints');
 }
 
+/**
+ * Workspace-relative paths a write to `p` may have changed: the path as given and as resolved through
+ * symbolic links of its parents and of itself. Null: none of them inside the workspace.
+ */
+export function writtenPaths(workspace: string, p: string): string[] | null {
+  const abs = resolve(workspace, p);
+  const candidates = [abs];
+  try {
+    candidates.push(join(realpathSync(dirname(abs)), basename(abs)));
+  } catch {
+    // the parent does not exist: nothing was written below it
+  }
+  try {
+    candidates.push(realpathSync(abs));
+  } catch {
+    // not there (any more)
+  }
+  const out = new Set<string>();
+  for (const c of candidates) {
+    const rel = relative(workspace, c);
+    if (rel && rel !== '..' && !rel.startsWith('../') && !isAbsolute(rel)) out.add(rel);
+  }
+  return out.size ? [...out] : null;
+}
+
 export class SessionCheckpointer implements Checkpointer {
+  /** Paths changed since the last checkpoint, when known exactly; null: unknown (the next one scans). */
+  private known: Set<string> | null = null;
+  /** Calls between their beforeCall and afterCall. */
+  private readonly inflight = new Set<string>();
+  /**
+   * A shell command ran without a change gate (jail mode none): its background processes may write
+   * at any time, outside any call, so no change set is complete any more: every take scans.
+   */
+  private ungated = false;
+
   private constructor(
     readonly store: CheckpointStore,
     private readonly sessions: SessionStore,
@@ -47,20 +117,82 @@ export class SessionCheckpointer implements Checkpointer {
     return { turn: s?.turns ?? null, messageId: s?.headMessageId ?? null };
   }
 
-  async beforeCall(call: { session: string; callId: string; tool: string; kind: string; auditId: number; mutates?: boolean }): Promise<void> {
+  /** The change set to hand to the next take, and from now on: unknown until a call reports one. */
+  private claim(): string[] | undefined {
+    const paths = this.known !== null && this.inflight.size === 0 && !this.ungated ? [...this.known] : undefined;
+    this.known = null;
+    return paths;
+  }
+
+  /** After a take: nothing changed since it, unless a call was running meanwhile. */
+  private settle(selfInflight: string | null): void {
+    const others = [...this.inflight].filter((id) => id !== selfInflight);
+    this.known = others.length === 0 ? new Set() : null;
+  }
+
+  async beforeCall(call: CallInfo & { auditId: number }): Promise<void> {
     if (!mayMutate(call.tool, call.kind, call.mutates)) return;
-    await this.store.take({ sessionId: call.session, kind: 'call', callId: call.callId, auditId: call.auditId, tool: call.tool, ...this.where(call.session) });
+    const paths = this.claim();
+    this.inflight.add(call.callId);
+    try {
+      await this.store.take({ sessionId: call.session, kind: 'call', callId: call.callId, auditId: call.auditId, tool: call.tool, ...this.where(call.session), ...(paths ? { paths } : {}) });
+    } catch (e) {
+      this.inflight.delete(call.callId);
+      this.known = null;
+      throw e;
+    }
+    this.settle(call.callId);
+  }
+
+  afterCall(call: CallInfo & { input?: Record<string, unknown> }, outcome: CallOutcome | null): void {
+    const ours = this.inflight.delete(call.callId);
+    if (!ours) {
+      // Not checkpointed before (read-only, or run outside the pipeline): only a known read-only call leaves the set as it is.
+      if (outcome === null || mayMutate(call.tool, call.kind, call.mutates)) this.known = null;
+      return;
+    }
+    if (call.kind === 'shell' && outcome !== null && !outcome.changes) this.ungated = true;
+    const changed = outcome === null ? null : changedPaths(this.store.workspace, call, outcome);
+    if (this.known === null || changed === null) this.known = null;
+    else for (const p of changed) this.known.add(p);
+  }
+
+  changedOutsideCalls(): void {
+    this.known = null;
   }
 
   start(sessionId: string): Promise<Checkpoint> {
-    return this.store.take({ sessionId, kind: 'start', ...this.where(sessionId) });
+    this.known = null; // a new run: whatever happened since the last one is unknown
+    return this.takeBetweenCalls(sessionId, 'start');
   }
 
-  turnEnd(sessionId: string): Promise<Checkpoint> {
-    return this.store.take({ sessionId, kind: 'turn_end', ...this.where(sessionId) });
+  /** End of a turn: the turn's known changes suffice; the next turn starts unknown (user edits). */
+  async turnEnd(sessionId: string): Promise<Checkpoint> {
+    const cp = await this.takeBetweenCalls(sessionId, 'turn_end');
+    this.known = null;
+    return cp;
+  }
+
+  private async takeBetweenCalls(sessionId: string, kind: 'start' | 'turn_end'): Promise<Checkpoint> {
+    const paths = this.claim();
+    try {
+      return await this.store.take({ sessionId, kind, ...this.where(sessionId), ...(paths ? { paths } : {}) });
+    } finally {
+      this.settle(null);
+    }
   }
 
   close(): void {
     this.store.close();
   }
+}
+
+/** What a call changed, when its result says exactly; null: unknown. */
+function changedPaths(workspace: string, call: CallInfo & { input?: Record<string, unknown> }, outcome: CallOutcome): string[] | null {
+  if (call.kind === 'shell') return outcome.changes ? outcome.changes.map((c) => c.path) : null;
+  if (call.kind === 'fs' && WRITES_INPUT_PATH.has(call.tool)) {
+    const p = call.input?.path;
+    return typeof p === 'string' && p !== '' ? writtenPaths(workspace, p) : null;
+  }
+  return null;
 }

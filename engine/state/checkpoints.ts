@@ -8,29 +8,34 @@
  *     index.db             one row per checkpoint: tree id, session, turn, message, call id, audit row
  *     restore-journal.json present only while a restore runs (see restore.ts)
  *
+ *     stat-cache.json      the stat cache (path → stat data → blob id), saved now and then and at close
+ *
  * A checkpoint is a git TREE (no commit, no ref): an unchanged workspace yields the same tree id and
- * costs no new object. `take()` re-hashes only what git's stat cache says changed (`ls-files
- * --modified --deleted --others`), or only the paths a caller names (a jail's change set), then
- * `update-index` + `write-tree`. `.gitignore`d paths are skipped unless `includeIgnored`; files over
- * `maxFileBytes` and nested repositories are left out of the tree and listed as not restorable.
+ * costs no new object. Trees and blobs are written in-process (objects.ts, worktree.ts): no git
+ * process runs on the hot path. `take()` walks the workspace and re-hashes only files whose stat
+ * data changed, or looks only at the paths a caller names (a jail's change set, the file a `write`
+ * wrote) on top of this process's model of the previous checkpoint. `.gitignore`d paths are skipped
+ * unless `includeIgnored`; files over `maxFileBytes` and nested repositories are left out of the tree
+ * and listed as not restorable. Diff, changes and restore still run git (not on the hot path).
  */
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, posix, relative, sep } from 'node:path';
 import { InputError } from '../errors.js';
 import { ABSENT, applyJournaled, isProtectedPath, recoverJournal, type RestoreOp } from './restore.js';
+import { ObjectWriter } from './objects.js';
 import { EMPTY_TREE, git, zsplit, type ShadowGitPaths } from './shadow-git.js';
+import { WorkTree, type NotRestorable } from './worktree.js';
 
 export const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 export type CheckpointKind = 'start' | 'call' | 'turn_end' | 'restore';
 
-export interface NotRestorable {
-  path: string;
-  reason: string;
-  bytes?: number;
-}
+export type { NotRestorable };
+
+/** A scan saves the stat cache at most this often (and close() always does). */
+const SAVE_EVERY_MS = 10_000;
 
 export interface Checkpoint {
   id: number;
@@ -98,6 +103,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS checkpoints_session ON checkpoints(session_id);
+CREATE TABLE IF NOT EXISTS invalidations (id INTEGER PRIMARY KEY AUTOINCREMENT, reason TEXT NOT NULL, pid INTEGER NOT NULL, at TEXT NOT NULL);
 `;
 
 interface Row {
@@ -128,6 +134,12 @@ export class CheckpointStore {
   private readonly includeIgnored: boolean;
   private readonly maxFileBytes: number;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly worktree: WorkTree;
+  /** The worktree model is the last checkpoint this process took (a paths-only take may build on it). */
+  private baseValid = false;
+  /** `PRAGMA data_version` after this process's last take: another connection's write changes it. */
+  private dataVersion: number | null = null;
+  private savedAt = 0;
 
   private constructor(workspace: string, dir: string, db: Database.Database, opts: StoreOptions) {
     this.workspace = workspace;
@@ -136,6 +148,7 @@ export class CheckpointStore {
     this.git = { gitDir: join(dir, 'git'), workTree: workspace, home: join(dir, 'home') };
     this.includeIgnored = opts.includeIgnored ?? false;
     this.maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+    this.worktree = new WorkTree(workspace, new ObjectWriter(this.git.gitDir), { includeIgnored: this.includeIgnored, maxFileBytes: this.maxFileBytes });
   }
 
   get journalPath(): string {
@@ -156,6 +169,9 @@ export class CheckpointStore {
     mkdirSync(join(dir, 'home'), { recursive: true, mode: 0o700 });
     const db = new Database(join(dir, 'index.db'), { timeout: 5000 });
     db.pragma('journal_mode = WAL');
+    // No fsync per checkpoint row (WAL stays consistent; a power loss may drop the newest rows, as it
+    // may the loose objects git itself does not fsync). The restore journal is fsynced on its own.
+    db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
     const store = new CheckpointStore(ws, dir, db, opts);
     try {
@@ -189,147 +205,134 @@ export class CheckpointStore {
     }
     mkdirSync(join(g.gitDir, 'info'), { recursive: true });
     writeFileSync(join(g.gitDir, 'info', 'exclude'), EXCLUDES);
+    this.loadCache();
   }
 
   /** Roll back a restore that a crash interrupted (no-op when there is none). */
   recover(): Promise<'none' | 'rolled_back' | 'completed'> {
-    return this.serial(() => recoverJournal(this.git, this.journalPath));
+    return this.serial(async () => {
+      const r = await recoverJournal(this.git, this.journalPath);
+      if (r !== 'none') this.invalidate(`restore ${r}`);
+      return r;
+    });
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    if (this.baseValid) this.saveCache();
+    this.db.close();
   }
 
-  /** One git index: takes and restores of this process run one at a time. */
+  /** One worktree model: takes and restores of this process run one at a time. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  /** Record the workspace as it is now. */
+  /**
+   * Record the workspace as it is now. With `paths` (the exact change set since the previous
+   * checkpoint of this store), only those are looked at; without it, or when this process's model of
+   * the last checkpoint cannot be trusted (first take, a restore, another process took one since),
+   * the whole workspace is scanned.
+   */
   take(opts: TakeOptions): Promise<Checkpoint> {
     return this.serial(async () => {
-      const { tree, notRestorable } = await this.retryLocked(() => this.snapshotTree(opts.paths));
-      const info = this.db
-        .prepare(
-          `INSERT INTO checkpoints (session_id, kind, turn, message_id, call_id, audit_id, tool, tree, not_restorable, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(opts.sessionId, opts.kind, opts.turn ?? null, opts.messageId ?? null, opts.callId ?? null, opts.auditId ?? null, opts.tool ?? null, tree, JSON.stringify(notRestorable), new Date().toISOString());
+      const { tree, notRestorable } = this.snapshotTree(opts.paths);
+      this.insertRow ??= this.db.prepare(
+        `INSERT INTO checkpoints (session_id, kind, turn, message_id, call_id, audit_id, tool, tree, not_restorable, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const info = this.insertRow.run(opts.sessionId, opts.kind, opts.turn ?? null, opts.messageId ?? null, opts.callId ?? null, opts.auditId ?? null, opts.tool ?? null, tree, JSON.stringify(notRestorable), new Date().toISOString());
       return this.get(Number(info.lastInsertRowid))!;
     });
   }
 
-  /** The tree of the workspace now, without recording a checkpoint. */
+  private insertRow: Database.Statement | undefined;
+  private getRow: Database.Statement | undefined;
+
+  /** The tree of the workspace now (always a full scan), without recording a checkpoint. */
   snapshot(): Promise<string> {
-    return this.serial(async () => (await this.retryLocked(() => this.snapshotTree())).tree);
+    return this.serial(async () => this.snapshotTree().tree);
   }
 
-  /** Another icode process on the same workspace holds the shadow index: wait for it (bounded). */
-  private async retryLocked<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (e) {
-        if (attempt >= 40 || !/index\.lock/.test((e as Error).message)) throw e;
-        await new Promise((r) => setTimeout(r, 25 + attempt * 5));
-      }
-    }
-  }
+  /** How the last take went (for the bench and tests): 'paths' or 'scan'. */
+  lastTakeMode: 'paths' | 'scan' | null = null;
 
-  private lastNotRestorable(): NotRestorable[] {
-    const row = this.db.prepare('SELECT not_restorable FROM checkpoints ORDER BY id DESC LIMIT 1').get() as { not_restorable: string } | undefined;
-    return row ? (JSON.parse(row.not_restorable) as NotRestorable[]) : [];
-  }
-
+  /** Workspace-relative form of a change-set path: '' for the workspace itself, null outside it. */
   private relative(p: string): string | null {
     const rel = isAbsolute(p) ? relative(this.workspace, p) : p;
-    const norm = rel.split(sep).join('/').replace(/^\.\/+/, '').replace(/\/+$/, '');
-    if (!norm || norm.startsWith('../') || norm === '..' || isAbsolute(norm)) return null;
+    const norm = posix.normalize(rel.split(sep).join('/')).replace(/\/+$/, '');
+    if (!norm || norm === '.') return '';
+    if (norm.startsWith('../') || norm === '..' || isAbsolute(norm)) return null;
     return norm;
   }
 
-  private async snapshotTree(paths?: string[]): Promise<{ tree: string; notRestorable: NotRestorable[] }> {
-    const g = this.git;
-    const excludes = this.includeIgnored ? [`--exclude-from=${join(g.gitDir, 'info', 'exclude')}`] : ['--exclude-standard'];
-    let candidates: string[];
-    const large = new Map<string, NotRestorable>();
-    if (paths) {
-      for (const n of this.lastNotRestorable()) large.set(n.path, n);
-      const rels = paths.map((p) => this.relative(p)).filter((p): p is string => p !== null && !isProtectedPath(p));
-      candidates = rels.length ? zsplit((await git(g, ['ls-files', '-z', '--modified', '--deleted', '--others', ...excludes, '--', ...rels])).stdout) : [];
-      for (const r of rels) large.delete(r);
+  /**
+   * The model is the last checkpoint of this workspace: this process took it and no other connection
+   * wrote to index.db since (another process's take, a restore's invalidation row).
+   */
+  private baseIsCurrent(): boolean {
+    return this.baseValid && this.dataVersion !== null && this.db.pragma('data_version', { simple: true }) === this.dataVersion;
+  }
+
+  private snapshotTree(paths?: string[]): { tree: string; notRestorable: NotRestorable[] } {
+    const wt = this.worktree;
+    // Read before looking at the workspace: a write by another process from now on is seen next time.
+    const dataVersion = this.db.pragma('data_version', { simple: true }) as number;
+    const rels: string[] = [];
+    let whole = false;
+    for (const p of paths ?? []) {
+      const r = this.relative(p);
+      if (r === '') whole = true; // the workspace itself changed (e.g. an opaque root): scan
+      else if (r !== null && !isProtectedPath(r)) rels.push(r);
+    }
+    if (paths && !whole && this.baseIsCurrent()) {
+      this.lastTakeMode = wt.update(rels);
     } else {
-      candidates = zsplit((await git(g, ['ls-files', '-z', '--modified', '--deleted', '--others', ...excludes])).stdout);
+      this.lastTakeMode = wt.scanAll();
     }
-    const gone: string[] = [];
-    const update: string[] = [];
-    const drop: string[] = [];
-    const realDir = new Map<string, boolean>();
-    // A path below a symlinked directory is not the workspace's (lstat would follow the link): gone.
-    const underLink = (p: string): boolean => {
-      let cur = '';
-      for (const part of p.split('/').slice(0, -1)) {
-        cur = cur ? `${cur}/${part}` : part;
-        let ok = realDir.get(cur);
-        if (ok === undefined) {
-          try {
-            ok = lstatSync(join(this.workspace, cur)).isDirectory();
-          } catch {
-            ok = false;
-          }
-          realDir.set(cur, ok);
-        }
-        if (!ok) return true;
-      }
-      return false;
-    };
-    for (const p of new Set(candidates)) {
-      if (p.endsWith('/')) {
-        // ls-files shows an embedded repository as a directory: its files are its own git's business.
-        large.set(p, { path: p, reason: 'nested git repository' });
-        continue;
-      }
-      if (isProtectedPath(p)) continue;
-      let st;
-      try {
-        if (underLink(p)) throw new Error('below a symlink');
-        st = lstatSync(join(this.workspace, p));
-      } catch {
-        gone.push(p); // --remove takes it out of the tree
-        continue;
-      }
-      if (st.isFile() && st.size > this.maxFileBytes) {
-        large.set(p, { path: p, reason: `larger than ${this.maxFileBytes} bytes`, bytes: st.size });
-        drop.push(p);
-      } else if (st.isFile() || st.isSymbolicLink()) {
-        large.delete(p);
-        update.push(p);
-      } else if (!st.isDirectory()) {
-        large.set(p, { path: p, reason: 'not a regular file or symbolic link' });
-        drop.push(p);
-      }
+    const tree = wt.writeTrees();
+    this.baseValid = true;
+    this.dataVersion = dataVersion;
+    if (this.lastTakeMode === 'scan' && Date.now() - this.savedAt > SAVE_EVERY_MS) this.saveCache();
+    return { tree, notRestorable: wt.sortedNotRestorable() };
+  }
+
+  /** The workspace changed under the model (a restore, a recovered one): every process's next take scans. */
+  private invalidate(reason: string): void {
+    this.baseValid = false;
+    this.db.prepare('INSERT INTO invalidations (reason, pid, at) VALUES (?, ?, ?)').run(reason, process.pid, new Date().toISOString());
+  }
+
+  private get cachePath(): string {
+    return join(this.dir, 'stat-cache.json');
+  }
+
+  /** Persist the stat cache (temp + rename; a lost or stale cache only costs re-hashing). */
+  private saveCache(): void {
+    try {
+      const tmp = `${this.cachePath}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify({ version: 1, rows: this.worktree.serialize() }));
+      renameSync(tmp, this.cachePath);
+      this.savedAt = Date.now();
+    } catch {
+      // best effort
     }
-    // Removals first: a file replaced by a directory (or the reverse) must leave before it comes back.
-    const remove = [...gone, ...drop];
-    // `last-tree` caches the index's tree: dropped before the index changes, written after write-tree,
-    // so an unchanged workspace costs one git process and a crash in between costs a write-tree.
-    const lastTree = join(this.dir, 'last-tree');
-    if (!remove.length && !update.length && existsSync(lastTree)) {
-      const cached = readFileSync(lastTree, 'utf8').trim();
-      if (/^[0-9a-f]{40}$/.test(cached)) return { tree: cached, notRestorable: [...large.values()].sort((a, b) => (a.path < b.path ? -1 : 1)) };
+  }
+
+  private loadCache(): void {
+    try {
+      const data = JSON.parse(readFileSync(this.cachePath, 'utf8')) as { version?: number; rows?: unknown };
+      if (data.version === 1 && Array.isArray(data.rows)) this.worktree.load(data.rows);
+    } catch {
+      // none yet, or unreadable: the first scan hashes everything
     }
-    if (existsSync(lastTree)) unlinkSync(lastTree);
-    if (remove.length) await git(g, ['update-index', '-z', '--force-remove', '--stdin'], { input: remove.join('\0') + '\0' });
-    if (update.length) await git(g, ['update-index', '-z', '--add', '--remove', '--stdin'], { input: update.join('\0') + '\0' });
-    const tree = (await git(g, ['write-tree'])).stdout.toString('utf8').trim();
-    writeFileSync(lastTree, tree + '\n');
-    return { tree, notRestorable: [...large.values()].sort((a, b) => (a.path < b.path ? -1 : 1)) };
   }
 
   get(id: number): Checkpoint | null {
-    const row = this.db.prepare('SELECT * FROM checkpoints WHERE id = ?').get(id) as Row | undefined;
+    this.getRow ??= this.db.prepare('SELECT * FROM checkpoints WHERE id = ?');
+    const row = this.getRow.get(id) as Row | undefined;
     return row ? toCheckpoint(row) : null;
   }
 
@@ -378,7 +381,15 @@ export class CheckpointStore {
       const all = await this.plan(before.tree, tree);
       const ops = all.filter((op) => !isProtectedPath(op.path) && (opts.filter ? opts.filter(op.path) : true));
       const kept = all.filter((op) => !ops.includes(op)).map((op) => op.path);
-      if (ops.length) await applyJournaled(this.git, this.journalPath, { workspace: this.workspace, fromTree: before.tree, toTree: tree, ops });
+      if (ops.length) {
+        // The files change under every process's model: their next take scans (told before and after).
+        this.invalidate('restore begins');
+        try {
+          await applyJournaled(this.git, this.journalPath, { workspace: this.workspace, fromTree: before.tree, toTree: tree, ops });
+        } finally {
+          this.invalidate('restore ended');
+        }
+      }
       return { before, restored: ops.map((o) => o.path), kept };
     });
   }

@@ -295,6 +295,7 @@ export class ShellJail {
       if (out.kind === 'died') {
         notes.push('[icode: the jail ended while the command ran; it will be restarted for the next command]');
         const gated = this.cfg.gate ? this.layers.gateAll(null, false) : undefined;
+        if (gated && before?.changes.length) gated.changes.unshift(...before.changes);
         return shellResult(collector, notes, null, r.killed ? 'SIGKILL' : null, r.timedOut, t0, o.timeoutMs, gated);
       }
       if (r.flooded) notes.push(`[icode: the command was killed after ${collector.totalBytes} bytes of output]`);
@@ -307,6 +308,8 @@ export class ShellJail {
       }
       const signal = out.signal ? signalName(out.signal) : null;
       const gated = await this.layers.gateNow(inst);
+      // What was applied before the command (a background process's writes) changed the workspace during this call too.
+      if (before?.changes.length) gated.changes.unshift(...before.changes);
       return shellResult(collector, notes, signal ? null : out.code, signal, r.timedOut, t0, o.timeoutMs, gated);
     }
   }
