@@ -57,8 +57,12 @@ export const DEFAULT_SERVER_LIMITS: Readonly<Required<McpServerLimits>> = Object
 
 export function confinementFor(server: string, workspace: string, policy: CompiledPolicy | null): Confinement {
   const s = policy?.settings;
-  // The workspace is writable for a server only where the policy lets the write tool write without asking.
+  // The workspace is writable for a server only when its settings opt in (`workspace: read-write`) AND the
+  // policy lets the write tool write without asking. Read-only by default: a server writes the workspace
+  // directly, not through the shell's change gate (issue 17: a planted .git or set-id file must not reach
+  // the workspace unseen), so a writable one is a choice the user makes per server.
   let writable = false;
+  if (s?.mcp?.[server]?.workspace !== 'read-write') return confinement(server, s, false);
   try {
     writable = policy?.decide({ tool: 'write', input: { path: join(workspace, 'mcp-server-output'), content: '' }, workspace }).decision === 'allow';
     // A write the policy decides by its content (args rules) is not one a server may make unseen.
@@ -66,6 +70,10 @@ export function confinementFor(server: string, workspace: string, policy: Compil
   } catch {
     writable = false;
   }
+  return confinement(server, s, writable);
+}
+
+function confinement(server: string, s: CompiledPolicy['settings'] | undefined, writable: boolean): Confinement {
   const limits = { ...DEFAULT_SERVER_LIMITS, ...(s?.mcp?.[server]?.limits ?? {}) };
   return { jail: s?.jail ?? 'bwrap', workspace: writable ? 'read-write' : 'read-only', network: s?.mcp?.[server]?.network ?? false, readOnly: [...(s?.mcp?.[server]?.readOnly ?? [])], limits };
 }

@@ -21,7 +21,7 @@ export interface PolicySettings {
   shellTimeoutMs: number;
   approvalTimeoutMs: number;
   /** Per MCP server: does its stdio jail get the network (default false), which host paths it sees read-only. */
-  mcp: Record<string, { network: boolean; readOnly: string[]; limits?: McpServerLimits }>;
+  mcp: Record<string, { network: boolean; readOnly: string[]; limits?: McpServerLimits; workspace?: 'read-only' | 'read-write' }>;
   /** Whether the secret_redactor hook runs on every tool result (added to post_tool hooks when true). */
   redactSecrets: boolean;
 }

@@ -34,7 +34,7 @@ export interface SettingsDoc {
   shell_timeout_ms?: number;
   approval_timeout_ms?: number;
   /** Per MCP server (name from .mcp.json): what its jail may reach. */
-  mcp?: Record<string, { network?: boolean; read_only?: string[]; limits?: { memory_bytes?: number; file_size_bytes?: number; cpu_seconds?: number; processes?: number } }>;
+  mcp?: Record<string, { network?: boolean; read_only?: string[]; workspace?: 'read-only' | 'read-write'; limits?: { memory_bytes?: number; file_size_bytes?: number; cpu_seconds?: number; processes?: number } }>;
   redact_secrets?: boolean;
 }
 

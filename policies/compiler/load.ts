@@ -310,6 +310,8 @@ function compose(source: string, layers: Layer[], home: string): CompiledPolicy 
     for (const [server, m] of Object.entries(s.mcp ?? {})) {
       const limits = mcpLimits(settings.mcp[server]?.limits, m.limits);
       settings.mcp[server] = { network: m.network ?? settings.mcp[server]?.network ?? false, readOnly: [...new Set([...(settings.mcp[server]?.readOnly ?? []), ...(m.read_only ?? [])])], ...(limits ? { limits } : {}) };
+      const workspace = m.workspace ?? settings.mcp[server]?.workspace;
+      if (workspace) settings.mcp[server]!.workspace = workspace;
     }
     if (s.redact_secrets !== undefined) settings.redactSecrets = s.redact_secrets;
     for (const e of s.env ?? []) if (!settings.env.includes(e)) settings.env.push(e);

@@ -46,7 +46,7 @@ beforeAll(async () => {
       'default: allow',
       'settings:',
       '  mcp:',
-      `    fs: { read_only: [${JSON.stringify(modules)}] }`,
+      `    fs: { read_only: [${JSON.stringify(modules)}], workspace: read-write }`,
       'rules:',
       '  - id: no-mcp-writes',
       '    decision: deny',
