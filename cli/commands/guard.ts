@@ -6,6 +6,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { readStdin } from '../../engine/guard/client.js';
 
 type Agent = 'claude-code' | 'gemini-cli';
 const AGENTS: readonly Agent[] = ['claude-code', 'gemini-cli'];
@@ -87,21 +88,6 @@ export function register(program: Command): void {
       }
     });
   }
-}
-
-const MAX_STDIN = 8 * 1024 * 1024;
-
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) return '';
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of process.stdin) {
-    size += (chunk as Buffer).length;
-    // An oversized event is not read further: it is answered as malformed (a pre-tool one is denied).
-    if (size > MAX_STDIN) return '\u0000oversized';
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 async function answerEvent(agent: Agent, text: string, opts: EventOpts): Promise<{ stdout: string; stderr: string; exitCode: number }> {

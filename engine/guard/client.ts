@@ -51,7 +51,8 @@ export function parseHookArgs(argv: readonly string[]): Parsed | null {
   return p;
 }
 
-async function readStdin(): Promise<string> {
+/** A hook event from stdin, at most 8 MiB (past that the marker '\u0000oversized': answered as malformed). */
+export async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) return '';
   const chunks: Buffer[] = [];
   let size = 0;
