@@ -62,7 +62,7 @@ beforeAll(async () => {
   writeFileSync(join(serverDir, 'server.mjs'), SERVER);
   writeFileSync(join(ws, 'gen.txt'), '1');
   writeFileSync(join(ws, '.mcp.json'), JSON.stringify({ mcpServers: { live: { command: 'node', args: [join(serverDir, 'server.mjs')] } } }));
-  writeFileSync(policy, ['version: 1', 'default: allow', 'settings:', '  mcp:', `    live: { read_only: [${JSON.stringify(modules)}, ${JSON.stringify(serverDir)}] }`, 'rules: []', ''].join('\n'));
+  writeFileSync(policy, ['version: 1', 'default: allow', 'settings:', '  mcp:', `    live: { read_only: [${JSON.stringify(modules)}, ${JSON.stringify(serverDir)}], workspace: read-write }`, 'rules: []', ''].join('\n'));
   llm = await new FakeLLM().start();
   runner = await createPipelineRunner({ workspace: ws, policy, audit, session: 'changing', subagents: false });
 }, 60_000);
