@@ -74,7 +74,9 @@ describe('icode TUI in a real terminal', { timeout: 240_000 }, () => {
     await expect(normalise(first, ws)).toMatchFileSnapshot('./snapshots/start-80x24.txt');
     d.type('what is in notes.txt?');
     d.type(KEY.enter);
-    const s = await d.waitFor('The file has two lines.');
+    await d.waitFor('The file has two lines.');
+    // The turn's end (its summary line, the idle prompt, the cost) renders just after the answer.
+    const s = await d.waitFor(/done · 2 model call[\s\S]*prompt ─[\s\S]*\$0\.0001 │/);
     expect(s).toContain('❯ what is in notes.txt?');
     expect(s).toMatch(/● read notes\.txt \[allow\]/);
     expect(s).toContain('Looking');
