@@ -5,7 +5,6 @@
  * applies to the next event; a misbehaving or silent "daemon" on the socket, or a runtime directory
  * that is not private, never changes an answer (the client answers cold, never fails open).
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../engine/audit/log.js';
 import { auditKeyPath, loadAuditKey } from '../../engine/audit/key.js';
-import { icode } from '../helpers/cli.js';
+import { icode, icodeAsync } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import { tempDir } from '../helpers/tmp.js';
 import { packageRoot } from '../../policies/package-root.js';
@@ -59,17 +58,7 @@ const rows = (db: string) => {
   }
 };
 
-function runAsync(args: string[], input: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(packageRoot(), 'bin/icode.js'), ...args], { cwd, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-    p.stdin.end(input);
-  });
-}
+const runAsync = (args: string[], input: string, cwd: string, env: NodeJS.ProcessEnv) => icodeAsync(args, { input, cwd, env });
 
 /** One request straight to the daemon's socket, as the client sends it. */
 function askSocket(path: string, body: unknown): Promise<string> {

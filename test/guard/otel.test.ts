@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../engine/audit/log.js';
 import { packageRoot } from '../../policies/package-root.js';
+import { icodeAsync } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 type Attr = { key: string; value: { stringValue?: string; intValue?: number | string } };
@@ -35,17 +36,7 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-function run(args: string[], input: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(packageRoot(), 'bin/icode.js'), ...args], { cwd, env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'icode-test' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-    p.stdin.end(input);
-  });
-}
+const run = (args: string[], input: string, cwd: string) => icodeAsync(args, { input, cwd, env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'icode-test' } });
 
 describe('OpenTelemetry export', () => {
   it('exports the decision of icode exec and of a guard call as spans with GenAI + icode attributes and the row hash', async () => {

@@ -1,5 +1,5 @@
 /** Runs `icode`: the real binary (bin/icode.js → dist/) as a child process, or its command tree in process. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { vi } from 'vitest';
@@ -26,6 +26,22 @@ export function icode(args: string[], opts: { cwd?: string; input?: string; env?
   // A signal is never an expected outcome: say which, with the stderr, so a CI log can be diagnosed.
   if (r.signal) console.error(`icode ${args.join(' ')}: killed by ${r.signal}${r.error ? ` (${r.error.message})` : ''}\n${r.stderr}`);
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * `icode ARGS` as a child process without blocking this one: for tests whose loopback servers (an OTLP
+ * receiver, a fake daemon) must keep answering while the command runs.
+ */
+export function icodeAsync(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Omit<CliResult, 'signal'>> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [join(packageRoot(), 'bin/icode.js'), ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d));
+    p.stderr.on('data', (d: Buffer) => (stderr += d));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+    p.stdin.end(opts.input ?? '');
+  });
 }
 
 export interface InProcessResult {

@@ -7,7 +7,6 @@
  * line without failing the call, and counted; `icode audit export --format otlp-json` writes the
  * same records.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -15,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../engine/audit/log.js';
-import { packageRoot } from '../../policies/package-root.js';
+import { icodeAsync } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // The OTLP protobuf schema as the official exporters encode it (their own generated code).
@@ -80,17 +79,7 @@ beforeEach(() => {
   received = [];
 });
 
-function run(args: string[], input: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(packageRoot(), 'bin/icode.js'), ...args], { cwd, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-    p.stdin.end(input);
-  });
-}
+const run = (args: string[], input: string, cwd: string, env: NodeJS.ProcessEnv) => icodeAsync(args, { input, cwd, env });
 
 function setup() {
   const ws = tempDir('icode-otlp-');
