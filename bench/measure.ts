@@ -26,6 +26,18 @@ export function round(x: number, digits = 3): number {
   return Math.round(x * f) / f;
 }
 
+/** Nanoseconds one async operation takes: for scenarios that interleave their own measured variants. */
+export async function timed(op: () => Promise<unknown>): Promise<number> {
+  const s = process.hrtime.bigint();
+  await op();
+  return Number(process.hrtime.bigint() - s);
+}
+
+/** p50/p99 of samples taken one by one (nanoseconds); throughput is their count over their sum. */
+export function summariseSamples(ns: readonly number[]): Sampled {
+  return summarise(Float64Array.from(ns), ns.reduce((a, b) => a + b, 0), ns.length);
+}
+
 /** Time a synchronous operation `n` times (after `warmup` untimed runs). */
 export function sampleSync(n: number, op: (i: number) => void, onProgress?: () => void, warmup = Math.min(1000, n)): Sampled {
   for (let i = 0; i < warmup; i++) op(i);

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CheckpointStore } from '../../engine/state/checkpoints.js';
-import { result, round, type Sampled } from '../measure.js';
+import { result, round, type Sampled, summariseSamples, timed } from '../measure.js';
 import type { Scenario, ScenarioContext, ScenarioResult } from '../types.js';
 
 const run = promisify(execFile);
@@ -41,18 +41,6 @@ function makeTree(root: string): string[] {
 }
 
 /** Per-operation samples (ns) → p50/p99 and throughput. */
-function summarise(ns: number[]): Sampled {
-  const sorted = [...ns].sort((a, b) => a - b);
-  const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-  const total = ns.reduce((a, b) => a + b, 0);
-  return { p50_us: round(at(50) / 1000), p99_us: round(at(99) / 1000), ops_per_s: Math.round(ns.length / (total / 1e9)) };
-}
-
-async function timed(op: () => Promise<unknown>): Promise<number> {
-  const s = process.hrtime.bigint();
-  await op();
-  return Number(process.hrtime.bigint() - s);
-}
 
 function figures(s: Sampled, base: Sampled): Record<string, number | boolean> {
   const ratio = round(s.p50_us / base.p50_us);
@@ -110,10 +98,10 @@ export const checkpointScenario: Scenario = {
       }
       // The paths variant must really have taken the fast path (and the scan variant must have scanned).
       if (!modes.has('paths:paths') || modes.has('paths:scan') || !modes.has('scan:scan')) throw new Error(`state.checkpoint: unexpected take modes ${[...modes].join(', ')}`);
-      const paths = summarise(samples.paths);
-      const scan = summarise(samples.scan);
-      const unchanged = summarise(samples.unchanged);
-      const base = summarise(samples.base);
+      const paths = summariseSamples(samples.paths);
+      const scan = summariseSamples(samples.scan);
+      const unchanged = summariseSamples(samples.unchanged);
+      const base = summariseSamples(samples.base);
       return result('state.checkpoint', paths, 'git add -A && git commit (same tree, same change)', base, {
         files: FILES,
         samples: n,

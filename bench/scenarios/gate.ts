@@ -12,21 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShellJail } from '../../sandbox/jail/index.js';
 import { MaskIndex } from '../../sandbox/jail/masks.js';
-import { result, round, type Sampled } from '../measure.js';
+import { result, round, summariseSamples, timed } from '../measure.js';
 import type { Scenario, ScenarioContext } from '../types.js';
-
-async function timed(op: () => Promise<unknown>): Promise<number> {
-  const s = process.hrtime.bigint();
-  await op();
-  return Number(process.hrtime.bigint() - s);
-}
-
-function summarise(ns: number[]): Sampled {
-  const sorted = [...ns].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-  const total = ns.reduce((a, b) => a + b, 0);
-  return { p50_us: round(at(50) / 1000), p99_us: round(at(99) / 1000), ops_per_s: Math.round(ns.length / (total / 1e9)) };
-}
 
 export const gateScenario: Scenario = {
   name: 'gate',
@@ -47,7 +34,7 @@ export const gateScenario: Scenario = {
     const maskScanUs = Number(process.hrtime.bigint() - t0) / 1000;
     const upd: number[] = [];
     for (let i = 0; i < 50; i++) upd.push(await timed(async () => idx.update()));
-    const maskUpdate = summarise(upd);
+    const maskUpdate = summariseSamples(upd);
     const masked = await ShellJail.start({ workspace: ws, network: false, maskedGlobs: globs });
     const gated = await ShellJail.start({ workspace: ws, network: false });
     const plain = await ShellJail.start({ workspace: ws, network: false, benchmarkWithoutGate: true });
@@ -81,10 +68,10 @@ export const gateScenario: Scenario = {
         await pair(run(gated, `echo ${i} > d0/f0.txt`), run(plain, `echo ${i} > d1/f0.txt`), gw, pw);
         ctx.tick(step * 2);
       }
-      const icode = summarise(g);
-      const base = summarise(p);
-      const w = summarise(gw);
-      const wb = summarise(pw);
+      const icode = summariseSamples(g);
+      const base = summariseSamples(p);
+      const w = summariseSamples(gw);
+      const wb = summariseSamples(pw);
       return result('gate', icode, 'the same jail without the change gate (workspace bound read-write), `true`', base, {
         workspace_files: 10_000,
         iterations: n,
@@ -100,8 +87,8 @@ export const gateScenario: Scenario = {
         mask_scan_us: round(maskScanUs),
         mask_update_p50_us: maskUpdate.p50_us,
         mask_update_p99_us: maskUpdate.p99_us,
-        masked_true_p50_us: summarise(m).p50_us,
-        masked_true_p99_us: summarise(m).p99_us,
+        masked_true_p50_us: summariseSamples(m).p50_us,
+        masked_true_p99_us: summariseSamples(m).p99_us,
       });
     } finally {
       await masked.close();

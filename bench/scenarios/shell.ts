@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pty from 'node-pty';
 import { ShellJail } from '../../sandbox/jail/index.js';
-import { result, round, type Sampled } from '../measure.js';
+import { result, round, summariseSamples, timed } from '../measure.js';
 import type { Scenario, ScenarioContext } from '../types.js';
 
 const COLS = 200;
@@ -21,19 +21,6 @@ function spawnToExit(file: string, args: string[], env: Record<string, string>, 
     p.onData(() => undefined);
     p.onExit(({ exitCode }) => (exitCode === 0 ? resolve() : reject(new Error(`${file} exited with ${exitCode}`))));
   });
-}
-
-async function timed(op: () => Promise<unknown>): Promise<number> {
-  const s = process.hrtime.bigint();
-  await op();
-  return Number(process.hrtime.bigint() - s);
-}
-
-function summarise(ns: number[]): Sampled {
-  const sorted = [...ns].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-  const total = ns.reduce((a, b) => a + b, 0);
-  return { p50_us: round(at(50) / 1000), p99_us: round(at(99) / 1000), ops_per_s: Math.round(ns.length / (total / 1e9)) };
 }
 
 export const shellScenario: Scenario = {
@@ -83,10 +70,10 @@ export const shellScenario: Scenario = {
         fb.push(await timed(bare));
         ctx.tick(step);
       }
-      const icode = summarise(j);
-      const base = summarise(b);
-      const fr = summarise(f);
-      const frBase = summarise(fb);
+      const icode = summariseSamples(j);
+      const base = summariseSamples(b);
+      const fr = summariseSamples(f);
+      const frBase = summariseSamples(fb);
       return result('shell', icode, 'bare node-pty spawn of bash -c true', base, {
         goal_ratio: 0.83,
         iterations: n,
