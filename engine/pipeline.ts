@@ -73,6 +73,8 @@ export interface PipelineOptions {
 export interface Pipeline extends ToolRunner {
   readonly workspace: string;
   readonly policy: CompiledPolicy | null;
+  /** The session's control files inside the workspace (workspace-relative): never written by the session. */
+  readonly controlPaths: readonly string[];
   readonly policyHash: string;
   readonly session: string;
   readonly audit: AuditLog;
@@ -141,6 +143,7 @@ export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
     approver: opts.approver ?? new StaticApprover(opts.ask ?? 'deny'),
     session: opts.session ?? randomUUID(),
     hooks,
+    controlPaths: controls.inside,
     ...(opts.checkpoints ? { checkpoints: opts.checkpoints } : {}),
   });
 }
@@ -176,6 +179,7 @@ interface ToolPipelineParts {
   approver: Approver;
   session: string;
   hooks: HookRunner | null;
+  controlPaths: readonly string[];
   checkpoints?: Checkpointer;
 }
 
@@ -189,6 +193,7 @@ class ToolPipeline implements Pipeline, StageDeps {
   readonly approver: Approver;
   readonly session: string;
   readonly hooks: HookRunner | null;
+  readonly controlPaths: readonly string[];
   closed = false;
   /** The audit log's path: what a result's auditId refers to (ToolRunner.auditPath). */
   get auditPath(): string {
@@ -212,6 +217,7 @@ class ToolPipeline implements Pipeline, StageDeps {
     this.approver = parts.approver;
     this.session = parts.session;
     this.hooks = parts.hooks;
+    this.controlPaths = parts.controlPaths;
     this.checkpoints = parts.checkpoints;
   }
 

@@ -50,7 +50,7 @@ async function open(opts: CommonOpts, session?: string): Promise<{ pipeline: Pip
     const cfg = loadMcpConfig(pipeline.workspace, process.env, pipeline.policy?.settings.env ?? []);
     const warnings = [...cfg.warnings];
     const limits = { ...(opts.startTimeout ? { startTimeoutMs: ms('--start-timeout', opts.startTimeout) } : {}), ...(opts.callTimeout ? { callTimeoutMs: ms('--call-timeout', opts.callTimeout) } : {}) };
-    const manager = new McpManager(cfg.servers, { workspace: pipeline.workspace, policy: pipeline.policy, registry: pipeline.registry, limits, warn: (m) => void warnings.push(m) });
+    const manager = new McpManager(cfg.servers, { workspace: pipeline.workspace, policy: pipeline.policy, controlPaths: pipeline.controlPaths, registry: pipeline.registry, limits, warn: (m) => void warnings.push(m) });
     return {
       pipeline,
       manager,

@@ -4,6 +4,7 @@
  * a result size cap. A server that crashes, hangs, floods or speaks garbage fails the call in flight
  * with an error result and is killed; the next call starts it again. Nothing here waits without a bound.
  */
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
@@ -36,6 +37,8 @@ export const DEFAULT_LIMITS: ConnectionLimits = { startTimeoutMs: 30_000, callTi
 export interface ConnectionContext {
   workspace: string;
   policy: CompiledPolicy | null;
+  /** The session's control files inside the workspace, workspace-relative. */
+  controlPaths?: readonly string[];
   limits?: Partial<ConnectionLimits>;
 }
 
@@ -204,12 +207,33 @@ export class McpConnection {
       network: conf.network,
       env: c.env,
       readOnlyPaths: conf.readOnly,
-      protectedPaths: this.ctx.policy?.settings.protectedPaths.map((g) => g.replace(/\/\*\*$/, '')).filter((p) => !/[*?[\]{}]/.test(p)),
+      protectedPaths: this.protectedPaths(conf),
       command: c.command,
       args: c.args,
       limits: conf.limits,
     });
     return new JailedStdioTransport({ file: cmd.file, args: cmd.args, files: cmd.files, env: {}, cleanup: cmd.cleanup }, this.limits.maxMessageBytes);
+  }
+
+  /**
+   * What a server with a writable workspace cannot write: the policy's protected paths, and the session's
+   * control files that exist (the policy, `.mcp.json` when it holds granted names…). A missing control
+   * file is left out: its placeholder would be an empty file in the workspace (an empty `.mcp.json`
+   * breaks the next session's MCP start), and the only servers that could create one are the ones the
+   * user opted into a writable workspace.
+   */
+  private protectedPaths(conf: Confinement): string[] {
+    const fromPolicy = (this.ctx.policy?.settings.protectedPaths ?? []).map((g) => g.replace(/\/\*\*$/, '')).filter((p) => !/[*?[\]{}]/.test(p));
+    if (conf.workspace !== 'read-write') return fromPolicy;
+    const controls = (this.ctx.controlPaths ?? []).filter((rel) => {
+      try {
+        lstatSync(join(this.ctx.workspace, rel));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    return [...new Set([...fromPolicy, ...controls])];
   }
 
   private describeExit(what: string, transport: Transport | null = this.transport): string {

@@ -25,6 +25,8 @@ export function mcpToolName(server: string, tool: string): string | null {
 export interface ManagerOptions {
   workspace: string;
   policy: CompiledPolicy | null;
+  /** The session's control files inside the workspace (read-only even to a server with a writable workspace). */
+  controlPaths?: readonly string[];
   registry: ToolRegistry;
   limits?: Partial<ConnectionLimits>;
   /** Where problems (a server that cannot start, a tool that cannot be offered) are reported. */
@@ -40,7 +42,7 @@ export class McpManager {
     private readonly opts: ManagerOptions,
   ) {
     this.connections = servers.map((s) => {
-      const c = new McpConnection(s, { workspace: opts.workspace, policy: opts.policy, limits: opts.limits });
+      const c = new McpConnection(s, { workspace: opts.workspace, policy: opts.policy, controlPaths: opts.controlPaths ?? [], limits: opts.limits });
       c.onToolsChanged = () => this.registerTools(c);
       return c;
     });

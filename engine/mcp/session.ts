@@ -8,7 +8,7 @@ export async function startSessionServers(p: Pipeline, warn: (m: string) => void
   const cfg = loadMcpConfig(p.workspace, process.env, p.policy?.settings.env ?? []);
   for (const w of cfg.warnings) warn(w);
   if (cfg.servers.length === 0) return null;
-  const manager = new McpManager(cfg.servers, { workspace: p.workspace, policy: p.policy, registry: p.registry, warn });
+  const manager = new McpManager(cfg.servers, { workspace: p.workspace, policy: p.policy, controlPaths: p.controlPaths, registry: p.registry, warn });
   await manager.startAll();
   // Which servers ran, how confined, with what result: recorded beside the session's calls.
   await Promise.all(
