@@ -74,6 +74,17 @@ export async function sampleAsync(n: number, op: (i: number) => Promise<unknown>
   return summarise(samples, Number(process.hrtime.bigint() - t0), n);
 }
 
+/**
+ * Runs `fn` and reports the process's CPU time meanwhile (user + system, every thread: the fs workers,
+ * SQLite's checkpoint thread), in µs. On a shared 2-core machine it moves much less than wall time.
+ */
+export async function withCpu<T>(fn: () => Promise<T>): Promise<{ value: T; cpuUs: number }> {
+  const c0 = process.cpuUsage();
+  const value = await fn();
+  const c = process.cpuUsage(c0);
+  return { value, cpuUs: c.user + c.system };
+}
+
 export function result(name: string, icode: Sampled, baselineName: string, baseline: Sampled, extra?: Record<string, unknown>): ScenarioResult {
   const b: BaselineResult = { name: baselineName, p50_us: baseline.p50_us, ops_per_s: baseline.ops_per_s };
   return { name, ...icode, baseline: b, ratio: round(icode.ops_per_s / baseline.ops_per_s), ...(extra ? { extra } : {}) };

@@ -103,6 +103,7 @@ export const auditScenario: Scenario = {
       }
 
       const floor = sqliteFloor(join(dir, 'floor.db'), Math.min(n, 100_000));
+      const bareFloor = sqliteFloor(join(dir, 'bare.db'), Math.min(n, 100_000), true);
       ctx.tick(share);
 
       const missed = icode.ops_per_s >= GOAL_PER_S ? 'met' : `missed by ${Math.round((1 - icode.ops_per_s / GOAL_PER_S) * 100)}%`;
@@ -119,12 +120,14 @@ export const auditScenario: Scenario = {
         durability: DURABILITY,
         baseline_p99_us: round(baseline.p99_us),
         sqlite_floor_rows_per_s: floor,
+        sqlite_bare_floor_rows_per_s: bareFloor,
         share_of_floor: round(icode.ops_per_s / floor),
       });
       r.notes = [
         `durability: each decision ${DURABILITY}.`,
         `goal ≥ ${GOAL_PER_S.toLocaleString('en-US')} decisions/s: ${missed} (${icode.ops_per_s.toLocaleString('en-US')}/s; flood ${flood.ops_per_s.toLocaleString('en-US')}/s; ${perCpuSecond.toLocaleString('en-US')} per CPU-second).`,
         `SQLite floor here, same run (same rows into the same schema, batches of ${CONCURRENCY}, hashes precomputed): ${floor.toLocaleString('en-US')} rows/s; icode reaches ${Math.round((icode.ops_per_s / floor) * 100)}% of it.`,
+        `SQLite bare floor, same run (that table without indexes, triggers or checkpoints): ${bareFloor.toLocaleString('en-US')} rows/s${bareFloor < GOAL_PER_S ? `: below the goal, so one row per decision cannot reach ${GOAL_PER_S.toLocaleString('en-US')}/s on this machine` : ''}.`,
       ];
       return r;
     } finally {
@@ -137,13 +140,23 @@ export const auditScenario: Scenario = {
  * What SQLite alone allows here: decision rows of the bench's shape into the real audit schema (made
  * by AuditLog.open), BEGIN IMMEDIATE transactions of CONCURRENCY rows, WAL + synchronous=NORMAL, the
  * hash columns filled with a precomputed value. No redaction, no canonical JSON, no HMAC. Rows/s.
+ * `bare`: the table without its indexes and triggers, and no checkpoints: the most SQLite allows here
+ * for rows of this shape, one row per decision.
  */
-function sqliteFloor(path: string, rows: number): number {
+function sqliteFloor(path: string, rows: number, bare = false): number {
   AuditLog.open(path, { key: null, checkpoint: 'inline' }).close();
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // bare: the same table without its indexes and triggers (what the table alone costs), and without
+    // the WAL checkpoints' fsyncs (a background thread takes those in icode).
+    if (bare) {
+      for (const o of db.prepare("SELECT type, name FROM sqlite_master WHERE type IN ('index', 'trigger') AND tbl_name = 'audit' AND sql IS NOT NULL").all() as Array<{ type: string; name: string }>) {
+        db.exec(`DROP ${o.type.toUpperCase()} ${o.name}`);
+      }
+      db.pragma('wal_autocheckpoint = 0');
+    }
     const cols = ['seq', 'kind', 'ts', 'ts_ms', 'session', 'call_id', 'agent', 'tool', 'input', 'decision', 'rule', 'reason', 'policy_hash', 'input_hash', 'mac_key', 'prev_hash', 'hash'];
     const insert = db.prepare(`INSERT INTO audit (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
     const h = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';

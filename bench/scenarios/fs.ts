@@ -26,7 +26,7 @@ export interface ReadFixture {
  * Creates `n` small source files (40 lines, ~2 KiB each) under `dir/ws/src`. `dir` must exist; the
  * fixture's cleanup removes `dir/ws` only.
  */
-function makeReadFixture(dir: string, n: number): ReadFixture {
+export function makeReadFixture(dir: string, n: number): ReadFixture {
   const root = join(dir, 'ws');
   mkdirSync(join(root, 'src'), { recursive: true });
   const body = Array.from({ length: 40 }, (_, i) => `export const line${i} = ${i}; // some source text`).join('\n') + '\n';
