@@ -10,7 +10,7 @@ import type { Executor } from '../executors/types.js';
 import type { ToolDefinition } from '../tools/definition.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { McpServerConfig } from './config.js';
-import { McpConnection, type ConnectionLimits } from './connection.js';
+import { McpConnection, type Confinement, type ConnectionLimits } from './connection.js';
 
 export const MCP_PREFIX = 'mcp__';
 const MAX_SCHEMA_CHARS = 100_000;
@@ -108,8 +108,11 @@ export class McpManager {
       description: `${t.description ?? t.title ?? remote} (MCP server ${c.name})`.slice(0, 4000),
       inputSchema: schema,
       kind: 'mcp',
-      // Unknown: an MCP tool may change anything the server can reach.
-      mutates: t.annotations?.readOnlyHint !== true,
+      // Whether the tool can change the workspace (what checkpoints need) follows from what the server's
+      // jail lets it reach, never from its own readOnlyHint (a server's annotations are untrusted): a
+      // writable or unjailed stdio server may change it with any tool, a read-only one or a remote one
+      // cannot with any.
+      mutates: canWriteWorkspace(c.confinement),
       executor: (): Executor => ({
         run: (_tool, input, ctx) => c.callTool(remote, input, ctx.signal),
         describe: () => `mcp:${c.name}`,
@@ -123,4 +126,9 @@ export class McpManager {
     this.registered.clear();
     await Promise.allSettled(this.connections.map((c) => c.close()));
   }
+}
+
+/** A stdio server jailed with a writable workspace, or not jailed at all; remote servers never reach it. */
+function canWriteWorkspace(conf: Confinement | null): boolean {
+  return conf !== null && (conf.jail === 'none' || conf.workspace === 'read-write');
 }

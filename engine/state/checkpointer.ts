@@ -24,7 +24,8 @@ export interface CallInfo {
   /** The tool's canonical name (a registry definition's, not an alias). */
   tool: string;
   kind: string;
-  mutates?: boolean;
+  /** The registry definition's flag: whether the tool may change the workspace (the one source of it). */
+  mutates: boolean;
 }
 
 /** What a call's result says about the workspace (ExecResult's fields that matter here). */
@@ -48,19 +49,6 @@ export interface Checkpointer {
 
 /** Built-in tools whose written path is their `path` input. */
 const WRITES_INPUT_PATH = new Set(['write', 'edit']);
-
-/** Tools known not to change the workspace; everything else (shell, MCP, sub-agents, unknown) may. */
-const READ_ONLY = new Set(['read', 'glob', 'grep', 'list', 'todo_write']);
-
-/**
- * Whether a call may change the workspace. A registry's `mutates` flag wins when given; otherwise
- * only the built-in read-only tools are exempt (fail safe: an unknown tool is checkpointed).
- */
-export function mayMutate(tool: string, kind: string, mutates?: boolean): boolean {
-  if (mutates !== undefined) return mutates;
-  if (kind === 'shell' || kind === 'mcp') return true;
-  return !READ_ONLY.has(tool);
-}
 
 /** Where checkpoint stores live: beside the sessions database (`$XDG_STATE_HOME/icode/checkpoints`). */
 export function checkpointBaseDir(sessionsDbPath: string): string {
@@ -131,7 +119,7 @@ export class SessionCheckpointer implements Checkpointer {
   }
 
   async beforeCall(call: CallInfo & { auditId: number }): Promise<void> {
-    if (!mayMutate(call.tool, call.kind, call.mutates)) return;
+    if (!call.mutates) return;
     const paths = this.claim();
     this.inflight.add(call.callId);
     try {
@@ -148,7 +136,7 @@ export class SessionCheckpointer implements Checkpointer {
     const ours = this.inflight.delete(call.callId);
     if (!ours) {
       // Not checkpointed before (read-only, or run outside the pipeline): only a known read-only call leaves the set as it is.
-      if (outcome === null || mayMutate(call.tool, call.kind, call.mutates)) this.known = null;
+      if (outcome === null || call.mutates) this.known = null;
       return;
     }
     if (call.kind === 'shell' && outcome !== null && !outcome.changes) this.ungated = true;

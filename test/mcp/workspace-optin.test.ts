@@ -71,6 +71,20 @@ describe('the workspace of a stdio MCP server', () => {
     expect(readFileSync(target, 'utf8')).toBe('written by the server\n');
   }, 60_000);
 
+  it("marks its tools as changing the workspace by what the jail lets the server reach, never by the server's readOnlyHint", async () => {
+    // The npm filesystem server annotates read_file readOnlyHint: true and write_file readOnlyHint: false.
+    const ro = setup('');
+    await start(ro.ws, ro.policyFile, ro.root);
+    expect(pipeline!.registry.get('mcp__fs__write_file')?.mutates).toBe(false); // it cannot write the workspace
+    await manager!.close();
+    await pipeline!.close();
+    const rw = setup(', workspace: read-write');
+    await start(rw.ws, rw.policyFile, rw.root);
+    // Writable: any tool may change the workspace, whatever it says of itself (checkpoints are taken before it).
+    expect(pipeline!.registry.get('mcp__fs__read_file')?.mutates).toBe(true);
+    expect(pipeline!.registry.get('mcp__fs__write_file')?.mutates).toBe(true);
+  }, 60_000);
+
   it('stays read-only when the server opts in but the policy asks before writes', async () => {
     const { ws, root } = setup('');
     const strict = join(root, 'strict.yaml');

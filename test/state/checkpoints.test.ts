@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../engine/state/checkpoints.js';
 import { RestoreRefused } from '../../engine/state/restore.js';
-import { mayMutate } from '../../engine/state/checkpointer.js';
+import { ToolRegistry } from '../../engine/tools/registry.js';
 import { git } from '../../engine/state/shadow-git.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -136,17 +136,13 @@ describe('CheckpointStore', () => {
     expect(cs.pendingRestore).toBe(false);
   });
 
-  it('checkpoints every call that may change the workspace: only known read-only tools are exempt', () => {
-    expect(mayMutate('read', 'fs')).toBe(false);
-    expect(mayMutate('grep', 'fs')).toBe(false);
-    expect(mayMutate('todo_write', 'agent')).toBe(false);
-    expect(mayMutate('write', 'fs')).toBe(true);
-    expect(mayMutate('edit', 'fs')).toBe(true);
-    expect(mayMutate('shell', 'shell')).toBe(true);
-    expect(mayMutate('mcp__github__get_issue', 'mcp')).toBe(true);
-    expect(mayMutate('task', 'agent')).toBe(true);
-    expect(mayMutate('something_new', 'fs')).toBe(true);
-    expect(mayMutate('read', 'fs', true)).toBe(true); // a registry's flag wins
-    expect(mayMutate('shell', 'shell', false)).toBe(false);
+  it("checkpoints every call that may change the workspace: the registry's mutates flag is the one source", () => {
+    const registry = new ToolRegistry();
+    const mutates = (tool: string) => registry.get(tool)?.mutates;
+    for (const t of ['read', 'glob', 'grep', 'list', 'todo_write', 'web_fetch']) expect(mutates(t), t).toBe(false);
+    for (const t of ['write', 'edit', 'shell']) expect(mutates(t), t).toBe(true);
+    // Aliases resolve to the same definition.
+    expect(mutates('Write')).toBe(true);
+    expect(mutates('Read')).toBe(false);
   });
 });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionStore } from '../../engine/agent/sessions.js';
 import { createPipeline, type Pipeline } from '../../engine/pipeline.js';
 import { SessionCheckpointer } from '../../engine/state/checkpointer.js';
+import { ToolRegistry } from '../../engine/tools/registry.js';
 import { git, type ShadowGitPaths } from '../../engine/state/shadow-git.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -95,7 +96,9 @@ describe('checkpoints fed by change sets', () => {
   }, 120_000);
 
   it('an unknown change set (a call without one, calls that overlap) makes the next checkpoint a full scan', async () => {
-    const info = (callId: string, tool: string, kind: string) => ({ session: SESSION, callId, tool, kind, auditId: 1 });
+    const registry = new ToolRegistry();
+    // What the pipeline passes: the registry definition's flag (an MCP tool here: a writable server's).
+    const info = (callId: string, tool: string, kind: string) => ({ session: SESSION, callId, tool, kind, auditId: 1, mutates: registry.get(tool)?.mutates ?? true });
     await cp.start(SESSION);
     await cp.beforeCall(info('k1', 'write', 'fs'));
     cp.afterCall(info('k1', 'write', 'fs'), { ok: true }); // no path given: unknown
