@@ -266,7 +266,7 @@ class ToolPipeline implements Pipeline, StageDeps {
 
     const result = (await checkpointBefore(this.checkpoints, c)) ?? (await dispatch(c, signal));
     // What the call changed (a gate's change set, a written path) spares the next checkpoint a scan.
-    if (c.def) this.checkpoints?.afterCall?.({ session: c.session, callId: c.callId, tool: c.def.name, kind: c.def.kind, mutates: c.def.mutates, input: c.runInput }, result);
+    if (c.def) this.checkpoints?.afterCall?.({ session: c.session, callId: c.callId, tool: c.def.name, kind: c.def.kind, mutates: c.def.mutates, writes: c.def.writtenPath?.(c.runInput) }, result);
     // A file changed outside the jail: the jail's overlay must show it to the next command.
     if (result.ok && c.def?.mutates && c.def.kind !== 'shell') (this.executors.get('shell') as { workspaceChanged?: () => void } | undefined)?.workspaceChanged?.();
     clock.lap('execute');

@@ -42,13 +42,10 @@ export interface Checkpointer {
    * The call ran (`outcome` with the input it ran with), or ran outside the pipeline (`null`: a
    * guarded agent's own tool): what it changed, when known, spares the next checkpoint a scan.
    */
-  afterCall?(call: CallInfo & { input?: Record<string, unknown> }, outcome: CallOutcome | null): void;
+  afterCall?(call: CallInfo & { writes?: string }, outcome: CallOutcome | null): void;
   /** Something may have changed the workspace outside any call (a command hook ran). */
   changedOutsideCalls?(): void;
 }
-
-/** Built-in tools whose written path is their `path` input. */
-const WRITES_INPUT_PATH = new Set(['write', 'edit']);
 
 /** Where checkpoint stores live: beside the sessions database (`$XDG_STATE_HOME/icode/checkpoints`). */
 export function checkpointBaseDir(sessionsDbPath: string): string {
@@ -132,7 +129,7 @@ export class SessionCheckpointer implements Checkpointer {
     this.settle(call.callId);
   }
 
-  afterCall(call: CallInfo & { input?: Record<string, unknown> }, outcome: CallOutcome | null): void {
+  afterCall(call: CallInfo & { writes?: string }, outcome: CallOutcome | null): void {
     const ours = this.inflight.delete(call.callId);
     if (!ours) {
       // Not checkpointed before (read-only, or run outside the pipeline): only a known read-only call leaves the set as it is.
@@ -176,11 +173,8 @@ export class SessionCheckpointer implements Checkpointer {
 }
 
 /** What a call changed, when its result says exactly; null: unknown. */
-function changedPaths(workspace: string, call: CallInfo & { input?: Record<string, unknown> }, outcome: CallOutcome): string[] | null {
+function changedPaths(workspace: string, call: CallInfo & { writes?: string }, outcome: CallOutcome): string[] | null {
   if (call.kind === 'shell') return outcome.changes ? outcome.changes.map((c) => c.path) : null;
-  if (call.kind === 'fs' && WRITES_INPUT_PATH.has(call.tool)) {
-    const p = call.input?.path;
-    return typeof p === 'string' && p !== '' ? writtenPaths(workspace, p) : null;
-  }
-  return null;
+  // The path the tool's definition says the call wrote (write, edit: their `path` input).
+  return call.writes !== undefined ? writtenPaths(workspace, call.writes) : null;
 }

@@ -45,12 +45,23 @@ export interface ToolDefinition<S extends JsonSchema = JsonSchema> {
   readonly kind: ToolKind;
   /** Does a call change the workspace? (Checkpoints snapshot before mutating calls.) */
   readonly mutates: boolean;
+  /**
+   * The one workspace path a successful call writes, when its input names it (write, edit): the next
+   * checkpoint then looks at that path instead of scanning the workspace. Absent: what a mutating call
+   * changed is unknown, and the next checkpoint scans.
+   */
+  readonly writtenPath?: (input: Record<string, unknown>) => string | undefined;
   readonly aliases?: readonly (string | ToolAlias)[];
   /**
    * Builds this tool's executor for one pipeline (called once, on the tool's first call; closed with the
    * pipeline). Without it, the pipeline's executor for `kind` runs the tool.
    */
   readonly executor?: (env: ExecutorEnv) => Executor;
+}
+
+/** `writtenPath` of a tool whose `path` input is the file it writes. */
+export function inputPath(input: Record<string, unknown>): string | undefined {
+  return typeof input.path === 'string' && input.path !== '' ? input.path : undefined;
 }
 
 /** Defines a tool (frozen; the schema keeps its literal type). */

@@ -1,7 +1,7 @@
 /** `write`: a whole file, atomically (the fs worker pool runs it). */
 import { TOOL_ACCESS } from '../../../policies/tools.js';
 import { WriteInput } from '../../../sandbox/fs/schemas.js';
-import { defineTool } from '../definition.js';
+import { defineTool, inputPath } from '../definition.js';
 
 export const writeTool = defineTool({
   name: 'write',
@@ -9,5 +9,6 @@ export const writeTool = defineTool({
   inputSchema: WriteInput,
   kind: 'fs',
   mutates: true,
+  writtenPath: inputPath,
   aliases: TOOL_ACCESS.write.aliases.map((name) => ({ name, renames: { file_path: 'path' } })),
 });
