@@ -5,6 +5,7 @@
 import { stringify } from 'yaml';
 import type { PolicyDoc, RuleDoc } from './compiler/doc.js';
 import { PolicyError } from './compiler/errors.js';
+import { FS_READ_TOOLS, FS_WRITE_TOOLS } from './tools.js';
 import type { Decision } from './types.js';
 
 export interface Untranslated {
@@ -19,8 +20,9 @@ export interface ClaudeImport {
   untranslated: Untranslated[];
 }
 
-const READ_TOOLS = ['read', 'glob', 'grep', 'list'];
-const EDIT_TOOLS = ['write', 'edit'];
+// The policy's own lists of the path tools (policies/tools.ts), copied so that rules get plain arrays.
+const READ_TOOLS = [...FS_READ_TOOLS];
+const EDIT_TOOLS = [...FS_WRITE_TOOLS];
 
 /** Claude Code tool names → icode tools (rules without a specifier). */
 const SIMPLE_TOOLS: Readonly<Record<string, string[]>> = {

@@ -23,6 +23,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, stringify, type Node } from 'yaml';
 import { loadPolicy, loadPolicyText, type CompiledPolicy } from '../../../policies/index.js';
+import { FS_READ_TOOLS } from '../../../policies/tools.js';
 import { InputError } from '../../errors.js';
 
 /** A sub-agent as the task tool runs it. */
@@ -56,7 +57,7 @@ export class AgentDefinitionError extends InputError {
 const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
 const KEYS = new Set(['name', 'description', 'tools', 'model', 'policy', 'max_turns', 'max_tokens', 'timeout_ms', 'max_depth', 'can_delegate', 'color']);
 
-const READ_TOOLS = ['read', 'glob', 'grep', 'list'];
+const READ_TOOLS = [...FS_READ_TOOLS];
 
 const READONLY_AGENT_POLICY = (name: string): string => `version: 1
 name: agent-${name}
