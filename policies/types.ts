@@ -42,11 +42,17 @@ export interface Verdict {
   trace: TraceEntry[];
 }
 
+/** Agent and tool configuration files that make a later session run programs (see ALWAYS_PROTECTED). */
+export const AGENT_CONFIG_GLOBS: readonly string[] = Object.freeze(
+  ['.claude/settings.json', '.claude/settings.local.json', '.claude/hooks/**', '.gemini/settings.json', '.codex/**', '.mcp.json'].flatMap((g) => [g, `**/${g}`]),
+);
+
 /**
  * Workspace paths no policy can make writable (globs, workspace-relative): what the host's own git would
  * execute or obey — hooks, config, the per-worktree config, a commondir that points git at another
- * config, linked worktrees' and submodules' git dirs — and icode's own folder. The policy denies writes
- * to them, the fs workers refuse them, the jail mounts them read-only.
+ * config, linked worktrees' and submodules' git dirs — icode's own folder, and other agents' configuration
+ * (AGENT_CONFIG_GLOBS). The policy denies writes to them, the fs workers refuse them, the jail mounts
+ * them read-only and its change gate refuses them.
  */
 export const ALWAYS_PROTECTED: readonly string[] = Object.freeze([
   '.git/hooks/**',
@@ -63,6 +69,11 @@ export const ALWAYS_PROTECTED: readonly string[] = Object.freeze([
   '**/.git/commondir',
   '**/.git/worktrees/**',
   '**/.git/modules/**',
+  // Other agents' and tools' project configuration that runs programs, or grants permissions, when a
+  // person later works here: Claude Code's settings (hooks, allow rules, enabled MCP servers) and its
+  // hook scripts, Gemini CLI's settings (hooks, MCP servers), Codex's project folder, and `.mcp.json`
+  // (MCP servers started by name). An agent that rewrote one would run unjailed in the next session.
+  ...AGENT_CONFIG_GLOBS,
 ]);
 
 /**

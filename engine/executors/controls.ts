@@ -1,8 +1,8 @@
 /**
  * The session's own controls: files that decide what the session may do or record what it did — the
  * policy file and every file it extends, hook scripts and command-hook programs, the configuration file,
- * the audit and sessions databases, icode's state and config folders, and the workspace's `.mcp.json`
- * when the policy grants an MCP server more than the default jail (see mcpGrantsByName). The session must never write
+ * the audit and sessions databases, icode's state and config folders. (`.mcp.json` and other agents'
+ * configuration are protected for every session: policies/types.ts AGENT_CONFIG_GLOBS.) The session must never write
  * them; the ones inside the workspace are handed to the change gate (never changed, nor a parent
  * replaced), to the fs tools (protected paths) and masked from the jail when they are icode's folders.
  */
@@ -61,19 +61,6 @@ function hookFiles(decl: unknown, policyDir: string, workspace: string): string[
   return out;
 }
 
-/**
- * True when the policy gives some MCP server, by name, more than a default server jail has: the network,
- * host paths, or a writable workspace. Those grants go to whatever program `.mcp.json` names under that
- * name, so a session that could rewrite `.mcp.json` could hand them to a program of its own (the next
- * session starts it: network egress, host files, writes past the change gate). With a grant in the
- * policy, `.mcp.json` is a control file: the agent can read it, never change it. Under `jail: none`
- * nothing is confined, so there is no grant to take.
- */
-export function mcpGrantsByName(policy: CompiledPolicy | null): boolean {
-  if (!policy || policy.settings.jail === 'none') return false;
-  return Object.values(policy.settings.mcp ?? {}).some((s) => s.network || s.readOnly.length > 0 || s.workspace === 'read-write');
-}
-
 export function sessionControls(workspace: string, policy: CompiledPolicy | null, auditPath: string | null, policyDir: string | null, env: NodeJS.ProcessEnv = process.env): SessionControls {
   workspace = realish(workspace);
   const files: string[] = [];
@@ -82,7 +69,6 @@ export function sessionControls(workspace: string, policy: CompiledPolicy | null
     for (const r of policy.rules) if (!r.layer.startsWith('builtin:')) files.push(r.layer);
     for (const list of Object.values(policy.hooks)) for (const h of list) files.push(...hookFiles(h, policyDir ?? workspace, workspace));
   }
-  if (mcpGrantsByName(policy)) files.push(join(workspace, '.mcp.json'));
   if (auditPath) files.push(auditPath, `${auditPath}-wal`, `${auditPath}-shm`, `${auditPath}-journal`);
   const cfg = configPath(env);
   if (cfg) files.push(cfg);

@@ -13,6 +13,7 @@ import type { Instance } from './instance.js';
 import { mountLayer } from './overlay.js';
 import { descendants, pidNamespace } from './procs.js';
 import type { Config } from './runtime.js';
+import { GATE_PROTECTED } from './types.js';
 
 /** One overlay upper layer of the jail (`<runtime>/layers/<name>`). */
 interface Layer {
@@ -34,7 +35,7 @@ export class Layers {
   private lowerChanged = false;
 
   constructor(private readonly cfg: Config) {
-    this.gate = new Gate(cfg.workspace, { controlPaths: cfg.controlPaths, protectedGlobs: cfg.protectedPaths.flatMap((p) => [p, `${p}/**`]) }, this.state);
+    this.gate = new Gate(cfg.workspace, { controlPaths: cfg.controlPaths, protectedGlobs: [...cfg.protectedPaths.flatMap((p) => [p, `${p}/**`]), ...GATE_PROTECTED] }, this.state);
   }
 
   /** A fresh instance's first layer (the previous instance's live layer becomes an old one). */

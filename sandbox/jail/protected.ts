@@ -18,7 +18,7 @@
  */
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { isAbsolute, join, posix, relative } from 'node:path';
-import { ALWAYS_PROTECTED, JailError } from './types.js';
+import { AGENT_CONFIG_PATHS, ALWAYS_PROTECTED, JailError } from './types.js';
 
 export interface ProtectionPlan {
   /** bwrap arguments, in mount order. */
@@ -39,7 +39,7 @@ function fileLike(rel: string): boolean {
 /** Validates and normalises workspace-relative protected paths; adds the ones every jail has. */
 export function normaliseProtected(list: readonly string[] | undefined, workspace: string): string[] {
   const out = new Set<string>();
-  for (const raw of [...ALWAYS_PROTECTED, ...(list ?? []), ...hooksPathOf(workspace)]) {
+  for (const raw of [...ALWAYS_PROTECTED, ...presentAgentConfig(workspace), ...(list ?? []), ...hooksPathOf(workspace)]) {
     if (typeof raw !== 'string' || raw.length === 0 || raw.includes('\0')) throw new JailError(`protected path ${JSON.stringify(raw)}: not a path`);
     if (isAbsolute(raw)) throw new JailError(`protected path ${raw}: must be relative to the workspace`);
     const norm = posix.normalize(raw.replace(/\/+$/, ''));
@@ -51,6 +51,19 @@ export function normaliseProtected(list: readonly string[] | undefined, workspac
   // Shallow first; a path under another protected path is covered by it.
   const sorted = [...out].sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b));
   return sorted.filter((p) => !sorted.some((q) => q !== p && p.startsWith(q + '/')));
+}
+
+/** The agent configuration paths that exist, through real folders only (a linked `.claude` is left to the gate). */
+function presentAgentConfig(workspace: string): string[] {
+  return AGENT_CONFIG_PATHS.filter((rel) => {
+    let p = workspace;
+    for (const part of rel.split('/')) {
+      p = join(p, part);
+      const st = lstatOrNull(p);
+      if (st === null || st.isSymbolicLink()) return false;
+    }
+    return true;
+  });
 }
 
 /** A relative (workspace-internal) core.hooksPath from .git/config, as a workspace-relative path. */

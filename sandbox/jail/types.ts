@@ -1,6 +1,6 @@
 /** Public types of the shell jail (sandbox/jail). */
 import type { Change, Refusal } from './gate.js';
-import { ALWAYS_PROTECTED as POLICY_PROTECTED, PROTECTED_NOT_PINNABLE } from '../../policies/types.js';
+import { AGENT_CONFIG_GLOBS, ALWAYS_PROTECTED as POLICY_PROTECTED, PROTECTED_NOT_PINNABLE } from '../../policies/types.js';
 
 export interface JailLimits {
   /**
@@ -115,5 +115,15 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 100_000;
 // The policy's always-protected globs as paths to mount read-only, less the ones a placeholder would break.
 export const ALWAYS_PROTECTED: readonly string[] = Object.freeze(
   // Paths at any depth (`**/…`) cannot be mounted ahead of time: the shell executor sweeps nested repositories.
-  POLICY_PROTECTED.filter((g) => !PROTECTED_NOT_PINNABLE.includes(g) && !g.startsWith('**/')).map((g) => g.replace(/\/\*\*$/, '')),
+  POLICY_PROTECTED.filter((g) => !PROTECTED_NOT_PINNABLE.includes(g) && !g.startsWith('**/') && !AGENT_CONFIG_GLOBS.includes(g)).map((g) => g.replace(/\/\*\*$/, '')),
 );
+
+/**
+ * Other agents' configuration at the workspace root (`.claude/settings.json`, `.mcp.json`…): mounted
+ * read-only where it exists, but never given a placeholder (an empty settings file or `.mcp.json` in
+ * every workspace would break those tools). The change gate refuses it at any depth (GATE_PROTECTED).
+ */
+export const AGENT_CONFIG_PATHS: readonly string[] = Object.freeze(AGENT_CONFIG_GLOBS.filter((g) => !g.startsWith('**/')).map((g) => g.replace(/\/\*\*$/, '')));
+
+/** Globs the change gate refuses beyond the jail's protected paths: other agents' configuration at any depth. */
+export const GATE_PROTECTED: readonly string[] = Object.freeze(AGENT_CONFIG_GLOBS.flatMap((g) => (g.endsWith('/**') ? [g, g.slice(0, -3)] : [g])));

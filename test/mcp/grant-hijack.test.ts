@@ -1,22 +1,20 @@
 /**
  * A policy's per-server grants (`settings.mcp.NAME`: network, host paths, a writable workspace) go to
- * whatever program the workspace's `.mcp.json` names under NAME. A session that could rewrite
- * `.mcp.json` could hand a grant to a program of its own, which the next session would start: network
- * egress from a jail that has none, host files, writes past the change gate. So with a grant in the
- * policy, `.mcp.json` is one of the session's control files: the write and edit tools, a jailed shell
- * command (any route: redirect, rm, mv, a script) and a server with a writable workspace all leave it as
- * it was. Without a grant it stays an ordinary file (the control case). Real bwrap jail, real pty, real
- * npm filesystem server.
+ * whatever program the workspace's `.mcp.json` names under NAME (and Claude Code starts the servers a
+ * person approved by name). A session that could rewrite `.mcp.json` could hand a grant to a program of
+ * its own, which the next session would start: network egress from a jail that has none, host files,
+ * writes past the change gate. So `.mcp.json` is protected like other agents' configuration
+ * (policies/types.ts AGENT_CONFIG_GLOBS): the write and edit tools, a jailed shell command (any route:
+ * redirect, rm, mv, a script) and a server with a writable workspace all leave it as it was, and the
+ * next session starts the user's servers. Real bwrap jail, real pty, real npm filesystem server.
  */
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mcpGrantsByName } from '../../engine/executors/controls.js';
 import { loadMcpConfig } from '../../engine/mcp/config.js';
 import { McpManager } from '../../engine/mcp/manager.js';
 import { createPipeline, type Pipeline } from '../../engine/pipeline.js';
-import { loadPolicy } from '../../policies/compiler/load.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const require = createRequire(import.meta.url);
@@ -49,7 +47,7 @@ async function session(fsSettings: string | null, withMcpJson = true): Promise<{
 
 const shell = (command: string) => pipeline!.call({ tool: 'shell', input: { command } });
 
-describe('.mcp.json when the policy grants a server something', () => {
+describe('.mcp.json, which names the programs that grants go to', () => {
   it('the write and edit tools cannot change it', async () => {
     const { mcpJson } = await session('network: true');
     const w = await pipeline!.call({ tool: 'write', input: { path: '.mcp.json', content: HIJACK } });
@@ -99,32 +97,4 @@ describe('.mcp.json when the policy grants a server something', () => {
     expect(ordinary.status).toBe('ok');
     expect(readFileSync(join(ws, 'notes.txt'), 'utf8')).toBe('ok\n');
   }, 60_000);
-});
-
-describe('.mcp.json without a grant (control case)', () => {
-  it('is an ordinary workspace file: the write tool and the shell change it', async () => {
-    const { ws, mcpJson } = await session(null);
-    expect((await pipeline!.call({ tool: 'write', input: { path: '.mcp.json', content: HIJACK } })).status).toBe('ok');
-    expect(readFileSync(mcpJson, 'utf8')).toBe(HIJACK);
-    rmSync(join(ws, 'evil.json'), { force: true });
-    await shell(`printf '%s' '${ORIGINAL}' > .mcp.json`);
-    expect(readFileSync(mcpJson, 'utf8')).toBe(ORIGINAL);
-  }, 60_000);
-});
-
-describe('mcpGrantsByName', () => {
-  it('is true for network, host paths or a writable workspace, and never under jail: none', async () => {
-    const dir = tempDir('icode-mcp-grants-');
-    const policy = async (settings: string) => {
-      const f = join(dir, `p${Math.random().toString(36).slice(2)}.yaml`);
-      writeFileSync(f, `version: 1\ndefault: allow\nsettings:\n${settings}\n`);
-      return loadPolicy(f);
-    };
-    expect(mcpGrantsByName(await policy('  mcp:\n    a: { network: true }'))).toBe(true);
-    expect(mcpGrantsByName(await policy('  mcp:\n    a: { read_only: ["/opt"] }'))).toBe(true);
-    expect(mcpGrantsByName(await policy('  mcp:\n    a: { workspace: read-write }'))).toBe(true);
-    expect(mcpGrantsByName(await policy('  mcp:\n    a: { limits: { cpu_seconds: 10 } }'))).toBe(false);
-    expect(mcpGrantsByName(await policy('  jail: none\n  mcp:\n    a: { network: true }'))).toBe(false);
-    expect(mcpGrantsByName(null)).toBe(false);
-  });
 });
