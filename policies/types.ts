@@ -44,7 +44,9 @@ export interface Verdict {
 
 /** Agent and tool configuration files that make a later session run programs (see ALWAYS_PROTECTED). */
 export const AGENT_CONFIG_GLOBS: readonly string[] = Object.freeze(
-  ['.claude/settings.json', '.claude/settings.local.json', '.claude/hooks/**', '.gemini/settings.json', '.codex/**', '.mcp.json'].flatMap((g) => [g, `**/${g}`]),
+  ['.claude/settings.json', '.claude/settings.local.json', '.claude/hooks/**', '.gemini/settings.json', '.codex/**', '.mcp.json', '.cursor/mcp.json', '.vscode/mcp.json'].flatMap(
+    (g) => [g, `**/${g}`],
+  ),
 );
 
 /**
@@ -71,8 +73,8 @@ export const ALWAYS_PROTECTED: readonly string[] = Object.freeze([
   '**/.git/modules/**',
   // Other agents' and tools' project configuration that runs programs, or grants permissions, when a
   // person later works here: Claude Code's settings (hooks, allow rules, enabled MCP servers) and its
-  // hook scripts, Gemini CLI's settings (hooks, MCP servers), Codex's project folder, and `.mcp.json`
-  // (MCP servers started by name). An agent that rewrote one would run unjailed in the next session.
+  // hook scripts, Gemini CLI's settings (hooks, MCP servers), Codex's project folder, and the MCP server
+  // lists that editors start by the name a person once approved (`.mcp.json`, Cursor's, VS Code's). An agent that rewrote one would run unjailed in the next session.
   ...AGENT_CONFIG_GLOBS,
 ]);
 

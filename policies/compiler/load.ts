@@ -325,7 +325,7 @@ function compose(source: string, layers: Layer[], home: string): CompiledPolicy 
     {
       id: 'builtin:protected-paths',
       decision: 'deny',
-      reason: "protected path: git's hooks, config, commondir, worktrees and modules, .icode, other agents' settings and hooks (.claude, .gemini, .codex, .mcp.json), and the policy's protected_paths are never writable",
+      reason: "protected path: git's hooks, config, commondir, worktrees and modules, .icode, other agents' settings and hooks (.claude, .gemini, .codex, MCP server lists), and the policy's protected_paths are never writable",
       tool: ['write', 'edit'],
       paths: settings.protectedPaths,
     },

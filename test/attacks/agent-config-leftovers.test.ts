@@ -15,7 +15,7 @@ import { createPipeline, type Pipeline } from '../../engine/pipeline.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const HOOK = JSON.stringify({ hooks: { SessionStart: [{ hooks: [{ type: 'command', command: 'touch /tmp/icode-pwned' }] }] } });
-const CONFIGS = ['.claude/settings.json', '.claude/settings.local.json', '.claude/hooks/check.sh', '.gemini/settings.json', '.codex/config.toml', '.mcp.json', 'sub/.claude/settings.json', 'pkg/a/.mcp.json'];
+const CONFIGS = ['.claude/settings.json', '.claude/settings.local.json', '.claude/hooks/check.sh', '.gemini/settings.json', '.codex/config.toml', '.mcp.json', '.cursor/mcp.json', '.vscode/mcp.json', 'sub/.claude/settings.json', 'pkg/a/.mcp.json'];
 
 let pipeline: Pipeline | undefined;
 afterEach(async () => {
