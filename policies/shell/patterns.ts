@@ -260,6 +260,29 @@ function matchArgs(p: Compiled, cmd: SimpleCommand, mode: MatchMode): boolean {
   return rec(0, 0);
 }
 
+/** git global options that change neither what git runs nor what it may write: matched as if absent. */
+const GIT_DISPLAY_OPTIONS = new Set(['--no-pager', '-P', '--no-optional-locks', '--literal-pathspecs', '--glob-pathspecs', '--noglob-pathspecs', '--icase-pathspecs']);
+
+/**
+ * `git --no-pager log`, `git -P diff`, `git -C sub status` without those leading global options, so that
+ * patterns written for the subcommand (`git log **`) see them; null when there are none. `-C DIR` is
+ * dropped only with a literal DIR (in `must` mode): DIR stays among the command's arguments, so path
+ * conditions still see it (`git -C .. log` is outside the workspace), and relative paths resolved from the
+ * root are no less outside than resolved from DIR, as for `cd DIR && git …`. Every other global option
+ * (`-c`, `--git-dir`, `--exec-path`…) stops the stripping: the pattern must then name it.
+ */
+export function withoutGitDisplayOptions(cmd: SimpleCommand, mode: MatchMode): SimpleCommand | null {
+  let i = 0;
+  for (;;) {
+    const w = cmd.args[i];
+    if (w?.kind !== 'literal') break;
+    if (GIT_DISPLAY_OPTIONS.has(w.value)) i++;
+    else if (w.value === '-C' && i + 1 < cmd.args.length && (mode === 'could' || cmd.args[i + 1].kind === 'literal')) i += 2;
+    else break;
+  }
+  return i === 0 ? null : { ...cmd, args: cmd.args.slice(i) };
+}
+
 /** Compiles a pattern string (tokenised like a shell line) or an already tokenised pattern. */
 export function compileCommandPattern(pattern: string | string[]): CommandPattern {
   const source = typeof pattern === 'string' ? pattern : pattern.join(' ');
@@ -273,7 +296,10 @@ export function compileCommandPattern(pattern: string | string[]): CommandPatter
       if (name.kind === 'dynamic') return mode === 'could';
       const nameOk = tokenMatches(p.name, name.value) || (mode === 'could' && tokenMatches(p.name, basename(name.value)));
       if (!nameOk) return false;
-      return matchAssignments(p, cmd, mode) && matchArgs(p, cmd, mode);
+      if (!matchAssignments(p, cmd, mode)) return false;
+      if (matchArgs(p, cmd, mode)) return true;
+      const plain = basename(name.value) === 'git' ? withoutGitDisplayOptions(cmd, mode) : null;
+      return plain !== null && matchArgs(p, plain, mode);
     },
   };
 }
