@@ -18,7 +18,8 @@
  *   the trailing wildcard (only `**`/trailing when it may expand to several words), a run-time
  *   command name never matches, appended arguments (`dynamicTail`) need a trailing wildcard, the
  *   name is compared exactly, and every prefix assignment outside a small safe list must be named
- *   by the pattern.
+ *   by the pattern, unless the pattern starts with `*=*` (any assignments: for commands that run
+ *   arbitrary code anyway, where the environment adds nothing).
  * - `could` (ask/deny rules): the command might match at run time. A run-time word matches any
  *   token (several, or none, when it may expand to several words), a run-time name matches every
  *   pattern, `dynamicTail` may supply missing trailing arguments, the name also matches by basename
@@ -153,6 +154,8 @@ function tokenMatches(t: Token, value: string): boolean {
 
 interface Compiled {
   assigns: { name: string; value: Token }[];
+  /** Leading `*=*`: any prefix assignment is accepted (for commands that run arbitrary code anyway). */
+  anyAssigns: boolean;
   name: Token;
   args: Token[];
   /** Ends with `**` or a lone `*`: any further arguments (or none). */
@@ -162,7 +165,12 @@ interface Compiled {
 function compile(tokens: string[], source: string): Compiled {
   let i = 0;
   const assigns: Compiled['assigns'] = [];
+  let anyAssigns = false;
   for (; i < tokens.length; i++) {
+    if (tokens[i] === '*=*') {
+      anyAssigns = true;
+      continue;
+    }
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(tokens[i]);
     if (!m) break;
     assigns.push({ name: m[1], value: compileToken(tokens[i].slice(m[0].length)) });
@@ -178,7 +186,7 @@ function compile(tokens: string[], source: string): Compiled {
     prefix = true;
     args.pop();
   }
-  return { assigns, name, args, prefix };
+  return { assigns, anyAssigns, name, args, prefix };
 }
 
 function wordMatches(t: Token, w: Word, mode: MatchMode): boolean {
@@ -211,7 +219,7 @@ function matchAssignments(p: Compiled, cmd: SimpleCommand, mode: MatchMode): boo
     const found = cmd.assignments.filter((a) => a.name === pa.name);
     if (!found.length || !found.every((a) => wordMatches(pa.value, a.value, mode))) return false;
   }
-  if (mode === 'must') {
+  if (mode === 'must' && !p.anyAssigns) {
     for (const a of cmd.assignments) {
       if (!isSafeAssignment(a.name) && !p.assigns.some((pa) => pa.name === a.name)) return false;
     }
