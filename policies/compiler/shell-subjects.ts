@@ -130,7 +130,9 @@ function cdTarget(cmd: SimpleCommand, ctx: Context): string | null {
   if (v.split('/').includes('..')) return null;
   const p = resolvePath(v, ctx.workspace, ctx.home);
   if (!p.inside) return null;
-  if (v.startsWith('/')) return p.rel === '' ? null : p.rel; // absolute: only as a first cd, kept simple
+  // Absolute: placed like a relative cd from the root. The root itself ('', like `cd .`) is always among
+  // the directories a script may be in (`cd /abs/project && npm test`, as agents write it).
+  if (v.startsWith('/')) return p.rel;
   return p.rel;
 }
 

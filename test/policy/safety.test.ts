@@ -125,6 +125,12 @@ describe('cd and globs', () => {
     expect(shell('readonly', 'cd a && cd ../../project/x && cat y')).toBe('ask');
     expect(shell('readonly', 'pushd src && ls')).toBe('ask');
     expect(shell('readonly', `cd ${WS}/src && ls`)).toBe('allow');
+    expect(shell('readonly', `cd ${WS} && git status`)).toBe('allow');
+    expect(shell('readonly', `cd ${WS}/ && ls src`)).toBe('allow');
+    expect(shell('readonly', `cd src && cd ${WS} && cat README.md`)).toBe('allow');
+    expect(shell('readonly', `cd ${WS} && cat ../x`)).toBe('ask');
+    expect(shell('readonly', `cd ${WS}/.. && ls`)).toBe('ask');
+    expect(shell('readonly', `cd ${WS}x && ls`)).toBe('ask');
     expect(shell('readonly', 'cd /etc && ls')).toBe('ask');
   });
 
