@@ -215,7 +215,9 @@ export abstract class WalkerBase {
     let bare: string | null = null;
     if (n.type === 'word') bare = text;
     else if (n.type === 'command_name' && n.childCount === 1 && n.child(0)?.type === 'word') bare = text;
-    return { word: finalize(w, ctx, text), text, bare, src: sc.src, start: n.startIndex, end: n.endIndex };
+    let word = finalize(w, ctx, text);
+    if (n.type === 'process_substitution' && word.kind === 'dynamic' && !word.multi) word = { ...word, pipe: true };
+    return { word, text, bare, src: sc.src, start: n.startIndex, end: n.endIndex };
   }
 
   /** Evaluates a word node (walking any code inside it). `q`: inside double quotes. */
