@@ -18,8 +18,11 @@
  * - `git-config-override`: git given `-c`, `--config-env` or `--exec-path` among its global options
  *   (before the subcommand), or a run-time word there: any of them can make git run a program.
  *   `git switch -c x` is not (that `-c` belongs to switch).
+ * - `git-ref-listing`: `git branch` / `git tag` that can only list (`git branch -a --sort=-committerdate`,
+ *   `git tag -l 'v*' --sort=-v:refname`): only listing options, and a name only after `-l`/`--list`.
  */
 import { FS_READ_TOOLS } from '../tools.js';
+import { isSafeAssignment, withoutGitDisplayOptions } from '../shell/patterns.js';
 import type { SimpleCommand, Word } from '../shell/types.js';
 import { globsIntersect, hasGlobChars, isPlainGlob, segmentCouldBeDots } from './globs.js';
 import { resolvePath, type ResolvedPath } from './paths.js';
@@ -33,6 +36,7 @@ export const COMMAND_CLASSES = [
   'secret-file',
   'reader-output-operand',
   'git-config-override',
+  'git-ref-listing',
 ] as const;
 export type CommandClass = (typeof COMMAND_CLASSES)[number];
 
@@ -58,6 +62,8 @@ export function matchesClass(cls: CommandClass, s: Subject): boolean {
       return s.cmd !== undefined && readerOutputOperand(s.cmd);
     case 'git-config-override':
       return s.cmd !== undefined && gitConfigOverride(s.cmd);
+    case 'git-ref-listing':
+      return s.cmd !== undefined && gitRefListing(s.cmd);
   }
 }
 
@@ -463,4 +469,49 @@ function gitConfigOverride(cmd: SimpleCommand): boolean {
     if (GIT_GLOBAL_VALUE.has(v)) i++;
   }
   return cmd.dynamicTail;
+}
+
+// ---------------------------------------------------------------------------------------------
+// git-ref-listing
+
+/** Options of `git branch` / `git tag` that only choose what a listing shows and how. */
+const GIT_LIST_FLAGS: Record<string, ReadonlySet<string>> = {
+  branch: new Set(['-a', '--all', '-r', '--remotes', '-v', '-vv', '--verbose', '-i', '--ignore-case', '--no-color', '--color', '--no-column', '--column', '--omit-empty', '--no-abbrev', '--show-current']),
+  tag: new Set(['-i', '--ignore-case', '--no-color', '--color', '--no-column', '--column', '--omit-empty']),
+};
+/** Listing options that take a value (`--sort=x` or `--sort x`); the filters among them take a commit. */
+const GIT_LIST_VALUES = new Set(['--sort', '--format', '--merged', '--no-merged', '--contains', '--no-contains', '--points-at']);
+/** Options that may come last without their value (git defaults it to HEAD). */
+const GIT_LIST_OPTIONAL = new Set(['--merged', '--no-merged', '--contains', '--no-contains', '--points-at']);
+
+/**
+ * `git branch` / `git tag` that certainly only list refs. Any name given without `-l`/`--list` would
+ * create a branch or a tag, and any option outside the listing ones (`-d`, `-m`, `-u`, `-f`, `-a` of tag,
+ * `--edit-description`…) may change refs or config, so neither is ever part of the class.
+ */
+function gitRefListing(cmd: SimpleCommand): boolean {
+  if (lit(cmd.name) !== 'git' || cmd.dynamicTail || !cmd.assignments.every((a) => isSafeAssignment(a.name))) return false;
+  const args = (withoutGitDisplayOptions(cmd, 'must') ?? cmd).args;
+  if (!args.every((w) => w.kind === 'literal')) return false;
+  const words = args.map((w) => lit(w) as string);
+  const sub = words[0];
+  const flags = sub === undefined ? undefined : GIT_LIST_FLAGS[sub];
+  if (!flags) return false;
+  let list = false;
+  let names = 0;
+  for (let i = 1; i < words.length; i++) {
+    const v = words[i];
+    const eq = v.indexOf('=');
+    const opt = eq < 0 ? v : v.slice(0, eq);
+    if (v === '-l' || v === '--list') list = true;
+    else if (sub === 'branch' && /^-[arv]+$/.test(v)) continue;
+    else if (sub === 'tag' && /^-n\d*$/.test(v)) continue;
+    else if (flags.has(v) || (eq > 0 && (opt === '--color' || opt === '--column' || (sub === 'branch' && opt === '--abbrev')))) continue;
+    else if (GIT_LIST_VALUES.has(opt)) {
+      if (eq < 0 && i + 1 < words.length && !(GIT_LIST_OPTIONAL.has(opt) && words[i + 1].startsWith('-'))) i++;
+      else if (eq < 0 && !GIT_LIST_OPTIONAL.has(opt)) return false;
+    } else if (v.startsWith('-')) return false;
+    else names++;
+  }
+  return names === 0 || list;
 }

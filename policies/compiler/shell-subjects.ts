@@ -130,7 +130,9 @@ function cdTarget(cmd: SimpleCommand, ctx: Context): string | null {
   if (v.split('/').includes('..')) return null;
   const p = resolvePath(v, ctx.workspace, ctx.home);
   if (!p.inside) return null;
-  if (v.startsWith('/')) return p.rel === '' ? null : p.rel; // absolute: only as a first cd, kept simple
+  // Absolute: placed like a relative cd from the root. The root itself ('', like `cd .`) is always among
+  // the directories a script may be in (`cd /abs/project && npm test`, as agents write it).
+  if (v.startsWith('/')) return p.rel;
   return p.rel;
 }
 
@@ -148,6 +150,8 @@ function commandSubject(cmd: SimpleCommand, ctx: Context, sctx: SubjectContext):
     for (const p of ps) if (!isNeutralDevice(p.abs, ctx.descriptorsSafe)) paths.push(p);
   };
   const consider = (w: Word, isName: boolean): void => {
+    // `diff <(sort a) b`: a pipe the shell made; what fills it is a command decided on its own.
+    if (w.kind === 'dynamic' && w.pipe && !isName) return;
     if (w.kind === 'dynamic') {
       if (!isName && isPlainGlob(w.text)) {
         addGlob(w.text);
@@ -185,9 +189,9 @@ function commandSubject(cmd: SimpleCommand, ctx: Context, sctx: SubjectContext):
   if (cmd.name) consider(cmd.name, true);
   if (!pathless) for (const arg of cmd.args) consider(arg, false);
   if (name === 'cd' && cdTarget(cmd, ctx) === null) unknownPaths = true;
-  const optionFree = (w: Word): boolean => w.kind === 'dynamic' && isPlainGlob(w.text) && /^[^-*?[]/.test(w.text);
+  const optionFree = (w: Word): boolean => w.kind === 'dynamic' && ((isPlainGlob(w.text) && /^[^-*?[]/.test(w.text)) || w.pipe === true);
   const couldCmd = cmd.args.some(optionFree)
-    ? { ...cmd, args: cmd.args.map((w): Word => (optionFree(w) && w.kind === 'dynamic' ? { kind: 'literal', value: w.text } : w)) }
+    ? { ...cmd, args: cmd.args.map((w): Word => (optionFree(w) && w.kind === 'dynamic' ? { kind: 'literal', value: w.pipe ? '/dev/fd/63' : w.text } : w)) }
     : undefined;
   return {
     couldCmd,

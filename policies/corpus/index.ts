@@ -48,6 +48,8 @@ export function parseCorpus(text: string): CorpusEntry[] {
         command += '\n' + lines[i];
         if (lines[i].trim() === heredoc[1]) break;
       }
+      // `git commit -m "$(cat <<'EOF'` … `EOF` then `)"`: the line closing the substitution belongs to it.
+      while (i + 1 < lines.length && lines[i + 1].startsWith(')')) command += '\n' + lines[++i];
     }
     out.push({ category, command, line: i + 1 });
   }

@@ -33,6 +33,9 @@ import { Walker } from './command-semantics.js';
 
 export { decodeAnsiC } from './words.js';
 
+/** Commands that can make a later `cat` something else (an alias, a function from a file, a hashed path…). */
+const CAT_CHANGERS = new Set(['alias', 'hash', 'enable', 'shopt', 'source', '.']);
+
 /** Larger inputs are refused without parsing. */
 export const MAX_INPUT_BYTES = 64 * 1024;
 
@@ -75,6 +78,9 @@ export function analyzeShell(command: string): ShellAnalysis {
   } catch (err) {
     // Never let an unexpected input escape as an exception: it is reported as not understood.
     walker.problems.push(`internal error while analysing the command: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (walker.foldedHeredoc && (walker.definedFunctions.has('cat') || walker.commands.some((c) => c.name?.kind === 'literal' && CAT_CHANGERS.has(c.name.value)))) {
+    walker.problems.push('a "$(cat <<EOF …)" argument was read as its text, but the script may redefine cat');
   }
   return { commands: walker.commands, redirects: walker.redirects, problems: walker.problems };
 }

@@ -18,7 +18,8 @@
  *   the trailing wildcard (only `**`/trailing when it may expand to several words), a run-time
  *   command name never matches, appended arguments (`dynamicTail`) need a trailing wildcard, the
  *   name is compared exactly, and every prefix assignment outside a small safe list must be named
- *   by the pattern.
+ *   by the pattern, unless the pattern starts with `*=*` (any assignments: for commands that run
+ *   arbitrary code anyway, where the environment adds nothing).
  * - `could` (ask/deny rules): the command might match at run time. A run-time word matches any
  *   token (several, or none, when it may expand to several words), a run-time name matches every
  *   pattern, `dynamicTail` may supply missing trailing arguments, the name also matches by basename
@@ -153,6 +154,8 @@ function tokenMatches(t: Token, value: string): boolean {
 
 interface Compiled {
   assigns: { name: string; value: Token }[];
+  /** Leading `*=*`: any prefix assignment is accepted (for commands that run arbitrary code anyway). */
+  anyAssigns: boolean;
   name: Token;
   args: Token[];
   /** Ends with `**` or a lone `*`: any further arguments (or none). */
@@ -162,7 +165,12 @@ interface Compiled {
 function compile(tokens: string[], source: string): Compiled {
   let i = 0;
   const assigns: Compiled['assigns'] = [];
+  let anyAssigns = false;
   for (; i < tokens.length; i++) {
+    if (tokens[i] === '*=*') {
+      anyAssigns = true;
+      continue;
+    }
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(tokens[i]);
     if (!m) break;
     assigns.push({ name: m[1], value: compileToken(tokens[i].slice(m[0].length)) });
@@ -178,7 +186,7 @@ function compile(tokens: string[], source: string): Compiled {
     prefix = true;
     args.pop();
   }
-  return { assigns, name, args, prefix };
+  return { assigns, anyAssigns, name, args, prefix };
 }
 
 function wordMatches(t: Token, w: Word, mode: MatchMode): boolean {
@@ -211,7 +219,7 @@ function matchAssignments(p: Compiled, cmd: SimpleCommand, mode: MatchMode): boo
     const found = cmd.assignments.filter((a) => a.name === pa.name);
     if (!found.length || !found.every((a) => wordMatches(pa.value, a.value, mode))) return false;
   }
-  if (mode === 'must') {
+  if (mode === 'must' && !p.anyAssigns) {
     for (const a of cmd.assignments) {
       if (!isSafeAssignment(a.name) && !p.assigns.some((pa) => pa.name === a.name)) return false;
     }
@@ -260,6 +268,29 @@ function matchArgs(p: Compiled, cmd: SimpleCommand, mode: MatchMode): boolean {
   return rec(0, 0);
 }
 
+/** git global options that change neither what git runs nor what it may write: matched as if absent. */
+const GIT_DISPLAY_OPTIONS = new Set(['--no-pager', '-P', '--no-optional-locks', '--literal-pathspecs', '--glob-pathspecs', '--noglob-pathspecs', '--icase-pathspecs']);
+
+/**
+ * `git --no-pager log`, `git -P diff`, `git -C sub status` without those leading global options, so that
+ * patterns written for the subcommand (`git log **`) see them; null when there are none. `-C DIR` is
+ * dropped only with a literal DIR (in `must` mode): DIR stays among the command's arguments, so path
+ * conditions still see it (`git -C .. log` is outside the workspace), and relative paths resolved from the
+ * root are no less outside than resolved from DIR, as for `cd DIR && git …`. Every other global option
+ * (`-c`, `--git-dir`, `--exec-path`…) stops the stripping: the pattern must then name it.
+ */
+export function withoutGitDisplayOptions(cmd: SimpleCommand, mode: MatchMode): SimpleCommand | null {
+  let i = 0;
+  for (;;) {
+    const w = cmd.args[i];
+    if (w?.kind !== 'literal') break;
+    if (GIT_DISPLAY_OPTIONS.has(w.value)) i++;
+    else if (w.value === '-C' && i + 1 < cmd.args.length && (mode === 'could' || cmd.args[i + 1].kind === 'literal')) i += 2;
+    else break;
+  }
+  return i === 0 ? null : { ...cmd, args: cmd.args.slice(i) };
+}
+
 /** Compiles a pattern string (tokenised like a shell line) or an already tokenised pattern. */
 export function compileCommandPattern(pattern: string | string[]): CommandPattern {
   const source = typeof pattern === 'string' ? pattern : pattern.join(' ');
@@ -273,7 +304,10 @@ export function compileCommandPattern(pattern: string | string[]): CommandPatter
       if (name.kind === 'dynamic') return mode === 'could';
       const nameOk = tokenMatches(p.name, name.value) || (mode === 'could' && tokenMatches(p.name, basename(name.value)));
       if (!nameOk) return false;
-      return matchAssignments(p, cmd, mode) && matchArgs(p, cmd, mode);
+      if (!matchAssignments(p, cmd, mode)) return false;
+      if (matchArgs(p, cmd, mode)) return true;
+      const plain = basename(name.value) === 'git' ? withoutGitDisplayOptions(cmd, mode) : null;
+      return plain !== null && matchArgs(p, plain, mode);
     },
   };
 }

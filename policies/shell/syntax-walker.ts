@@ -408,7 +408,8 @@ export abstract class SyntaxWalker extends WalkerBase {
       const field = n.fieldNameForChild(i);
       if (field === 'body') this.stmt(c, sc, []);
       else if (field === 'redirect' || REDIRECT_TYPES.has(c.type)) this.redirect(c, sc, extra, deferred);
-      else if (field === 'name' || !c.isNamed || c.type === 'comment') continue;
+      else if (field === 'name') this.definedFunctions.add(this.text(c, sc));
+      else if (!c.isNamed || c.type === 'comment') continue;
       else {
         this.problem(`unexpected "${short(this.text(c, sc))}" (${c.type}) in function definition`);
         this.bestEffort(c, sc);

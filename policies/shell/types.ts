@@ -14,6 +14,8 @@ export type Word =
        * expansion, a glob, a brace expansion, `"$@"`…). Absent means exactly one argument.
        */
       multi?: boolean;
+      /** A whole process substitution `<(…)`/`>(…)`: bash passes a pipe, `/dev/fd/N`, never an option or a file. */
+      pipe?: true;
     };
 
 /** One simple command that the shell would run, wherever it sits in the script. */

@@ -47,6 +47,10 @@ export abstract class WalkerBase {
   readonly commands: SimpleCommand[] = [];
   readonly redirects: Redirect[] = [];
   readonly problems: string[] = [];
+  /** Names of the functions the script defines (anywhere, in any code string it runs). */
+  readonly definedFunctions = new Set<string>();
+  /** Some `"$(cat <<'EOF' … EOF)"` was read as its heredoc's text (see heredocText). */
+  foldedHeredoc = false;
   private readonly seen = new Set<string>();
   /** Current syntactic nesting of the walk (bounded by MAX_NESTING). */
   private nesting = 0;
@@ -211,7 +215,9 @@ export abstract class WalkerBase {
     let bare: string | null = null;
     if (n.type === 'word') bare = text;
     else if (n.type === 'command_name' && n.childCount === 1 && n.child(0)?.type === 'word') bare = text;
-    return { word: finalize(w, ctx, text), text, bare, src: sc.src, start: n.startIndex, end: n.endIndex };
+    let word = finalize(w, ctx, text);
+    if (n.type === 'process_substitution' && word.kind === 'dynamic' && !word.multi) word = { ...word, pipe: true };
+    return { word, text, bare, src: sc.src, start: n.startIndex, end: n.endIndex };
   }
 
   /** Evaluates a word node (walking any code inside it). `q`: inside double quotes. */
@@ -282,9 +288,14 @@ export abstract class WalkerBase {
         const t = this.text(n, sc);
         return dynWV(splits || (q && (/^\$\{[!#]?@/.test(t) || t.includes('[@]'))));
       }
-      case 'command_substitution':
+      case 'command_substitution': {
         this.substitution(n, sc);
-        return dynWV(splits);
+        // Quoted, so no splitting or globbing: the word is exactly what `cat <<'EOF'` prints.
+        const text = q ? this.heredocText(n, sc) : null;
+        if (text === null) return dynWV(splits);
+        this.foldedHeredoc = true;
+        return lit(text, true);
+      }
       case 'process_substitution':
         this.statements(n, sc);
         return dynWV(false);
@@ -318,6 +329,40 @@ export abstract class WalkerBase {
         this.bestEffort(n, sc);
         return dynWV(true);
     }
+  }
+
+  /**
+   * The output of `$(cat <<'EOF' … EOF)` — the usual way to pass a multi-line commit message — when the
+   * substitution is nothing but `cat` reading a heredoc whose body has no expansions: the body, minus
+   * the trailing newlines that command substitution removes (leading tabs too for `<<-`). Null for
+   * anything else (other commands, arguments, more redirections, an unquoted body with `$`, `` ` `` or
+   * `\`). The heredoc itself is still walked by substitution(), which reports a body bash would end
+   * elsewhere; analyzeShell() refuses the fold when the script may redefine `cat` (a function, alias…).
+   */
+  private heredocText(n: Node, sc: Scope): string | null {
+    if (!this.text(n, sc).startsWith('$(')) return null;
+    const stmts = n.namedChildren.filter((c) => c.type !== 'comment');
+    if (stmts.length !== 1 || stmts[0].type !== 'redirected_statement') return null;
+    const parts = stmts[0].children;
+    if (parts.length !== 2 || parts[0].type !== 'command' || parts[1].type !== 'heredoc_redirect') return null;
+    const command = parts[0];
+    if (command.childCount !== 1 || command.children[0].type !== 'command_name' || this.text(command, sc) !== 'cat') return null;
+    let op: string | null = null;
+    let start: string | null = null;
+    let body: Node | null = null;
+    let ends = 0;
+    for (const c of parts[1].children) {
+      if (c.type === '<<' || c.type === '<<-') op = c.type;
+      else if (c.type === 'heredoc_start') start = this.text(c, sc);
+      else if (c.type === 'heredoc_body' && body === null) body = c;
+      else if (c.type === 'heredoc_end') ends++;
+      else return null;
+    }
+    if (op === null || start === null || body === null || ends !== 1) return null;
+    let text = this.text(body, sc);
+    if (!/['"\\]/.test(start) && /[$`\\]/.test(text)) return null;
+    if (op === '<<-') text = text.replace(/^\t+/gm, '');
+    return text.replace(/\n+$/, '');
   }
 
   private substitution(n: Node, sc: Scope): void {

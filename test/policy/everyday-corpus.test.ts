@@ -27,6 +27,8 @@ describe('everyday corpus', () => {
     const parsed = parseCorpus("# c\n## read\nls\ncat > a <<'X'\nbody\nX\n## build\nmake\n");
     expect(parsed.map((e) => [e.category, e.command])).toEqual([['read', 'ls'], ['read', "cat > a <<'X'\nbody\nX"], ['build', 'make']]);
     expect(() => parseCorpus('## nope\nls\n')).toThrow(/unknown category/);
+    const sub = parseCorpus("## build\ngit commit -m \"$(cat <<'EOF'\nfix: x\nEOF\n)\"\nls\n");
+    expect(sub.map((e) => e.command)).toEqual(["git commit -m \"$(cat <<'EOF'\nfix: x\nEOF\n)\"", 'ls']);
   });
 
   for (const name of Object.keys(EXPECTED)) {

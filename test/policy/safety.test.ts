@@ -125,7 +125,27 @@ describe('cd and globs', () => {
     expect(shell('readonly', 'cd a && cd ../../project/x && cat y')).toBe('ask');
     expect(shell('readonly', 'pushd src && ls')).toBe('ask');
     expect(shell('readonly', `cd ${WS}/src && ls`)).toBe('allow');
+    expect(shell('readonly', `cd ${WS} && git status`)).toBe('allow');
+    expect(shell('readonly', `cd ${WS}/ && ls src`)).toBe('allow');
+    expect(shell('readonly', `cd src && cd ${WS} && cat README.md`)).toBe('allow');
+    expect(shell('readonly', `cd ${WS} && cat ../x`)).toBe('ask');
+    expect(shell('readonly', `cd ${WS}/.. && ls`)).toBe('ask');
+    expect(shell('readonly', `cd ${WS}x && ls`)).toBe('ask');
     expect(shell('readonly', 'cd /etc && ls')).toBe('ask');
+  });
+
+  it('a process substitution argument is a pipe: neither a path nor an option', () => {
+    expect(shell('readonly', 'diff <(git show HEAD:src/a.ts) src/a.ts')).toBe('allow');
+    expect(shell('readonly', 'comm -12 <(sort a.txt) <(sort b.txt)')).toBe('allow');
+    // What fills the pipe is decided on its own; options around it still count.
+    expect(shell('readonly', 'diff <(cat .env) x')).toBe('ask');
+    expect(shell('readonly', 'diff <(rm -rf x) y')).toBe('ask');
+    expect(shell('readonly', 'cat <(cat ~/.ssh/id_rsa)')).toBe('deny');
+    expect(shell('readonly', 'sort -o >(cat) a.txt')).toBe('ask');
+    expect(shell('readonly', "wc --files0-from <(printf '/etc/passwd\\0')")).toBe('ask');
+    expect(shell('readonly', 'wc --files0-from=<(git ls-files -z)')).toBe('ask');
+    expect(shell('workspace-write', 'bash <(cat scripts/x.sh)')).toBe('ask');
+    expect(shell('workspace-write', 'source <(echo x)')).toBe('ask');
   });
 
   it('a glob is inside when its directory is and no segment can match ..', () => {

@@ -178,7 +178,8 @@ describe('every simple command anywhere is reported', () => {
     expect(clean('cat <<\\EOF\n$(id)\nEOF')).toEqual(['cat']);
     expect(clean('cat <<EOF | sh\nrm -rf /\nEOF')).toEqual(['cat', 'sh']);
     expect(clean('cat <<EOF > out && rm y\nz\nEOF')).toEqual(['cat', 'rm y']);
-    expect(clean('git commit -m "$(cat <<\'EOF\'\nfix: $(x)\nEOF\n)"')).toEqual(['cat', 'git commit -m <"$(cat <<\'EOF\'\nfix: $(x)\nEOF\n)">']);
+    // The body is data, and the substitution's value is that text (see "$(cat <<'EOF' … EOF)" below).
+    expect(clean('git commit -m "$(cat <<\'EOF\'\nfix: $(x)\nEOF\n)"')).toEqual(['cat', 'git commit -m "fix: $(x)"']);
   });
 });
 
@@ -197,6 +198,47 @@ describe('expansions the parser misses are found by a second scan', () => {
     expect(clean('echo "$ a $b"')).toEqual(['echo <"$ a $b">']);
     expect(clean('echo "$\nx"')).toEqual(['echo "$\\nx"']);
     expect(clean('echo "a $x $(id) ${y} $((1)) `w` \\$z $"')).toEqual(['id', 'w', 'echo <"a $x $(id) ${y} $((1)) `w` \\$z $">']);
+  });
+});
+
+describe('"$(cat <<\'EOF\' … EOF)" is the heredoc\'s text', () => {
+  const args = (src: string): string[] => {
+    const a = analyzeShell(src);
+    const git = a.commands.find((c) => c.name?.kind === 'literal' && c.name.value === 'git');
+    return git ? git.args.map(w) : [];
+  };
+
+  it('a quoted substitution of cat reading a heredoc without expansions is a literal', () => {
+    const msg = 'git commit -m "$(cat <<\'EOF\'\nfeat: x\n\nbody $HOME `id`\nEOF\n)"';
+    expect(analyzeShell(msg).problems).toEqual([]);
+    expect(args(msg)).toEqual(['commit', '-m', JSON.stringify('feat: x\n\nbody $HOME `id`')]);
+    // cat itself still runs, and is reported.
+    expect(cmds(msg)).toContain('cat');
+    expect(args('git commit -m "$(cat <<EOF\nfeat: x\nEOF\n)"')).toEqual(['commit', '-m', '"feat: x"']);
+    expect(args('git commit -m "$(cat <<-\'EOF\'\n\tfeat: x\n\tEOF\n)"')).toEqual(['commit', '-m', '"feat: x"']);
+    expect(args('git commit -m "a: $(cat <<\'EOF\'\nx\nEOF\n) b"')).toEqual(['commit', '-m', '"a: x b"']);
+  });
+
+  it('anything else stays a run-time value', () => {
+    for (const src of [
+      'git log $(cat <<\'EOF\'\nHEAD\nEOF\n)', // unquoted: split and globbed
+      'git log "$(cat <<EOF\n$X\nEOF\n)"', // unquoted delimiter with an expansion
+      'git log "$(cat x <<\'EOF\'\nHEAD\nEOF\n)"',
+      'git log "$(cat <<\'EOF\' > out\nHEAD\nEOF\n)"',
+      'git log "$(X=1 cat <<\'EOF\'\nHEAD\nEOF\n)"',
+      'git log "$(tac <<\'EOF\'\nHEAD\nEOF\n)"',
+      'git log "$(cat <<\'EOF\'\nHEAD\nEOF\necho x\n)"',
+      'git log "`cat <<\'EOF\'\nHEAD\nEOF\n`"',
+    ]) {
+      expect(args(src)[1], src).toMatch(/^</);
+    }
+  });
+
+  it('is refused when the script may redefine cat', () => {
+    for (const pre of ['cat() { echo --output=/tmp/x; }; ', 'function cat { :; }; ', 'source ./x.sh; ', '. ./x.sh; ', 'alias cat=tac; ', 'hash -p /tmp/x cat; ', 'eval "cat() { :; }"; ']) {
+      const a = analyzeShell(pre + 'git log "$(cat <<\'EOF\'\nHEAD\nEOF\n)"');
+      expect(a.problems.join('\n'), pre).toMatch(/may redefine cat/);
+    }
   });
 });
 

@@ -189,6 +189,18 @@ describe('assignments', () => {
     expect(both('FOO=1 git status', 'FOO=2 git status')).toEqual([false, false]);
   });
 
+  it('a leading *=* accepts any prefix assignment, and only changes must', () => {
+    expect(both('*=* npm test **', 'FOO=1 PORT=3001 npm test')).toEqual([true, true]);
+    expect(both('*=* npm test **', 'NODE_OPTIONS=--max-old-space-size=4096 npm test')).toEqual([true, true]);
+    expect(both('*=* npm test **', 'env PATH=/x LD_PRELOAD=y.so npm test')).toEqual([true, true]);
+    expect(both('*=* npm test **', 'npm test')).toEqual([true, true]);
+    expect(both('*=* npm test **', 'FOO=1 npm install')).toEqual([false, false]);
+    expect(both('*=* NODE_ENV=test npm test', 'FOO=1 npm test')).toEqual([false, false]);
+    expect(both('*=* NODE_ENV=test npm test', 'FOO=1 NODE_ENV=test npm test')).toEqual([true, true]);
+    // Quoted, it is a command name like any other.
+    expect(both('"*=*" npm', 'FOO=1 npm')).toEqual([false, false]);
+  });
+
   it('pattern assignments must be present', () => {
     expect(both('NODE_ENV=test npm test', 'npm test')).toEqual([false, false]);
     expect(both('NODE_ENV=test npm test', 'NODE_ENV=test npm test')).toEqual([true, true]);
