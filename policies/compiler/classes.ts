@@ -405,7 +405,15 @@ export const SECRET_FILE_NAMES: readonly string[] = [
   'credentials.json', 'credentials', '*.tfstate', '*.tfvars',
 ];
 /** Templates meant to be committed: not secrets. */
-const NOT_SECRET = /^\.env\.(?:example|sample|template|dist|defaults)$|\.pub$/;
+const ENV_TEMPLATES = ['example', 'sample', 'template', 'dist', 'defaults'];
+const NOT_SECRET = new RegExp(`^\\.env\\.(?:${ENV_TEMPLATES.join('|')})$|\\.pub$`);
+
+/**
+ * The same names as workspace path globs (picomatch syntax, templates left out), for the fs worker's
+ * guard: it re-checks what a path really resolves to (a symlink `notes.txt -> .env`) and leaves secret
+ * files out of tree walks (grep, glob, list over the root), which the policy cannot see.
+ */
+export const SECRET_FILE_GLOBS: readonly string[] = SECRET_FILE_NAMES.map((n) => (n === '.env.*' ? `**/.env.!(${ENV_TEMPLATES.join('|')})` : `**/${n}`));
 
 function nameIsSecret(base: string): boolean {
   return !NOT_SECRET.test(base) && SECRET_NAME_RES.some((re) => re.test(base));
