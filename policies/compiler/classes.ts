@@ -432,11 +432,11 @@ const METADATA_ONLY = new Set(['ls', 'du', 'stat', 'file', 'wc', 'test', '[', 'f
 /**
  * Options with which a metadata-only command opens a file and prints parts of it: `file -m .env x`
  * prints every line of .env in its magic-syntax warnings, `tree --fromfile .env` draws its lines as a
- * tree, the `files0-from` lists print each name they cannot open. Long ones match any abbreviation.
+ * tree (`-H . --hintro .env` copies it into the HTML), the `files0-from` lists print each name they cannot open. Long ones match any abbreviation.
  */
 const CONTENT_OPTIONS: Readonly<Record<string, { short: string; long: readonly string[] }>> = {
   file: { short: 'mfC', long: ['--magic-file', '--files-from', '--compile'] },
-  tree: { short: '', long: ['--fromfile', '--fromtabfile', '--infofile'] },
+  tree: { short: '', long: ['--fromfile', '--fromtabfile', '--infofile', '--hintro', '--houtro'] },
   du: { short: 'X', long: ['--exclude-from', '--files0-from'] },
   wc: { short: '', long: ['--files0-from'] },
   find: { short: '', long: ['-files0-from'] },

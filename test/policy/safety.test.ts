@@ -112,7 +112,7 @@ describe('secrets in the workspace ask', () => {
   // names a file inside a commit as `REV:path` (`git show HEAD:.env` prints the committed .env).
   it.each([
     'file -m .env x', 'file --magic-file=.env x', 'file --mag .env x', 'file -m.env x', 'file -bm .env x', 'tree --fromfile .env',
-    'tree --fromf .env', 'du --exclude-from=.env .', 'wc --files0-from=.env', 'find . -files0-from .env', 'grep -f.env x',
+    'tree --fromf .env', 'tree -H . --hintro .env', 'tree -H . --houtro=.env', 'du --exclude-from=.env .', 'wc --files0-from=.env', 'find . -files0-from .env', 'grep -f.env x',
     'git show HEAD:.env', 'git show :.env', 'git show :0:.env', 'git show main:config/.env', 'git show HEAD:./.env', 'git cat-file -p HEAD:.env',
     'git cat-file blob HEAD:certs/server.key', 'git diff HEAD~1:.env HEAD:.env',
   ])('shell, a secret read through an option or a git object: %s', (cmd) => {
