@@ -1,0 +1,70 @@
+/**
+ * Deny rules on paths under a policy that allows the rest (`default: allow`, deny `~/.ssh/**`,
+ * `secrets/**`, `.env`): spellings of the same file the policy did not resolve.
+ * - git names files inside a commit or the index as `REV:path`, `:path`, `:N:path`, takes pathspec magic
+ *   (`:/x` is x from the top, `:(top)x`) and matches pathspecs as globs: `git show HEAD:secrets/api.key`
+ *   and `git log -p -- 'secre?s'` print a denied file's committed contents (the jail's masks only hide
+ *   the working tree).
+ * - After `HOME=…` or `export HOME=…` bash expands `~` to the new value: `HOME=$PWD/secrets; cat ~/api.key`
+ *   read a denied file through a path the policy resolved against the real home.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadPolicy, loadPolicyText, type CompiledPolicy } from '../../policies/index.js';
+
+const WS = '/home/u/work/app';
+const HOME = '/home/u';
+let open: CompiledPolicy;
+let ro: CompiledPolicy;
+
+beforeAll(async () => {
+  open = await loadPolicyText(
+    [
+      'version: 1',
+      'default: allow',
+      'rules:',
+      '  - {id: no-ssh, decision: deny, paths: ["~/.ssh/**"]}',
+      '  - {id: no-secrets, decision: deny, paths: ["secrets/**", ".env"]}',
+      '',
+    ].join('\n'),
+    'open.yaml',
+    { home: HOME },
+  );
+  ro = await loadPolicy('builtin:readonly', { home: HOME });
+});
+
+const shell = (p: CompiledPolicy, command: string): string => p.decide({ tool: 'shell', input: { command }, workspace: WS, home: HOME }).decision;
+
+describe('git: files in commits, pathspec magic and glob pathspecs', () => {
+  it.each([
+    'git show HEAD:secrets/api.key', 'git show :secrets/api.key', 'git show :0:.env', 'git cat-file -p main:secrets/api.key',
+    'git show HEAD:./secrets/api.key', 'git log -p -- :/secrets/api.key', "git log -p -- ':(top)secrets/api.key'",
+    "git log -p -- 'secre?s/api.key'", "git show HEAD -- 's*/api.key'", "git grep token -- '*'",
+  ])('%s is denied', (cmd) => {
+    expect(shell(open, cmd)).toBe('deny');
+  });
+
+  it('control: other files, revisions and formats are untouched', () => {
+    for (const cmd of ['git show HEAD:src/a.ts', 'git log --format=%H:%s', 'git log origin/main..HEAD', 'git diff -- src/a.ts', "git log -- ':!src'"]) {
+      expect([cmd, shell(open, cmd)]).toEqual([cmd, 'allow']);
+    }
+    for (const cmd of ["git diff -- '*.ts'", "git log -- 'src/*.ts'", 'git show HEAD~1:package.json', "git grep TODO -- '*.ts'"]) {
+      expect([cmd, shell(ro, cmd)]).toEqual([cmd, 'allow']);
+    }
+    expect(shell(ro, "git diff -- '../*'")).not.toBe('allow');
+  });
+});
+
+describe('HOME reassigned: ~ is no longer the home the policy knows', () => {
+  it.each([
+    `HOME=${WS}/secrets; cat ~/api.key`, `export HOME=${WS}/secrets; cat ~/api.key`, `declare HOME=${WS}/secrets; cat ~/api.key`,
+    `for HOME in ${WS}/secrets; do cat ~/api.key; done`, `HOME=${WS}/secrets && cat ~/api.key`,
+  ])('%s is denied', (cmd) => {
+    expect(shell(open, cmd)).toBe('deny');
+  });
+
+  it('control: a prefix assignment does not change the expansion; ~ alone is the home', () => {
+    expect(shell(open, 'HOME=/x cat ~/notes.txt')).toBe('allow');
+    expect(shell(open, 'cat ~/notes.txt')).toBe('allow');
+    expect(shell(open, 'cat ~/.ssh/id_rsa')).toBe('deny');
+  });
+});
