@@ -459,14 +459,14 @@ function readsContents(cmd: SimpleCommand, name: string): boolean {
   return false;
 }
 
-/** Secret names in words bash passes whole but that name a file after a prefix: `--opt=.env`, git's `REV:.env`. */
+/** Secret names in words bash passes whole but that name a file after a prefix: `--opt=.env`, `if=.env`, git's `REV:.env`. */
 function embeddedSecret(cmd: SimpleCommand): boolean {
   const git = commandBasename(cmd) === 'git';
   for (const w of cmd.args) {
     const v = lit(w);
     if (v === null) continue;
     const candidates: string[] = [];
-    if (v.startsWith('-') && v.includes('=')) candidates.push(v.slice(v.indexOf('=') + 1));
+    if ((v.startsWith('-') || /^[A-Za-z_][A-Za-z0-9_.-]*=/.test(v)) && v.includes('=')) candidates.push(v.slice(v.indexOf('=') + 1));
     // A short option's value may be attached (`-m.env`, `grep -f.env`), after any flags of the cluster (`-bm.env`).
     // (Bounded: a long word is checked by its attached value only, so the work stays linear.)
     else if (/^-[^-]/.test(v)) for (let k = 2; k < (v.length > 64 ? 3 : v.length); k++) candidates.push(v.slice(k));

@@ -206,6 +206,9 @@ function commandSubject(cmd: SimpleCommand, ctx: Context, sctx: SubjectContext):
     }
     if (v === '') return;
     add(v);
+    // A `key=value` operand names a file by its value (`dd if=secrets/api.key`, `of=…`).
+    const kv = isName ? null : /^[A-Za-z_][A-Za-z0-9_.-]*=(.+)$/.exec(v);
+    if (kv) add(kv[1]);
   };
   // A glob counts as its directory part, unless one of its segments may match `..` (then: unknown).
   const addGlob = (text: string): void => {

@@ -5,6 +5,8 @@
  *   (`:/x` is x from the top, `:(top)x`) and matches pathspecs as globs: `git show HEAD:secrets/api.key`
  *   and `git log -p -- 'secre?s'` print a denied file's committed contents (the jail's masks only hide
  *   the working tree).
+ * - A `key=value` operand names a file by its value: `dd if=secrets/api.key` was decided on the path
+ *   `if=secrets/api.key`.
  * - After `HOME=…` or `export HOME=…` bash expands `~` to the new value: `HOME=$PWD/secrets; cat ~/api.key`
  *   read a denied file through a path the policy resolved against the real home.
  */
@@ -66,5 +68,15 @@ describe('HOME reassigned: ~ is no longer the home the policy knows', () => {
     expect(shell(open, 'HOME=/x cat ~/notes.txt')).toBe('allow');
     expect(shell(open, 'cat ~/notes.txt')).toBe('allow');
     expect(shell(open, 'cat ~/.ssh/id_rsa')).toBe('deny');
+  });
+});
+
+describe('key=value operands', () => {
+  it.each(['dd if=secrets/api.key', 'dd if=.env', 'dd if=secrets/api.key of=/tmp/x bs=1'])('%s is denied', (cmd) => {
+    expect(shell(open, cmd)).toBe('deny');
+  });
+
+  it('control: other files', () => {
+    expect(shell(open, 'dd if=a.txt of=b.txt')).toBe('allow');
   });
 });
