@@ -201,8 +201,18 @@ function commandSubject(cmd: SimpleCommand, ctx: Context, sctx: SubjectContext):
       // An option's value may be a path: `--file=/etc/x`, or attached to a short option (`-f/etc/x`).
       const eq = v.indexOf('=');
       if (eq >= 0) v = v.slice(eq + 1);
-      else if (!v.startsWith('--') && /[/~]/.test(v)) v = v.slice(v.search(/[/~.]/));
-      else return;
+      else if (!v.startsWith('--')) {
+        // Attached to a short option, possibly after flags of its cluster: the value starts after any of
+        // the first letters (`-fsecrets/x` is `secrets/x`, `-nf.env` is `.env`); each candidate that looks
+        // like a path counts.
+        const stop = Math.min(v.length, 10, Math.max(2, v.search(/[/~.]/) + 1));
+        for (let k = 2; k < stop; k++) {
+          const c = v.slice(k);
+          if (c.includes('/') || c.startsWith('.') || c.startsWith('~')) add(c);
+        }
+        if (!/[/~]/.test(v)) return;
+        v = v.slice(v.search(/[/~.]/));
+      } else return;
     }
     if (v === '') return;
     add(v);

@@ -7,6 +7,9 @@
  *   the working tree).
  * - A `key=value` operand names a file by its value: `dd if=secrets/api.key` was decided on the path
  *   `if=secrets/api.key`.
+ * - A value attached to a short option was taken from its first `/` (`awk -fsecrets/api.key` became
+ *   `/api.key`, outside) or not at all without one (`awk -f.env`): awk and jq print the lines of a
+ *   program file they cannot parse.
  * - After `HOME=…` or `export HOME=…` bash expands `~` to the new value: `HOME=$PWD/secrets; cat ~/api.key`
  *   read a denied file through a path the policy resolved against the real home.
  */
@@ -78,5 +81,15 @@ describe('key=value operands', () => {
 
   it('control: other files', () => {
     expect(shell(open, 'dd if=a.txt of=b.txt')).toBe('allow');
+  });
+});
+
+describe('values attached to short options', () => {
+  it.each(['awk -fsecrets/api.key', 'awk -f.env', 'awk -nfsecrets/api.key', 'jq -f.env', 'sed -fsecrets/api.key x'])('%s is denied', (cmd) => {
+    expect(shell(open, cmd)).toBe('deny');
+  });
+
+  it('control: flag clusters and other values', () => {
+    for (const cmd of ['cat -n a.txt', 'ls -la', 'gcc -O2 -Wall a.c', 'awk -fscripts/x.awk a.txt']) expect([cmd, shell(open, cmd)]).toEqual([cmd, 'allow']);
   });
 });
