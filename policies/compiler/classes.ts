@@ -374,6 +374,9 @@ function credentialRead(s: Subject): boolean {
   if (!cmd) return false;
   // `$HOME/.ssh/…`, and globs in credential stores (`~/.ssh/*`, `~/.a*/credentials`).
   for (const w of cmd.args) {
+    // `~/.ssh/…` after the script set HOME (its paths are then unknown): read as the real home, like
+    // `$HOME/…` above, so that `HOME=$HOME; cat ~/.ssh/id_rsa` stays a deny rather than an ask.
+    if (w.kind === 'literal' && (w.value === '~' || w.value.startsWith('~/')) && isCredentialPath(resolvePath(w.value, s.ctx?.workspace ?? '/', home).abs, home)) return true;
     if (w.kind !== 'dynamic') continue;
     const l = landings(s, w);
     if (!l || l.paths.length === 0) continue;

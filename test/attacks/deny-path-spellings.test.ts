@@ -67,6 +67,12 @@ describe('HOME reassigned: ~ is no longer the home the policy knows', () => {
     expect(shell(open, cmd)).toBe('deny');
   });
 
+  it('a credential read through ~ stays denied when HOME is set first (not downgraded to an ask)', async () => {
+    const ww = await loadPolicy('builtin:workspace-write', { home: HOME });
+    for (const cmd of ['HOME=$HOME; cat ~/.ssh/id_rsa', 'export HOME=/tmp; cat ~/.ssh/id_rsa']) expect([cmd, shell(ww, cmd)]).toEqual([cmd, 'deny']);
+    expect(shell(ww, 'HOME=/x; cat ~/notes.txt')).toBe('ask');
+  });
+
   it('control: a prefix assignment does not change the expansion; ~ alone is the home', () => {
     expect(shell(open, 'HOME=/x cat ~/notes.txt')).toBe('allow');
     expect(shell(open, 'cat ~/notes.txt')).toBe('allow');
