@@ -380,6 +380,9 @@ function credentialRead(s: Subject): boolean {
   if (!cmd) return false;
   // `$HOME/.ssh/…`, and globs in credential stores (`~/.ssh/*`, `~/.a*/credentials`).
   for (const w of cmd.args) {
+    // `~/.ssh/…` after the script set HOME (its paths are then unknown): read as the real home, like
+    // `$HOME/…` above, so that `HOME=$HOME; cat ~/.ssh/id_rsa` stays a deny rather than an ask.
+    if (w.kind === 'literal' && (w.value === '~' || w.value.startsWith('~/')) && isCredentialPath(resolvePath(w.value, s.ctx?.workspace ?? '/', home).abs, home)) return true;
     if (w.kind !== 'dynamic') continue;
     const l = landings(s, w);
     if (!l || l.paths.length === 0) continue;
@@ -411,7 +414,15 @@ export const SECRET_FILE_NAMES: readonly string[] = [
   'credentials.json', 'credentials', '*.tfstate', '*.tfvars',
 ];
 /** Templates meant to be committed: not secrets. */
-const NOT_SECRET = /^\.env\.(?:example|sample|template|dist|defaults)$|\.pub$/;
+const ENV_TEMPLATES = ['example', 'sample', 'template', 'dist', 'defaults'];
+const NOT_SECRET = new RegExp(`^\\.env\\.(?:${ENV_TEMPLATES.join('|')})$|\\.pub$`);
+
+/**
+ * The same names as workspace path globs (picomatch syntax, templates left out), for the fs worker's
+ * guard: it re-checks what a path really resolves to (a symlink `notes.txt -> .env`) and leaves secret
+ * files out of tree walks (grep, glob, list over the root), which the policy cannot see.
+ */
+export const SECRET_FILE_GLOBS: readonly string[] = SECRET_FILE_NAMES.map((n) => (n === '.env.*' ? `**/.env.!(${ENV_TEMPLATES.join('|')})` : `**/${n}`));
 
 function nameIsSecret(base: string): boolean {
   return !NOT_SECRET.test(base) && SECRET_NAME_RES.some((re) => re.test(base));
@@ -427,13 +438,63 @@ const SECRET_NAME_RES: readonly RegExp[] = SECRET_FILE_NAMES.map(literalGlobRe);
 /** Commands that look at names and metadata only, never at contents. */
 const METADATA_ONLY = new Set(['ls', 'du', 'stat', 'file', 'wc', 'test', '[', 'find', 'tree', 'realpath', 'readlink', 'basename', 'dirname', 'touch', 'mkdir', 'rm', 'chmod']);
 
+/**
+ * Options with which a metadata-only command opens a file and prints parts of it: `file -m .env x`
+ * prints every line of .env in its magic-syntax warnings, `tree --fromfile .env` draws its lines as a
+ * tree (`-H . --hintro .env` copies it into the HTML), the `files0-from` lists print each name they cannot open. Long ones match any abbreviation.
+ */
+const CONTENT_OPTIONS: Readonly<Record<string, { short: string; long: readonly string[] }>> = {
+  file: { short: 'mfC', long: ['--magic-file', '--files-from', '--compile'] },
+  tree: { short: '', long: ['--fromfile', '--fromtabfile', '--infofile', '--hintro', '--houtro'] },
+  du: { short: 'X', long: ['--exclude-from', '--files0-from'] },
+  wc: { short: '', long: ['--files0-from'] },
+  find: { short: '', long: ['-files0-from'] },
+};
+
+/** Whether a metadata-only command is given an option that makes it read (and print) a file's contents. */
+function readsContents(cmd: SimpleCommand, name: string): boolean {
+  const spec = CONTENT_OPTIONS[name];
+  for (const w of cmd.args) {
+    const v = lit(w);
+    if (v === null) continue; // classes only match what is certain (an unknown word asks elsewhere)
+    if (v === '--') break;
+    if (!v.startsWith('-') || v.length < 2) continue;
+    if (!spec) continue;
+    const given = v.split('=')[0];
+    if (v.startsWith('--') || name === 'find') {
+      if (given.length > 2 && spec.long.some((l) => l.startsWith(given))) return true;
+    } else if ([...v.slice(1)].some((c) => spec.short.includes(c))) return true;
+  }
+  return false;
+}
+
+/** Secret names in words bash passes whole but that name a file after a prefix: `--opt=.env`, `if=.env`, git's `REV:.env`. */
+function embeddedSecret(cmd: SimpleCommand): boolean {
+  const git = commandBasename(cmd) === 'git';
+  for (const w of cmd.args) {
+    const v = lit(w);
+    if (v === null) continue;
+    const candidates: string[] = [];
+    if ((v.startsWith('-') || /^[A-Za-z_][A-Za-z0-9_.-]*=/.test(v)) && v.includes('=')) candidates.push(v.slice(v.indexOf('=') + 1));
+    // A short option's value may be attached (`-m.env`, `grep -f.env`), after any flags of the cluster (`-bm.env`).
+    // (Bounded: a long word is checked by its attached value only, so the work stays linear.)
+    else if (/^-[^-]/.test(v)) for (let k = 2; k < (v.length > 64 ? 3 : v.length); k++) candidates.push(v.slice(k));
+    // `HEAD:.env`, `:.env` (the index), `:0:.env` (a stage), `main:config/.env`: a path in a tree object.
+    if (git && !v.startsWith('-') && v.includes(':')) candidates.push(v.slice(v.indexOf(':') + 1), v.slice(v.lastIndexOf(':') + 1));
+    if (candidates.some((c) => nameIsSecret(c.replace(/\/+$/, '').slice(c.replace(/\/+$/, '').lastIndexOf('/') + 1)))) return true;
+  }
+  return false;
+}
+
 function secretFile(s: Subject): boolean {
   // Only reads: fs read tools, shell commands naming the file, `< file` redirects.
   if (!s.cmd && !(FS_READ_TOOLS as readonly string[]).includes(s.tool)) return false;
-  if (s.cmd && METADATA_ONLY.has(commandBasename(s.cmd) ?? '')) return false;
+  const name = s.cmd ? commandBasename(s.cmd) ?? '' : '';
+  if (s.cmd && METADATA_ONLY.has(name) && !readsContents(s.cmd, name)) return false;
   const base = (p: ResolvedPath): string => p.abs.slice(p.abs.lastIndexOf('/') + 1);
   if (s.paths.some((p) => nameIsSecret(base(p)))) return true;
   if (!s.cmd) return false;
+  if (embeddedSecret(s.cmd)) return true;
   for (const w of s.cmd.args) {
     if (w.kind !== 'dynamic' || !isPlainGlob(w.text)) continue;
     const last = w.text.split('/').pop() ?? '';

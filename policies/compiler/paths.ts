@@ -19,6 +19,8 @@ export interface ResolvedPath {
 /** A path with nothing to fold: no `.`/`..` segment, no `//`, no trailing `/`, no NUL, not `~`. */
 const NEEDS_FOLDING = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|\/$|\0|^~/;
 
+const PROC_SELF_ROOT = /^\/proc\/(?:self|thread-self)\/root(?=\/|$)/;
+
 export function resolvePath(p: string, workspace: string, home: string): ResolvedPath {
   // Fast path for the common clean relative path (`src/a.ts`): same result as resolve(), without it.
   if (p !== '' && p.charCodeAt(0) !== 47 /* / */ && !NEEDS_FOLDING.test(p)) {
@@ -27,7 +29,11 @@ export function resolvePath(p: string, workspace: string, home: string): Resolve
   if (p.includes('\0')) return { abs: p, rel: '', inside: false };
   let expanded = p;
   if (p === '~' || p.startsWith('~/')) expanded = home + p.slice(1);
-  const abs = resolve(workspace, expanded);
+  let abs = resolve(workspace, expanded);
+  // `/proc/self/root` is the process's own root directory: `/proc/self/root/home/u/.ssh` is ~/.ssh, and a
+  // rule on the one must hold for the other. (Another process's root, `/proc/PID/root`, may differ: it
+  // stays an outside path.)
+  for (let m = PROC_SELF_ROOT.exec(abs); m; m = PROC_SELF_ROOT.exec(abs)) abs = resolve('/', abs.slice(m[0].length));
   if (abs === workspace) return { abs, rel: '', inside: true };
   const inside = abs.startsWith(workspace.endsWith(sep) ? workspace : workspace + sep);
   const rel = inside ? relative(workspace, abs).split(sep).join('/') : '';

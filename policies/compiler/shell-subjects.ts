@@ -85,9 +85,11 @@ function scriptContext(a: ShellAnalysis, ctx: Context): SubjectContext {
   const names = new Set<string>();
   const cds: string[] = [];
   let cwdKnown = true;
+  let homeKnown = true;
   for (const cmd of a.commands) {
     const name = commandBasename(cmd);
     if (name !== null) names.add(name);
+    if (assignsHome(cmd, name)) homeKnown = false;
     if (name === 'pushd' || name === 'popd') cwdKnown = false;
     if (name !== 'cd') continue;
     const target = cdTarget(cmd, ctx);
@@ -108,12 +110,48 @@ function scriptContext(a: ShellAnalysis, ctx: Context): SubjectContext {
     home,
     names,
     resolve(v: string): ResolvedPath[] | null {
-      if (v.startsWith('/') || v === '~' || v.startsWith('~/')) return [resolvePath(v, workspace, home)];
+      // After `HOME=…` (or `export HOME=…`) bash expands `~` to the new value, which may be anywhere.
+      if (v === '~' || v.startsWith('~/')) return homeKnown ? [resolvePath(v, workspace, home)] : null;
+      if (v.startsWith('/')) return [resolvePath(v, workspace, home)];
       if (!cwdKnown) return null;
       // Resolved from each directory, then placed against the workspace root.
       return [...dirs].map((d) => resolvePath(resolvePath(v, d, home).abs, workspace, home));
     },
   };
+}
+
+/**
+ * Files git reaches by names that are not plain paths: `REV:path`, `:path`, `:N:path` (a file in a commit or
+ * the index: `git show HEAD:.env`), pathspec magic (`:/secrets`, `:(top)secrets`, `:!x`) and pathspecs,
+ * which git matches as globs (`git log -p -- 'secre?s'`). Each lands where that path or glob does.
+ */
+function gitPaths(cmd: SimpleCommand, add: (v: string) => void, addGlob: (text: string) => void): void {
+  for (const w of cmd.args) {
+    if (w.kind !== 'literal' || w.value.startsWith('-') || w.value.includes('://')) continue;
+    let v = w.value;
+    const magic = /^:(?:\([^)]*\)|[/!^]+)/.exec(v);
+    if (magic) v = v.slice(magic[0].length) || '.';
+    else {
+      const m = /^[^:]*:(?:[0-3]:)?(.+)$/.exec(v);
+      if (m) v = m[1];
+      else if (!/[*?[]/.test(v)) continue; // a plain word: already considered as a path
+    }
+    if (/[*?[]/.test(v)) addGlob(v);
+    else add(v);
+  }
+}
+
+const DECLARATION_BUILTINS = new Set(['export', 'declare', 'typeset', 'local', 'readonly']);
+
+/**
+ * Whether a command sets HOME for the rest of the script (`HOME=/x`, `export HOME=/x`, `for HOME in …`,
+ * or a declaration builtin given a run-time word, which may be `HOME=…`). A prefix assignment
+ * (`HOME=/x cmd`) is not: bash expands the command's words before it applies.
+ */
+function assignsHome(cmd: SimpleCommand, name: string | null): boolean {
+  if (cmd.name === null) return cmd.assignments.some((as) => as.name === 'HOME');
+  if (name === null || !DECLARATION_BUILTINS.has(name) || cmd.name.kind !== 'literal' || cmd.name.value !== name) return false;
+  return cmd.args.some((w) => w.kind !== 'literal' || /^HOME\+?=/.test(w.value));
 }
 
 /**
@@ -167,11 +205,24 @@ function commandSubject(cmd: SimpleCommand, ctx: Context, sctx: SubjectContext):
       // An option's value may be a path: `--file=/etc/x`, or attached to a short option (`-f/etc/x`).
       const eq = v.indexOf('=');
       if (eq >= 0) v = v.slice(eq + 1);
-      else if (!v.startsWith('--') && /[/~]/.test(v)) v = v.slice(v.search(/[/~.]/));
-      else return;
+      else if (!v.startsWith('--')) {
+        // Attached to a short option, possibly after flags of its cluster: the value starts after any of
+        // the first letters (`-fsecrets/x` is `secrets/x`, `-nf.env` is `.env`); each candidate that looks
+        // like a path counts.
+        const stop = Math.min(v.length, 10, Math.max(2, v.search(/[/~.]/) + 1));
+        for (let k = 2; k < stop; k++) {
+          const c = v.slice(k);
+          if (c.includes('/') || c.startsWith('.') || c.startsWith('~')) add(c);
+        }
+        if (!/[/~]/.test(v)) return;
+        v = v.slice(v.search(/[/~.]/));
+      } else return;
     }
     if (v === '') return;
     add(v);
+    // A `key=value` operand names a file by its value (`dd if=secrets/api.key`, `of=…`).
+    const kv = isName ? null : /^[A-Za-z_][A-Za-z0-9_.-]*=(.+)$/.exec(v);
+    if (kv) add(kv[1]);
   };
   // A glob counts as its directory part, unless one of its segments may match `..` (then: unknown).
   const addGlob = (text: string): void => {
@@ -188,6 +239,7 @@ function commandSubject(cmd: SimpleCommand, ctx: Context, sctx: SubjectContext):
   };
   if (cmd.name) consider(cmd.name, true);
   if (!pathless) for (const arg of cmd.args) consider(arg, false);
+  if (name === 'git') gitPaths(cmd, add, addGlob);
   if (name === 'cd' && cdTarget(cmd, ctx) === null) unknownPaths = true;
   const optionFree = (w: Word): boolean => w.kind === 'dynamic' && ((isPlainGlob(w.text) && /^[^-*?[]/.test(w.text)) || w.pipe === true);
   const couldCmd = cmd.args.some(optionFree)

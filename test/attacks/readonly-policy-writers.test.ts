@@ -67,6 +67,29 @@ describe('readonly: file names read from stdin or a list file are paths the poli
   });
 });
 
+describe('readonly: options that make a listed reader launch a program or write a file', () => {
+  // rg -z/--search-zip runs a decompression program (gzip, xz, zstd…) on every compressed file it meets
+  // (Codex CLI lists it as unsafe for the same reason). BSD/macOS base64 writes its -o/--output file.
+  // pip's and npm's global options write a log or a cache wherever they are told, from a command that
+  // otherwise only lists (checked: pip 23.2 `pip list --log x` writes x, npm 11 `npm ls --logs-dir=d`
+  // writes d/…-debug-0.log). optparse and nopt accept abbreviations (`--lo x`): could-mode covers them.
+  it.each([
+    ['rg -z secret'], ['rg -iz secret'], ['rg --search-zip secret'], ['rg --sea secret'],
+    ['base64 -o out.txt in.txt'], ['base64 -oout.txt in.txt'], ['base64 --output out.txt in.txt'],
+    ['pip list --log x'], ['pip freeze --log=x'], ['pip list --lo x'], ['pip show --log-file x requests'],
+    ['pip3 list --log x'], ['pip list --cache-dir x'],
+    ['npm ls --logs-dir=x'], ['npm config get --logs-dir x registry'], ['npm ls --cache x'],
+  ])('%s is not allowed', async (cmd) => {
+    expect(await decide(cmd)).not.toBe('allow');
+  });
+
+  it('control: the plain listings stay allowed', async () => {
+    for (const cmd of ['rg -n TODO src', 'base64 a.txt', 'base64 -d a.b64', 'pip list', 'pip freeze', 'pip show requests', 'npm ls', 'npm ls --all', 'npm config get registry']) {
+      expect(await decide(cmd), cmd).toBe('allow');
+    }
+  });
+});
+
 describe('end to end under builtin:readonly (asks settled deny)', () => {
   const root = tempDir('icode-attack-r2-');
   const ws = join(root, 'ws');

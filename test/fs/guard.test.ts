@@ -212,3 +212,44 @@ describe('end to end: a real policy file, the pipeline and the worker pool', () 
     }
   });
 });
+
+describe('end to end: builtin:readonly, whose secret files are a class (safety.secret-file), not paths', () => {
+  const tmp = tempDir('icode-guard-class-');
+
+  // The class decides on the name the call gives: `read notes.txt` (a symlink a repository ships,
+  // `notes.txt -> .env`) and `grep` over the root were allowed and printed .env. The class is handed to
+  // the worker as guard globs, so resolved paths and walked entries are held to it too.
+  it('a symlink to .env and a grep over the root do not reveal it; templates and approved reads still work', async () => {
+    const ws = path.join(tmp, 'ws');
+    fs.mkdirSync(path.join(ws, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(ws, '.env'), `TOKEN_PLAIN ${ENV_SECRET}\n`);
+    fs.writeFileSync(path.join(ws, 'sub', 'server.key'), `${KEY_SECRET}\n`);
+    fs.writeFileSync(path.join(ws, '.env.example'), 'TOKEN_PLAIN example\n');
+    fs.writeFileSync(path.join(ws, 'a.txt'), 'TOKEN_PLAIN ordinary\n');
+    fs.symlinkSync('.env', path.join(ws, 'notes.txt'));
+    fs.symlinkSync('sub/server.key', path.join(ws, 'readme-key.txt'));
+    const deny = await createPipeline({ workspace: ws, policy: 'builtin:readonly', audit: path.join(tmp, 'audit.db'), ask: 'deny' });
+    try {
+      for (const p of ['notes.txt', 'readme-key.txt']) {
+        const r = await deny.call({ tool: 'read', input: { path: p } });
+        expect(JSON.stringify(r), p).not.toMatch(new RegExp(`${ENV_SECRET}|${KEY_SECRET}`));
+        expect(JSON.stringify(r), p).toContain('DENIED');
+      }
+      const grep = await deny.call({ tool: 'grep', input: { pattern: 'TOKEN_PLAIN|SECRET', output_mode: 'content' } });
+      expect(grep.status).toBe('ok');
+      expect(JSON.stringify(grep)).not.toMatch(new RegExp(`${ENV_SECRET}|${KEY_SECRET}`));
+      expect(grep.output).toContain('.env.example');
+      expect(grep.output).toContain('ordinary');
+      expect((await deny.call({ tool: 'read', input: { path: '.env.example' } })).output).toContain('example');
+    } finally {
+      await deny.close();
+    }
+    // A person who says yes to reading .env itself gets it: the guard holds aliases, not the approved name.
+    const yes = await createPipeline({ workspace: ws, policy: 'builtin:readonly', audit: path.join(tmp, 'audit2.db'), ask: 'allow' });
+    try {
+      expect((await yes.call({ tool: 'read', input: { path: '.env' } })).output).toContain(ENV_SECRET);
+    } finally {
+      await yes.close();
+    }
+  });
+});

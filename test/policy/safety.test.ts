@@ -105,6 +105,27 @@ describe('secrets in the workspace ask', () => {
     },
   );
 
+  // Metadata-only commands (file, tree, du, wc, find) were exempt from secret-file whatever their options,
+  // but some options make them open a file and print its lines: `file -m .env x` prints every line of .env
+  // in its magic-syntax warnings (file 5.44: ".env, 1: Warning: offset `API_KEY=…' invalid"), `tree
+  // --fromfile .env` draws them as a tree, files0-from lists print each name they cannot open. And git
+  // names a file inside a commit as `REV:path` (`git show HEAD:.env` prints the committed .env).
+  it.each([
+    'file -m .env x', 'file --magic-file=.env x', 'file --mag .env x', 'file -m.env x', 'file -bm .env x', 'tree --fromfile .env',
+    'tree --fromf .env', 'tree -H . --hintro .env', 'tree -H . --houtro=.env', 'du --exclude-from=.env .', 'wc --files0-from=.env', 'find . -files0-from .env', 'grep -f.env x',
+    'git show HEAD:.env', 'git show :.env', 'git show :0:.env', 'git show main:config/.env', 'git show HEAD:./.env', 'git cat-file -p HEAD:.env',
+    'git cat-file blob HEAD:certs/server.key', 'git diff HEAD~1:.env HEAD:.env',
+  ])('shell, a secret read through an option or a git object: %s', (cmd) => {
+    expect(shell('workspace-write', cmd)).toBe('ask');
+    expect(shell('readonly', cmd)).toBe('ask');
+  });
+
+  it('control: metadata and git objects that are not secrets stay allowed', () => {
+    for (const cmd of ['file .env', 'ls -la .env', 'stat .env', 'find . -name .env', 'file -b src/a.ts', 'git show HEAD:package.json', 'git show HEAD:.env.example', 'git log --format=%H:%s', 'tree -a', 'du -sh .']) {
+      expect([cmd, shell('readonly', cmd)]).toEqual([cmd, 'allow']);
+    }
+  });
+
   it('fs reads of secret files ask; templates, public keys and ordinary names do not', () => {
     for (const p of ['.env', 'app/.env.local', 'server.pem', 'tls/server.key', 'id_ed25519', '.pypirc', 'cert.pfx']) expect([p, fs('readonly', 'read', p)]).toEqual([p, 'ask']);
     for (const p of ['.env.example', '.env.sample', '.env.template', 'id_rsa.pub', 'src/env.ts', 'src/id_utils.ts', 'keys.ts']) expect([p, fs('readonly', 'read', p)]).toEqual([p, 'allow']);
