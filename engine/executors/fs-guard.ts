@@ -22,7 +22,7 @@ export function fsGuardRules(policy: CompiledPolicy): FsGuardRule[] {
     // (`notes.txt -> .env`) or a walk over the tree (grep over `.`) reaches the secret under another name
     // or none. As guard globs, the worker holds resolved paths and walked entries to it too.
     if (rule.doc.paths === undefined && rule.classes?.includes('secret-file') && !rule.commands && !rule.matchesHost && rule.outside !== true && rule.args === null) {
-      if (FS_READ_TOOLS.some((t) => rule.matchesTool(t))) out.push({ decision: rule.decision, read: true, write: false, patterns: [...SECRET_FILE_GLOBS] });
+      if (FS_READ_TOOLS.some((t) => rule.matchesTool(t))) out.push({ decision: rule.decision, read: true, write: false, patterns: [...SECRET_FILE_GLOBS], contentOnly: true });
       continue;
     }
     if (rule.doc.paths === undefined) continue;

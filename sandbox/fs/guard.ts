@@ -72,8 +72,14 @@ const cache = new Map<string, Guard | null>();
 export function compileGuard(rules: readonly FsGuardRule[] | undefined, tool: FsTool, ctx: RootCtx): Guard | null {
   if (!Array.isArray(rules) || rules.length === 0) return null;
   const isRead = READ_TOOLS.includes(tool);
+  const namesOnly = tool === 'glob' || tool === 'list';
   const relevant = rules.filter(
-    (r) => r && (r.decision === 'deny' || r.decision === 'ask') && Array.isArray(r.patterns) && (isRead ? r.read === true : r.write === true),
+    (r) =>
+      r &&
+      (r.decision === 'deny' || r.decision === 'ask') &&
+      Array.isArray(r.patterns) &&
+      (isRead ? r.read === true : r.write === true) &&
+      !(namesOnly && r.contentOnly === true),
   );
   if (relevant.length === 0) return null;
   const key = JSON.stringify([relevant, isRead, ctx.real, ctx.given]);

@@ -45,6 +45,12 @@ export interface FsGuardRule {
   write: boolean;
   /** The rule's path patterns (workspace-relative globs, or absolute; `~` already expanded). */
   patterns: string[];
+  /**
+   * The rule guards what files hold, not that they exist (the secret-file class): read and grep are
+   * held to it, glob and list still show the names (an agent that cannot see an existing `.env` might
+   * write a new one over it).
+   */
+  contentOnly?: boolean;
 }
 
 /** Never written, whatever the options say: the same list the policy protects. */

@@ -241,6 +241,10 @@ describe('end to end: builtin:readonly, whose secret files are a class (safety.s
       expect(grep.output).toContain('.env.example');
       expect(grep.output).toContain('ordinary');
       expect((await deny.call({ tool: 'read', input: { path: '.env.example' } })).output).toContain('example');
+      // Names are not secrets: list and glob still show that .env exists (an agent that could not see it
+      // might write a new one over it), without its contents.
+      expect((await deny.call({ tool: 'list', input: { path: '.' } })).output).toMatch(/^\.env$/m);
+      expect((await deny.call({ tool: 'glob', input: { pattern: '**/*.key' } })).output).toContain('sub/server.key');
     } finally {
       await deny.close();
     }
