@@ -14,30 +14,17 @@
  *   read a denied file through a path the policy resolved against the real home.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadPolicy, loadPolicyText, type CompiledPolicy } from '../../policies/index.js';
+import { loadPolicy, type CompiledPolicy } from '../../policies/index.js';
+import { denyPathsPolicy, HOME, shellDecision as shell, WS } from '../helpers/deny-paths-policy.js';
 
-const WS = '/home/u/work/app';
-const HOME = '/home/u';
 let open: CompiledPolicy;
 let ro: CompiledPolicy;
 
 beforeAll(async () => {
-  open = await loadPolicyText(
-    [
-      'version: 1',
-      'default: allow',
-      'rules:',
-      '  - {id: no-ssh, decision: deny, paths: ["~/.ssh/**"]}',
-      '  - {id: no-secrets, decision: deny, paths: ["secrets/**", ".env"]}',
-      '',
-    ].join('\n'),
-    'open.yaml',
-    { home: HOME },
-  );
+  open = await denyPathsPolicy(['secrets/**', '.env']);
   ro = await loadPolicy('builtin:readonly', { home: HOME });
 });
 
-const shell = (p: CompiledPolicy, command: string): string => p.decide({ tool: 'shell', input: { command }, workspace: WS, home: HOME }).decision;
 
 describe('git: files in commits, pathspec magic and glob pathspecs', () => {
   it.each([

@@ -6,32 +6,19 @@
  * Another process's root (`/proc/PID/root`) may differ from ours: it stays an outside path.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadPolicy, loadPolicyText, type CompiledPolicy } from '../../policies/index.js';
+import { loadPolicy, type CompiledPolicy } from '../../policies/index.js';
+import { denyPathsPolicy, HOME, shellDecision as shell, WS } from '../helpers/deny-paths-policy.js';
 
-const WS = '/home/u/work/app';
-const HOME = '/home/u';
 let open: CompiledPolicy;
 let ww: CompiledPolicy;
 let ro: CompiledPolicy;
 
 beforeAll(async () => {
-  open = await loadPolicyText(
-    [
-      'version: 1',
-      'default: allow',
-      'rules:',
-      '  - {id: no-ssh, decision: deny, paths: ["~/.ssh/**"]}',
-      '  - {id: no-secrets, decision: deny, paths: ["secrets/**"]}',
-      '',
-    ].join('\n'),
-    'open.yaml',
-    { home: HOME },
-  );
+  open = await denyPathsPolicy(['secrets/**']);
   ww = await loadPolicy('builtin:workspace-write', { home: HOME });
   ro = await loadPolicy('builtin:readonly', { home: HOME });
 });
 
-const shell = (p: CompiledPolicy, command: string): string => p.decide({ tool: 'shell', input: { command }, workspace: WS, home: HOME }).decision;
 const read = (p: CompiledPolicy, path: string): string => p.decide({ tool: 'read', input: { path }, workspace: WS, home: HOME }).decision;
 
 describe('/proc/self/root is the root directory', () => {
