@@ -1,10 +1,11 @@
 /**
  * The session's own controls: files that decide what the session may do or record what it did — the
  * policy file and every file it extends, hook scripts and command-hook programs, the configuration file,
- * the audit and sessions databases, icode's state and config folders. (`.mcp.json` and other agents'
- * configuration are protected for every session: policies/types.ts AGENT_CONFIG_GLOBS.) The session must never write
+ * the audit and sessions databases, icode's state and config folders. The session must never write
  * them; the ones inside the workspace are handed to the change gate (never changed, nor a parent
  * replaced), to the fs tools (protected paths) and masked from the jail when they are icode's folders.
+ * (Other agents' configuration, `.mcp.json` among it, is protected for every session instead:
+ * policies/types.ts AGENT_CONFIG_GLOBS.)
  */
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { realpathSync } from 'node:fs';

@@ -216,11 +216,11 @@ export class McpConnection {
   }
 
   /**
-   * What a server with a writable workspace cannot write: the policy's protected paths, and the session's
-   * control files that exist (the policy, `.mcp.json` when it holds granted names…). A missing control
-   * file is left out: its placeholder would be an empty file in the workspace (an empty `.mcp.json`
-   * breaks the next session's MCP start), and the only servers that could create one are the ones the
-   * user opted into a writable workspace.
+   * What a server with a writable workspace cannot write, besides what every jail protects (git's
+   * metadata, `.icode`, other agents' configuration that exists): the policy's protected paths, and the
+   * session's control files that exist (a policy or hook script inside the workspace). A missing control
+   * file is left out, as the jail would pin it with an empty placeholder file in the workspace; only the
+   * servers the user opted into a writable workspace could create one.
    */
   private protectedPaths(conf: Confinement): string[] {
     const fromPolicy = (this.ctx.policy?.settings.protectedPaths ?? []).map((g) => g.replace(/\/\*\*$/, '')).filter((p) => !/[*?[\]{}]/.test(p));

@@ -28,6 +28,9 @@ export interface CallInfo {
   mutates: boolean;
 }
 
+/** A call as afterCall sees it: plus the one file it wrote, when its tool's definition names it (writtenPath). */
+export type RanCall = CallInfo & { writes?: string };
+
 /** What a call's result says about the workspace (ExecResult's fields that matter here). */
 export interface CallOutcome {
   ok: boolean;
@@ -39,10 +42,11 @@ export interface CallOutcome {
 export interface Checkpointer {
   beforeCall(call: CallInfo & { auditId: number }): Promise<void>;
   /**
-   * The call ran (`outcome` with the input it ran with), or ran outside the pipeline (`null`: a
-   * guarded agent's own tool): what it changed, when known, spares the next checkpoint a scan.
+   * The call ran (`outcome`, and `writes` when its definition names the file it wrote), or ran outside
+   * the pipeline (`null`: a guarded agent's own tool): what it changed, when known, spares the next
+   * checkpoint a scan.
    */
-  afterCall?(call: CallInfo & { writes?: string }, outcome: CallOutcome | null): void;
+  afterCall?(call: RanCall, outcome: CallOutcome | null): void;
   /** Something may have changed the workspace outside any call (a command hook ran). */
   changedOutsideCalls?(): void;
 }
@@ -129,7 +133,7 @@ export class SessionCheckpointer implements Checkpointer {
     this.settle(call.callId);
   }
 
-  afterCall(call: CallInfo & { writes?: string }, outcome: CallOutcome | null): void {
+  afterCall(call: RanCall, outcome: CallOutcome | null): void {
     const ours = this.inflight.delete(call.callId);
     if (!ours) {
       // Not checkpointed before (read-only, or run outside the pipeline): only a known read-only call leaves the set as it is.
@@ -173,7 +177,7 @@ export class SessionCheckpointer implements Checkpointer {
 }
 
 /** What a call changed, when its result says exactly; null: unknown. */
-function changedPaths(workspace: string, call: CallInfo & { writes?: string }, outcome: CallOutcome): string[] | null {
+function changedPaths(workspace: string, call: RanCall, outcome: CallOutcome): string[] | null {
   if (call.kind === 'shell') return outcome.changes ? outcome.changes.map((c) => c.path) : null;
   // The path the tool's definition says the call wrote (write, edit: their `path` input).
   return call.writes !== undefined ? writtenPaths(workspace, call.writes) : null;
