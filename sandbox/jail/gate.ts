@@ -83,6 +83,8 @@ function sha256File(p: string): string {
 
 export class Gate {
   private readonly isProtected: (p: string) => boolean;
+  /** The folders a protected path lies in (`.claude` of `.claude/settings.json`, at any depth for `**\/…`). */
+  private readonly isProtectedFolder: (p: string) => boolean;
 
   constructor(
     private readonly workspace: string,
@@ -91,6 +93,8 @@ export class Gate {
   ) {
     const globs = rules.protectedGlobs.filter((g) => !g.split('/').includes('.git'));
     this.isProtected = globs.length ? picomatch(globs, { dot: true }) : () => false;
+    const folders = [...new Set(globs.flatMap((g) => g.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))))].filter((f) => !f.endsWith('**'));
+    this.isProtectedFolder = folders.length ? picomatch(folders, { dot: true }) : () => false;
   }
 
   /** Workspace folders checked (or made) during this apply: real folders, not links (the jail is frozen). */
@@ -156,6 +160,9 @@ export class Gate {
       if (c.startsWith(rel + '/') && type !== 'dir') return "a parent folder of the session's own control files";
     }
     if (this.isProtected(rel) || this.isProtected(rel + '/')) return 'a path the policy protects';
+    // A link (or a file) where a protected path's folder belongs: `ln -s elsewhere .claude` would put
+    // whatever `elsewhere/settings.json` holds at `.claude/settings.json`.
+    if (type !== 'dir' && type !== 'gone' && this.isProtectedFolder(rel)) return 'a link or file in place of a folder that holds protected paths';
     return this.gitRule(rel, type, upperFile);
   }
 

@@ -8,7 +8,7 @@
  * (existing ones are also mounted read-only). Other files under `.claude/` (sub-agent definitions,
  * commands) stay writable. Real bwrap jail, real pty; checked by what is on the host afterwards.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPipeline, type Pipeline } from '../../engine/pipeline.js';
@@ -61,6 +61,15 @@ describe("other agents' configuration is never left behind", () => {
     expect(r.output).toContain('change refused');
     for (const rel of CONFIGS) expect(existsSync(join(ws, rel)), rel).toBe(false);
     expect(readFileSync(join(ws, '.claude/agents/x.md'), 'utf8')).toBe('ok\n');
+  }, 60_000);
+
+  it('nor put a link where their folder belongs (ln -s elsewhere .claude), at the root and below', async () => {
+    const ws = await open();
+    writeFileSync(join(ws, 'mk.sh'), `mkdir -p elsewhere && printf '%s' '${HOOK}' > elsewhere/settings.json\nln -s elsewhere .claude\nln -s elsewhere .gemini\nln -s ../elsewhere sub/.claude\n`);
+    const r = await pipeline!.call({ tool: 'shell', input: { command: 'sh mk.sh' } });
+    expect(r.output).toContain('change refused');
+    for (const rel of ['.claude', '.gemini', 'sub/.claude']) expect(() => lstatSync(join(ws, rel)), rel).toThrow();
+    expect(readFileSync(join(ws, 'elsewhere/settings.json'), 'utf8')).toBe(HOOK); // an ordinary file where it is
   }, 60_000);
 
   it('a jailed command cannot rewrite, replace or remove existing ones', async () => {
