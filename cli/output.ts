@@ -33,13 +33,26 @@ export function printJson(value: unknown): void {
 
 /** A table with a header row; cells are stringified and long cells are cut. */
 export function printTable(head: string[], rows: unknown[][], maxCell = 80): void {
-  process.stdout.write(renderTable(head, rows, maxCell, useColor(process.stdout)) + '\n');
+  process.stdout.write(renderTable(head, rows, maxCell, useColor(process.stdout), process.stdout.isTTY ? process.stdout.columns : undefined) + '\n');
 }
 
-/** A compact table (no rule between rows), coloured header and borders only when `color`. */
-export function renderTable(head: string[], rows: unknown[][], maxCell = 80, color = false): string {
+/**
+ * A compact table (no rule between rows), coloured header and borders only when `color`. With `width`
+ * (a terminal's columns), the widest column is cut further until the table fits: a wrapped table is
+ * unreadable.
+ */
+export function renderTable(head: string[], rows: unknown[][], maxCell = 80, color = false, width?: number): string {
+  const cells = rows.map((row) => row.map((c) => cut(c === null || c === undefined ? '' : String(c), maxCell)));
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  // Each cell is padded by one space on either side, and there is one border more than columns.
+  const total = (): number => widths.reduce((a, w) => a + w + 3, 1);
+  while (width !== undefined && width > 0 && total() > width) {
+    const widest = widths.indexOf(Math.max(...widths));
+    if (widths[widest]! <= 8) break;
+    widths[widest] = widths[widest]! - 1;
+  }
   const table = new Table({ head: head.map(terminalSafeLine), style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [], compact: true } });
-  for (const row of rows) table.push(row.map((c) => cut(c === null || c === undefined ? '' : String(c), maxCell)));
+  for (const row of cells) table.push(row.map((c, i) => cut(c, Math.max(widths[i]!, head[i]!.length))));
   return table.toString();
 }
 
